@@ -1,0 +1,204 @@
+"""The `harness` command line (click). Each command is a thin layer over a module's functions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def _floats(value: str | None, option: str) -> list[float] | None:
+    if not value:
+        return None
+    try:
+        return [float(v) for v in _split(value)]
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated numbers, got {value!r}", param_hint=option) from None
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="harness")
+def main() -> None:
+    """Benchmark image codecs: run sweeps, compute metrics, report BD-rates and plot RD curves."""
+
+
+@main.command()
+@click.option("--codecs", "codec_specs", default="jpeg,webp,avif,jxl,hevc,vvc", show_default=True,
+              help="Comma-separated codec strings (name[:option=value...]); see `harness codecs`.")
+@click.option("--dataset", default="sample", show_default=True,
+              help="A dataset name (see `harness datasets list`), a folder, a glob or an image file.")
+@click.option("--run", "run_name", default=None, help="Run name: results go to RESULTS/<run>/ (default: the dataset name).")
+@click.option("--results", "results_root", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Folder holding runs.")
+@click.option("--points", default=None, help="Knob values to use instead of each codec's defaults, e.g. 22,27,32,37.")
+@click.option("--target-bpp", default=None, help="Per image, find the knob value whose bpp is closest to each of these.")
+@click.option("--match", default=None, help="Run the other codecs at the bpp this reference codec has on each image.")
+@click.option("--tolerance", default=0.02, show_default=True, type=float,
+              help="Relative bpp error accepted by --target-bpp/--match searches.")
+@click.option("--metrics", default=None, help="Comma-separated metrics (default: psnr). See `harness metrics --list`.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel worker processes.")
+@click.option("--keep-reconstructions", is_flag=True, help="Keep decoded images (PNG) for later metrics and viewing.")
+@click.option("--retry-failed", is_flag=True, help="Redo jobs that failed in an earlier attempt of this run.")
+@click.option("--pico-checkpoint", default=None, type=click.Path(dir_okay=False),
+              help="Checkpoint for the pico-torch codec (same as pico-torch:checkpoint=PATH).")
+def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str, points: str | None,
+        target_bpp: str | None, match: str | None, tolerance: float, metrics: str | None, jobs: int,
+        keep_reconstructions: bool, retry_failed: bool, pico_checkpoint: str | None) -> None:
+    """Encode and decode every image of DATASET with every codec, and record one row per operating point."""
+    from harness.codecs import CodecError, get_codec
+    from harness.datasets import DatasetError, resolve_dataset
+    from harness.metrics import DEFAULT_METRICS, MetricError, get_metric
+    from harness.runner import run_sweep
+    from harness.store import RunStore
+
+    if points and (target_bpp or match):
+        _fail("--points cannot be combined with --target-bpp or --match")
+    specs = _split(codec_specs)
+    if pico_checkpoint:
+        specs = [f"{s}:checkpoint={pico_checkpoint}" if s.split(":")[0] == "pico-torch" and "checkpoint=" not in s
+                 else s for s in specs]
+    try:
+        data = resolve_dataset(dataset)
+        codecs = [get_codec(s) for s in specs]
+        metric_names = tuple(_split(metrics)) or DEFAULT_METRICS
+        for name in metric_names:
+            get_metric(name)
+    except (DatasetError, CodecError, MetricError) as exc:
+        _fail(str(exc))
+    for codec in codecs:
+        ok = codec.availability()
+        if not ok:
+            console.print(f"[yellow]warning:[/yellow] {codec.label} is unavailable ({ok.reason}); its rows will be failed rows")
+    store = RunStore(Path(results_root) / (run_name or data.name))
+    console.print(f"dataset {data.name}: {len(data.images)} images; run directory {store.run_dir}")
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as progress:
+        task = progress.add_task("jobs", total=0)
+
+        def on_plan(total: int, done: int) -> None:
+            progress.update(task, total=progress.tasks[task].total + total, advance=done)
+
+        def on_result(result) -> None:
+            row = result.row
+            progress.update(task, advance=1, description=f"{row['codec']} {row['image']}")
+            if row["status"] != "ok":
+                progress.console.print(f"[red]failed[/red] {row['codec']} {row['image']} {row.get('point')}: {row['error']}",
+                                       highlight=False)
+
+        try:
+            summary = run_sweep(
+                store, data, codecs, points=_floats(points, "--points"),
+                target_bpps=_floats(target_bpp, "--target-bpp"), match=match, metrics=metric_names,
+                keep_reconstructions=keep_reconstructions, tolerance=tolerance, n_jobs=jobs,
+                retry_failed=retry_failed, argv=sys.argv, on_plan=on_plan, on_result=on_result,
+            )
+        except ValueError as exc:
+            _fail(str(exc))
+    table = store.table()
+    failed = int((table["status"] != "ok").sum()) if len(table) else 0
+    console.print(f"{summary.total} jobs: {summary.ran} ran, {summary.skipped} already done; "
+                  f"{len(table)} rows, {failed} failed -> {store.parquet}")
+    sys.exit(min(failed, 100))
+
+
+@main.command("codecs")
+@click.option("--check", is_flag=True, help="Run every available codec on a small image and report bpp/PSNR sanity.")
+def codecs_command(check: bool) -> None:
+    """List every codec adapter, available or not, with its version or the reason it is unavailable."""
+    from harness.codecs import codec_class, codec_names
+
+    table = Table("codec", "available", "version / reason", "knob", "colour", "description")
+    for name in codec_names():
+        codec = codec_class(name)()
+        ok = codec.availability()
+        c = codec.colour
+        table.add_row(name, "yes" if ok else "[red]no[/red]", codec.version() if ok else ok.reason,
+                      f"{codec.knob.name} {codec.knob.low:g}..{codec.knob.high:g}",
+                      f"{c.matrix} {c.range} {c.bit_depth}-bit {c.subsampling}", codec.description)
+    out.print(table)
+
+
+@main.group()
+def datasets() -> None:
+    """List, fetch and verify datasets."""
+
+
+@datasets.command("list")
+def datasets_list() -> None:
+    """Known datasets and whether they are on this machine."""
+    from harness.datasets import dataset_definitions, local_root
+
+    table = Table("dataset", "aliases", "local", "licence", "description")
+    seen = set()
+    for definition in dataset_definitions().values():
+        if definition.name in seen:
+            continue
+        seen.add(definition.name)
+        root = local_root(definition)
+        table.add_row(definition.name, ", ".join(definition.aliases), str(root) if root else "-",
+                      definition.licence, definition.description)
+    out.print(table)
+
+
+@datasets.command("fetch")
+@click.argument("names", nargs=-1, required=True)
+def datasets_fetch(names: tuple[str, ...]) -> None:
+    """Download datasets into the cache and check their sha256."""
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    from harness.datasets import DatasetError, fetch
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=console) as progress:
+        def factory(label: str, total: int | None):
+            task = progress.add_task(label, total=total)
+            return lambda n: progress.update(task, advance=n)
+
+        for name in names:
+            try:
+                root = fetch(name, factory)
+            except DatasetError as exc:
+                _fail(str(exc))
+            console.print(f"{name}: {root}")
+
+
+@datasets.command("verify")
+@click.argument("names", nargs=-1, required=True)
+def datasets_verify(names: tuple[str, ...]) -> None:
+    """Check the sha256 of every file of local datasets against their definitions."""
+    from harness.datasets import dataset_definitions, local_root, verify_files
+
+    definitions = dataset_definitions()
+    bad = 0
+    for name in names:
+        if name not in definitions:
+            _fail(f"{name}: unknown dataset")
+        root = local_root(definitions[name])
+        if root is None:
+            console.print(f"{name}: not on this machine")
+            bad += 1
+            continue
+        problems = verify_files(definitions[name], root)
+        for line in problems:
+            console.print(f"[red]{line}[/red]", highlight=False)
+        bad += bool(problems)
+        if not problems:
+            console.print(f"{name}: ok ({root})")
+    sys.exit(1 if bad else 0)

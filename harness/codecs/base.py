@@ -1,0 +1,250 @@
+"""The codec interface every adapter implements.
+
+A codec adapter is a small class: it names itself, says how it is built (version, availability), which
+knob sets its operating point and which colour chain it codes in, and turns RGB pixels into bytes and
+bytes back into RGB pixels. Everything else (padding to sizes the codec accepts, timing, plausibility of
+the decoded image, bpp accounting) lives here once, in :meth:`Codec.compress`.
+
+Adapters whose "encode" is not an encode (published reconstructions) override :meth:`Codec.compress`.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from harness.images import SourceImage
+
+
+class CodecError(RuntimeError):
+    """An encode or decode failed; the message is one line and becomes the failed row's error."""
+
+
+class CodecUnavailable(CodecError):
+    """The codec cannot run on this machine (missing program, library or weights)."""
+
+
+@dataclass(frozen=True)
+class ColourChain:
+    """How RGB pixels are represented inside the codec.
+
+    matrix: "bt601", "bt709", "bt2020", "rgb" (coded directly), "xyb" (JPEG XL), "learned" (a network);
+    range: "full", "limited" or "n/a"; subsampling: "444", "422", "420" or "n/a".
+    """
+
+    matrix: str
+    range: str
+    bit_depth: int
+    subsampling: str
+
+    def as_columns(self) -> dict[str, Any]:
+        return {
+            "colour_matrix": self.matrix,
+            "colour_range": self.range,
+            "bit_depth": self.bit_depth,
+            "chroma_subsampling": self.subsampling,
+        }
+
+
+@dataclass(frozen=True)
+class Knob:
+    """The parameter that moves a codec along its rate-distortion curve."""
+
+    name: str
+    low: float
+    high: float
+    integer: bool = True
+    quality_rises: bool = True  # False when a larger value means fewer bits (QP, distance)
+
+    def clamp(self, value: float) -> float:
+        value = min(max(value, self.low), self.high)
+        return float(round(value)) if self.integer else float(value)
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@dataclass
+class Bitstream:
+    """What an encoder produced: the file as it would be stored, and how much of it is coded payload."""
+
+    data: bytes
+    payload_bytes: int | None = None  # None: the whole file is payload
+    params: dict[str, Any] = field(default_factory=dict)  # the exact encoder settings
+
+    @property
+    def file_bytes(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class Outcome:
+    """One operating point of one codec on one image, before metrics."""
+
+    reconstruction: np.ndarray  # HxWx3 uint8, the original's size
+    file_bytes: int | None
+    payload_bytes: int | None
+    bpp: float  # from file bytes, on the original pixel count (or the stated rate for published data)
+    bpp_payload: float | None
+    encode_seconds: float | None
+    decode_seconds: float | None
+    params: dict[str, Any]
+    rate_source: str = "measured"  # "measured" or "published" (the authors' own figure)
+    bitstream: bytes | None = None
+
+
+def pad_to_multiple(rgb: np.ndarray, multiple: int, minimum: int) -> np.ndarray:
+    """Edge-replicate the right and bottom borders so both sides are multiples of ``multiple`` and at
+    least ``minimum``; the harness crops the decoded image back, so bpp stays on the original pixels."""
+    h, w = rgb.shape[:2]
+    th = max(-(-h // multiple) * multiple, minimum)
+    tw = max(-(-w // multiple) * multiple, minimum)
+    if (th, tw) == (h, w):
+        return rgb
+    return np.pad(rgb, ((0, th - h), (0, tw - w), (0, 0)), mode="edge")
+
+
+def plausibility_psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+class Codec(ABC):
+    """A codec adapter. Subclasses set the class attributes and implement encode/decode.
+
+    Options from a codec string (``name:key=value:key=value``) arrive as keyword arguments and must be
+    recorded in the bitstream params so that they are part of the job key.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    knob: ClassVar[Knob]
+    default_points: ClassVar[tuple[float, ...]]
+    colour: ClassVar[ColourChain]
+    extension: ClassVar[str] = ".bin"
+    size_multiple: ClassVar[int] = 1  # e.g. 2 for 4:2:0 codecs that need even sizes
+    min_size: ClassVar[int] = 1
+    # A decode below this PSNR against the input is not a data point but a broken decode
+    # (several decoders return garbage with exit status 0 on corrupt streams).
+    implausible_psnr_db: ClassVar[float] = 10.0
+
+    # Options a codec string may set, with their defaults, e.g. {"preset": "medium"} for ``vvc:preset=slow``.
+    option_defaults: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, **options: str) -> None:
+        unknown = sorted(set(options) - set(self.option_defaults))
+        if unknown:
+            known = ", ".join(sorted(self.option_defaults)) or "none"
+            raise CodecError(f"codec {self.name!r} has no option {unknown[0]!r} (options: {known})")
+        self.options: dict[str, str] = dict(options)
+
+    def option(self, key: str) -> str:
+        return self.options.get(key, self.option_defaults[key])
+
+    # --- description -------------------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """The codec string that names this configuration in results (name plus options)."""
+        return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.options.items()))])
+
+    @functools.cached_property
+    def _availability(self) -> Availability:
+        try:
+            return self.check_availability()
+        except CodecUnavailable as exc:
+            return Availability(False, str(exc))
+
+    def availability(self) -> Availability:
+        return self._availability
+
+    @abstractmethod
+    def check_availability(self) -> Availability:
+        """Whether the codec can run here, with the reason when it cannot."""
+
+    @functools.cached_property
+    def _version(self) -> str:
+        if not self.availability():
+            return "unavailable"
+        return self.probe_version()
+
+    def version(self) -> str:
+        """Encoder and decoder versions, e.g. ``"vvenc 1.15 / ffmpeg vvc n9.0.2"``."""
+        return self._version
+
+    @abstractmethod
+    def probe_version(self) -> str: ...
+
+    def points_for(self, image_name: str) -> list[float]:
+        """Operating points to run on the image named ``image_name`` when the user gives none
+        (published reconstructions have per-image points)."""
+        return list(self.default_points)
+
+    # --- coding ------------------------------------------------------------------------------------
+    @abstractmethod
+    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+        """Encode HxWx3 uint8 pixels (already padded to the codec's size rules)."""
+
+    @abstractmethod
+    def decode(self, data: bytes) -> np.ndarray:
+        """Decode a bitstream to HxWx3 uint8 pixels of the encoded (padded) size."""
+
+    def compress(self, image: "SourceImage", point: float, keep_bitstream: bool = False) -> Outcome:
+        """Encode and decode one image at one operating point, with timing and sanity checks."""
+        rgb = image.pixels
+        h, w = rgb.shape[:2]
+        padded = pad_to_multiple(rgb, self.size_multiple, self.min_size)
+        t0 = time.perf_counter()
+        stream = self.encode(padded, point)
+        t1 = time.perf_counter()
+        decoded = self.decode(stream.data)
+        t2 = time.perf_counter()
+        if decoded.shape != padded.shape or decoded.dtype != np.uint8:
+            raise CodecError(
+                f"decoder returned {decoded.shape} {decoded.dtype}, expected {padded.shape} uint8"
+            )
+        recon = np.ascontiguousarray(decoded[:h, :w])
+        quality = plausibility_psnr(recon, rgb)
+        if quality < self.implausible_psnr_db:
+            raise CodecError(
+                f"decoded image is implausible (PSNR {quality:.1f} dB against the input): corrupt stream?"
+            )
+        pixels = h * w
+        payload = stream.payload_bytes if stream.payload_bytes is not None else stream.file_bytes
+        params = {**stream.params, **({"padded_to": list(padded.shape[:2])} if padded is not rgb else {})}
+        return Outcome(
+            reconstruction=recon,
+            file_bytes=stream.file_bytes,
+            payload_bytes=payload,
+            bpp=stream.file_bytes * 8 / pixels,
+            bpp_payload=payload * 8 / pixels,
+            encode_seconds=t1 - t0,
+            decode_seconds=t2 - t1,
+            params=params,
+            bitstream=stream.data if keep_bitstream else None,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """A capability descriptor: what the codec is and what it can do (as codec-compare-gen keeps)."""
+        ok = self.availability()
+        return {
+            "name": self.label,
+            "description": self.description,
+            "available": ok.ok,
+            "reason": ok.reason,
+            "version": self.version(),
+            "knob": asdict(self.knob),
+            "default_points": list(self.default_points),
+            **self.colour.as_columns(),
+        }

@@ -1,0 +1,76 @@
+"""RGB <-> Y'CbCr conversions with explicit matrix, range and bit depth.
+
+Used by metrics (PSNR on Y) and by codecs that take raw YUV files. Everything is float64 until the final
+rounding, so a round trip without a codec loses only the rounding of the chosen bit depth.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Kr, Kb per ITU-R BT.601 / BT.709 / BT.2020.
+LUMA_COEFFICIENTS = {
+    "bt601": (0.299, 0.114),
+    "bt709": (0.2126, 0.0722),
+    "bt2020": (0.2627, 0.0593),
+}
+
+
+def _matrix(name: str) -> np.ndarray:
+    try:
+        kr, kb = LUMA_COEFFICIENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown colour matrix {name!r} (known: {', '.join(LUMA_COEFFICIENTS)})") from None
+    kg = 1.0 - kr - kb
+    return np.array(
+        [
+            [kr, kg, kb],
+            [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
+            [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))],
+        ]
+    )
+
+
+def rgb_to_ycbcr(rgb: np.ndarray, matrix: str = "bt709") -> np.ndarray:
+    """RGB in [0, 1] -> Y' in [0, 1], Cb/Cr in [-0.5, 0.5] (float64, HxWx3)."""
+    return np.asarray(rgb, dtype=np.float64) @ _matrix(matrix).T
+
+
+def ycbcr_to_rgb(ycc: np.ndarray, matrix: str = "bt709") -> np.ndarray:
+    """Inverse of :func:`rgb_to_ycbcr` (no clipping)."""
+    return np.asarray(ycc, dtype=np.float64) @ np.linalg.inv(_matrix(matrix)).T
+
+
+def quantize_ycbcr(ycc: np.ndarray, bit_depth: int, full_range: bool) -> np.ndarray:
+    """Float Y'CbCr -> integer code values (uint16) at ``bit_depth``, full or limited (studio) range."""
+    peak = (1 << bit_depth) - 1
+    scale = 1 << (bit_depth - 8)
+    if full_range:
+        y = ycc[..., 0] * peak
+        c = ycc[..., 1:] * peak + (1 << (bit_depth - 1))
+    else:
+        y = (16 + 219 * ycc[..., 0]) * scale
+        c = (128 + 224 * ycc[..., 1:]) * scale
+    out = np.concatenate([y[..., None], c], axis=-1)
+    return np.clip(np.rint(out), 0, peak).astype(np.uint16)
+
+
+def dequantize_ycbcr(codes: np.ndarray, bit_depth: int, full_range: bool) -> np.ndarray:
+    """Inverse of :func:`quantize_ycbcr` to float Y'CbCr."""
+    codes = np.asarray(codes, dtype=np.float64)
+    peak = (1 << bit_depth) - 1
+    scale = 1 << (bit_depth - 8)
+    if full_range:
+        y = codes[..., 0] / peak
+        c = (codes[..., 1:] - (1 << (bit_depth - 1))) / peak
+    else:
+        y = (codes[..., 0] / scale - 16) / 219
+        c = (codes[..., 1:] / scale - 128) / 224
+    return np.concatenate([y[..., None], c], axis=-1)
+
+
+def rgb8_to_luma(rgb: np.ndarray, matrix: str) -> np.ndarray:
+    """8-bit RGB -> Y' as float on the 0..255 scale (full range), for PSNR on luma."""
+    kr, kb = LUMA_COEFFICIENTS[matrix]
+    rgb = np.asarray(rgb, dtype=np.float64)
+    return kr * rgb[..., 0] + (1 - kr - kb) * rgb[..., 1] + kb * rgb[..., 2]

@@ -1,0 +1,306 @@
+"""Datasets: named definitions in the project's top-level ``datasets/`` folder, or any folder/glob/file.
+
+A definition (TOML) gives name, description, licence, homepage and either ``[[files]]`` (name, url,
+sha256), ``[[archives]]`` (url, bytes, sha256; image members are extracted), ``package`` (files that
+install with a Python package) or ``generator`` ("module:function" that writes the images itself).
+
+Where a named dataset is looked for, in order: ``$HARNESS_DATA/<name>/`` (a folder you already have, used
+without network), then the download cache (``$HARNESS_CACHE`` or the user cache dir). ``harness datasets
+fetch NAME`` downloads into the cache with a progress bar and checks every sha256 it knows.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob as globlib
+import hashlib
+import importlib
+import os
+import shutil
+import tempfile
+import tomllib
+import urllib.request
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from harness.images import SUPPORTED_SUFFIXES
+
+
+class DatasetError(RuntimeError):
+    """A dataset cannot be resolved, fetched or verified; str() is one line."""
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    name: str
+    sha256: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Archive:
+    url: str
+    sha256: str
+    bytes: int | None = None
+    members: str = "*"
+
+
+@dataclass(frozen=True)
+class DatasetDefinition:
+    name: str
+    description: str = ""
+    licence: str = ""
+    homepage: str = ""
+    aliases: tuple[str, ...] = ()
+    files: tuple[DatasetFile, ...] = ()
+    archives: tuple[Archive, ...] = ()
+    package: str | None = None
+    package_dir: str = ""
+    generator: str | None = None
+    source: Path | None = None
+
+    @property
+    def known_hashes(self) -> dict[str, str]:
+        return {f.name: f.sha256 for f in self.files if f.sha256}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An original image of a dataset: its unique name within the dataset and where its file is."""
+
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    images: tuple[ImageRef, ...]
+    root: Path | None = None
+    definition: DatasetDefinition | None = field(default=None, compare=False)
+
+
+def definitions_dir() -> Path:
+    return Path(os.environ.get("HARNESS_DATASETS_DIR", Path(__file__).resolve().parents[1] / "datasets"))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("HARNESS_CACHE", platformdirs.user_cache_dir("harness"))) / "datasets"
+
+
+def load_definition(path: Path) -> DatasetDefinition:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: not a valid dataset definition ({' '.join(str(exc).split())})") from None
+    if "name" not in raw:
+        raise DatasetError(f"{path}: dataset definition has no 'name'")
+    try:
+        return DatasetDefinition(
+            name=raw["name"],
+            description=raw.get("description", ""),
+            licence=raw.get("licence", ""),
+            homepage=raw.get("homepage", ""),
+            aliases=tuple(raw.get("aliases", ())),
+            files=tuple(DatasetFile(**f) for f in raw.get("files", ())),
+            archives=tuple(Archive(**a) for a in raw.get("archives", ())),
+            package=raw.get("package"),
+            package_dir=raw.get("package_dir", ""),
+            generator=raw.get("generator"),
+            source=path,
+        )
+    except TypeError as exc:
+        raise DatasetError(f"{path}: unexpected key in dataset definition ({exc})") from None
+
+
+def dataset_definitions() -> dict[str, DatasetDefinition]:
+    """Every definition by name and by alias."""
+    found: dict[str, DatasetDefinition] = {}
+    for path in sorted(definitions_dir().glob("*.toml")):
+        definition = load_definition(path)
+        for key in (definition.name, *definition.aliases):
+            found[key] = definition
+    return found
+
+
+def is_image_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def _folder_images(root: Path) -> tuple[ImageRef, ...]:
+    paths = sorted(p for p in root.rglob("*") if is_image_file(p))
+    return tuple(ImageRef(str(p.relative_to(root).with_suffix("")), p) for p in paths)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _package_root(definition: DatasetDefinition) -> Path:
+    module = importlib.import_module(definition.package)  # type: ignore[arg-type]
+    return Path(module.__file__).resolve().parent / definition.package_dir  # type: ignore[arg-type]
+
+
+def local_root(definition: DatasetDefinition) -> Path | None:
+    """Where a named dataset already is on this machine, or None."""
+    if definition.package:
+        return _package_root(definition)
+    candidates = []
+    if os.environ.get("HARNESS_DATA"):
+        for key in (definition.name, *definition.aliases):
+            candidates.append(Path(os.environ["HARNESS_DATA"]) / key)
+    candidates.append(cache_dir() / definition.name)
+    for candidate in candidates:
+        if candidate.is_dir() and any(is_image_file(p) for p in candidate.rglob("*")):
+            return candidate
+    return None
+
+
+def _images_of(definition: DatasetDefinition, root: Path) -> tuple[ImageRef, ...]:
+    if definition.files and not definition.archives:
+        refs = []
+        for f in definition.files:
+            path = root / f.name
+            if not path.is_file():
+                raise DatasetError(f"{path}: file of dataset {definition.name!r} is missing")
+            refs.append(ImageRef(Path(f.name).stem, path))
+        return tuple(refs)
+    return _folder_images(root)
+
+
+def resolve_dataset(spec: str, verify: bool = True) -> Dataset:
+    """A dataset by name (definition), or a folder, glob or single image file given as a path."""
+    definitions = dataset_definitions()
+    if spec in definitions:
+        definition = definitions[spec]
+        root = local_root(definition)
+        if root is None and definition.generator:
+            root = generate(definition)
+        if root is None:
+            raise DatasetError(
+                f"dataset {definition.name!r} is not on this machine: run `harness datasets fetch "
+                f"{definition.name}` or set HARNESS_DATA to a folder containing {definition.name}/"
+            )
+        if verify:
+            problems = verify_files(definition, root)
+            if problems:
+                raise DatasetError(problems[0])
+        return Dataset(definition.name, _images_of(definition, root), root, definition)
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        images = _folder_images(path)
+        if not images:
+            raise DatasetError(f"{path}: folder contains no image files ({', '.join(SUPPORTED_SUFFIXES)})")
+        return Dataset(path.name, images, path)
+    if path.is_file():
+        return Dataset(path.stem, (ImageRef(path.stem, path),), path.parent)
+    matches = sorted(Path(p) for p in globlib.glob(spec, recursive=True) if is_image_file(Path(p)))
+    if matches:
+        names = [p.stem for p in matches]
+        if len(set(names)) != len(names):
+            raise DatasetError(f"{spec}: glob matches several images with the same name")
+        return Dataset(Path(spec).parent.name or "glob", tuple(ImageRef(p.stem, p) for p in matches))
+    known = ", ".join(sorted({d.name for d in definitions.values()}))
+    raise DatasetError(f"{spec}: no such dataset, folder, file or matching glob (known datasets: {known})")
+
+
+def verify_files(definition: DatasetDefinition, root: Path) -> list[str]:
+    """One line per file whose sha256 differs from the definition's (files that are absent are listed
+    only for datasets defined file by file)."""
+    problems = []
+    complete_list = bool(definition.files) and not definition.archives
+    for name, expected in definition.known_hashes.items():
+        path = root / name
+        if not path.is_file():
+            if complete_list:
+                problems.append(f"{path}: missing")
+            continue
+        actual = sha256_file(path)
+        if actual != expected:
+            problems.append(f"{path}: sha256 {actual[:16]}... differs from the expected {expected[:16]}...")
+    return problems
+
+
+ProgressFactory = Callable[[str, int | None], Callable[[int], None]]
+
+
+def _download(url: str, destination: Path, expected_sha256: str | None, progress: ProgressFactory | None) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as tmp:
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (https URLs from definitions)
+                total = int(response.headers.get("Content-Length") or 0) or None
+                advance = progress(destination.name, total) if progress else None
+                while block := response.read(1 << 20):
+                    tmp.write(block)
+                    digest.update(block)
+                    if advance:
+                        advance(len(block))
+        except OSError as exc:
+            os.unlink(tmp.name)
+            raise DatasetError(f"{url}: download failed ({' '.join(str(exc).split())})") from None
+    if expected_sha256 and digest.hexdigest() != expected_sha256:
+        os.unlink(tmp.name)
+        raise DatasetError(f"{url}: sha256 {digest.hexdigest()} differs from the expected {expected_sha256}")
+    os.replace(tmp.name, destination)
+
+
+def fetch(name: str, progress: ProgressFactory | None = None) -> Path:
+    """Download a named dataset into the cache (skipping files already there and correct)."""
+    definitions = dataset_definitions()
+    if name not in definitions:
+        raise DatasetError(f"{name}: unknown dataset (known: {', '.join(sorted(definitions))})")
+    definition = definitions[name]
+    existing = local_root(definition)
+    if existing is not None and not verify_files(definition, existing):
+        return existing
+    if definition.package:
+        raise DatasetError(f"dataset {name!r} installs with the Python package {definition.package!r}")
+    if definition.generator:
+        return generate(definition)
+    root = cache_dir() / definition.name
+    root.mkdir(parents=True, exist_ok=True)
+    for archive in definition.archives:
+        zip_path = cache_dir() / "archives" / Path(archive.url).name
+        if not (zip_path.is_file() and sha256_file(zip_path) == archive.sha256):
+            _download(archive.url, zip_path, archive.sha256, progress)
+        with zipfile.ZipFile(zip_path) as bundle:
+            for member in bundle.infolist():
+                member_name = Path(member.filename).name
+                if member.is_dir() or not fnmatch.fnmatch(member_name, archive.members):
+                    continue
+                if Path(member_name).suffix.lower() in SUPPORTED_SUFFIXES:
+                    with bundle.open(member) as src, (root / member_name).open("wb") as dst:
+                        shutil.copyfileobj(src, dst)
+    for f in definition.files:
+        target = root / f.name
+        if f.url and not (target.is_file() and (not f.sha256 or sha256_file(target) == f.sha256)):
+            _download(f.url, target, f.sha256, progress)
+    problems = verify_files(definition, root)
+    if problems:
+        raise DatasetError(problems[0])
+    return root
+
+
+def generate(definition: DatasetDefinition) -> Path:
+    """Run a dataset's generator into the cache (once; the output is deterministic)."""
+    root = cache_dir() / definition.name
+    if root.is_dir() and any(is_image_file(p) for p in root.rglob("*")):
+        return root
+    module_name, _, function_name = (definition.generator or "").partition(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    tmp = root.with_name(root.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    function(tmp)
+    os.replace(tmp, root)
+    return root

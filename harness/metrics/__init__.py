@@ -1,0 +1,101 @@
+"""Registry of metrics and the per-process suite that evaluates them with reference-side caching."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from harness.metrics.base import Column, Metric, MetricError
+
+__all__ = ["Column", "Metric", "MetricError", "MetricSuite", "register", "metric_names", "get_metric",
+           "column_info", "DEFAULT_METRICS"]
+
+# What a run computes when the user names no metrics: cheap and always available.
+DEFAULT_METRICS = ("psnr",)
+
+_REGISTRY: dict[str, type[Metric]] = {}
+_loaded = False
+
+
+def register(cls: type[Metric]) -> type[Metric]:
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for info in pkgutil.iter_modules(__path__):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+def metric_names() -> list[str]:
+    _load()
+    return sorted(_REGISTRY)
+
+
+def get_metric(name: str) -> Metric:
+    _load()
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        raise MetricError(f"unknown metric {name!r} (known: {', '.join(sorted(_REGISTRY))})") from None
+
+
+def column_info(column: str) -> Column | None:
+    """The description of a result column produced by any registered metric, or None."""
+    _load()
+    for cls in _REGISTRY.values():
+        for col in cls.columns:
+            if col.name == column:
+                return col
+    return None
+
+
+class MetricSuite:
+    """Metrics loaded once per process, with reference-side state cached per original image."""
+
+    def __init__(self, names: tuple[str, ...], cache_size: int = 4) -> None:
+        self.metrics = [get_metric(name) for name in names]
+        self._prepared: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._cache_size = cache_size * max(1, len(self.metrics))
+
+    def _prepared_state(self, metric: Metric, image_key: str, reference: np.ndarray) -> Any:
+        key = (metric.name, image_key)
+        if key in self._prepared:
+            self._prepared.move_to_end(key)
+            return self._prepared[key]
+        state = metric.prepare(reference)
+        self._prepared[key] = state
+        while len(self._prepared) > self._cache_size:
+            self._prepared.popitem(last=False)
+        return state
+
+    def evaluate(self, image_key: str, reference: np.ndarray, reconstruction: np.ndarray) -> tuple[dict[str, float | None], list[str]]:
+        """All metric columns, and one error line per metric that failed (the others still count)."""
+        values: dict[str, float | None] = {}
+        errors: list[str] = []
+        for metric in self.metrics:
+            try:
+                state = self._prepared_state(metric, image_key, reference)
+                values.update(metric.compute(reference, reconstruction, state))
+            except Exception as exc:  # a failing metric is recorded, the run goes on
+                errors.append(f"metric {metric.name}: {' '.join(str(exc).split()) or type(exc).__name__}")
+        return values, errors
+
+
+_SUITES: dict[tuple[str, ...], MetricSuite] = {}
+
+
+def suite_for(names: tuple[str, ...]) -> MetricSuite:
+    """The process-wide suite for these metric names (networks load once per worker process)."""
+    if names not in _SUITES:
+        _SUITES[names] = MetricSuite(names)
+    return _SUITES[names]

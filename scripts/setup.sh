@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs everything harness needs on Debian 12 / Python 3.11: Debian codec tools, the CPU build of
+# torch (before anything that depends on it, or pip pulls the CUDA build), then the package itself.
+# Idempotent: a second run installs nothing new.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+debian_packages=(libavif-bin libjxl-tools tesseract-ocr webp
+                 fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
+missing=()
+for pkg in "${debian_packages[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+python3 -m pip install -q -c "$here/constraints.txt" torch torchvision
+python3 -m pip install -q -c "$here/constraints.txt" -e "$here[test]"
