@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def _split(value: str | None) -> list[str]:
@@ -57,18 +57,31 @@ def main() -> None:
 @click.option("--retry-failed", is_flag=True, help="Redo jobs that failed in an earlier attempt of this run.")
 @click.option("--pico-checkpoint", default=None, type=click.Path(dir_okay=False),
               help="Checkpoint for the pico-torch codec (same as pico-torch:checkpoint=PATH).")
+@click.option("--backend", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: worker processes on this machine (--jobs); dask: the workers of a Dask cluster "
+                   "(--scheduler). See docs/cluster.md.")
+@click.option("--scheduler", default=None, help="Address of the Dask scheduler for --backend dask, e.g. tcp://HOST:8786.")
+@click.option("--ship-images", is_flag=True,
+              help="Send each original's bytes with its jobs, for workers that cannot read the dataset's files "
+                   "(default: workers read the same paths, i.e. a shared filesystem).")
 def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str, points: str | None,
         target_bpp: str | None, match: str | None, tolerance: float, metrics: str | None, jobs: int,
-        keep_reconstructions: bool, retry_failed: bool, pico_checkpoint: str | None) -> None:
+        keep_reconstructions: bool, retry_failed: bool, pico_checkpoint: str | None, backend: str,
+        scheduler: str | None, ship_images: bool) -> None:
     """Encode and decode every image of DATASET with every codec, and record one row per operating point."""
     from harness.codecs import CodecError, get_codec
     from harness.datasets import DatasetError, resolve_dataset
     from harness.metrics import DEFAULT_METRICS, MetricError, get_metric
-    from harness.runner import run_sweep
+    from harness.cluster import ClusterError, execute_dask
+    from harness.runner import execute_local, run_sweep
     from harness.store import RunStore
 
     if points and (target_bpp or match):
         _fail("--points cannot be combined with --target-bpp or --match")
+    if backend == "dask" and not scheduler:
+        _fail("--backend dask needs --scheduler tcp://HOST:PORT (the address `dask scheduler` prints)")
+    if scheduler and backend != "dask":
+        _fail("--scheduler is only used with --backend dask")
     specs = _split(codec_specs)
     if pico_checkpoint:
         specs = [f"{s}:checkpoint={pico_checkpoint}" if s.split(":")[0] == "pico-torch" and "checkpoint=" not in s
@@ -86,6 +99,7 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         if not ok:
             console.print(f"[yellow]warning:[/yellow] {codec.label} is unavailable ({ok.reason}); its rows will be failed rows")
     store = RunStore(Path(results_root) / (run_name or data.name))
+    executor = execute_dask(scheduler) if backend == "dask" and scheduler else execute_local
     console.print(f"dataset {data.name}: {len(data.images)} images; run directory {store.run_dir}")
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -108,8 +122,9 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
                 target_bpps=_floats(target_bpp, "--target-bpp"), match=match, metrics=metric_names,
                 keep_reconstructions=keep_reconstructions, tolerance=tolerance, n_jobs=jobs,
                 retry_failed=retry_failed, argv=sys.argv, on_plan=on_plan, on_result=on_result,
+                executor=executor, ship_images=ship_images,
             )
-        except ValueError as exc:
+        except (ValueError, ClusterError) as exc:
             _fail(str(exc))
     table = store.table()
     failed = int((table["status"] != "ok").sum()) if len(table) else 0
@@ -202,3 +217,63 @@ def datasets_verify(names: tuple[str, ...]) -> None:
         if not problems:
             console.print(f"{name}: ok ({root})")
     sys.exit(1 if bad else 0)
+
+
+@main.command("report")
+@click.argument("run_dir", type=click.Path(exists=True))
+@click.option("--anchor", default=None, help="Codec label (or name) every codec is compared with (default: vvc if present, else the first codec).")
+@click.option("--metrics", default=None, help="Comma-separated metric columns (default: every metric column of the run).")
+@click.option("--method", type=click.Choice(["pchip", "akima", "cubic"]), default="pchip", show_default=True,
+              help="BD interpolation: pchip (JVET/JCT-VC CTC sheet), akima, cubic (VCEG-M33).")
+@click.option("--pooling", type=click.Choice(["per-image", "pooled"]), default="per-image", show_default=True,
+              help="Mean of per-image BD values, or BD of the dataset-mean curves.")
+@click.option("--rate", "rate_column", type=click.Choice(["bpp", "bpp_payload"]), default="bpp", show_default=True)
+@click.option("--min-overlap", default=None, type=float, help="Minimum shared fraction of the ranges for a BD value (default 0.5).")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Output folder (default: RUN/report).")
+@click.option("--format", "formats", default="md,csv,html", show_default=True, help="Files to write: md, csv, html.")
+def report_command(run_dir: str, anchor: str | None, metrics: str | None, method: str, pooling: str, rate_column: str,
+                   min_overlap: float | None, out_dir: str | None, formats: str) -> None:
+    """BD-rate and BD-quality of every codec against an anchor, matched-quality ratios and a codec summary."""
+    from harness.bdrate import DEFAULT_MIN_OVERLAP
+    from harness.plots import default_anchor
+    from harness.report import ReportError, load_run, report_run
+
+    try:
+        chosen = anchor or default_anchor(load_run(run_dir))
+        report = report_run(run_dir, chosen, _split(metrics) or None, method=method, pooling=pooling,
+                            rate_column=rate_column, min_overlap=DEFAULT_MIN_OVERLAP if min_overlap is None else min_overlap,
+                            out_dir=out_dir, formats=_split(formats), console=out)
+    except ReportError as exc:
+        _fail(str(exc))
+    for path in report.files.values():
+        console.print(f"wrote {path}", highlight=False)
+
+
+@main.command("plot")
+@click.argument("run_dir", type=click.Path(exists=True))
+@click.option("--anchor", default=None, help="Anchor of the BD-rate figures (default: vvc if present, else the first codec).")
+@click.option("--metrics", default=None, help="Comma-separated metric columns (default: every metric column of the run).")
+@click.option("--per-image", is_flag=True, help="Also draw every image's RD curves (small multiples).")
+@click.option("--format", "formats", default="png,pdf", show_default=True, help="Figure formats: png, pdf, svg.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Output folder (default: RUN/figures).")
+@click.option("--method", type=click.Choice(["pchip", "akima", "cubic"]), default="pchip", show_default=True)
+@click.option("--pooling", type=click.Choice(["per-image", "pooled"]), default="per-image", show_default=True)
+@click.option("--rate", "rate_column", type=click.Choice(["bpp", "bpp_payload"]), default="bpp", show_default=True)
+def plot_command(run_dir: str, anchor: str | None, metrics: str | None, per_image: bool, formats: str,
+                 out_dir: str | None, method: str, pooling: str, rate_column: str) -> None:
+    """RD curves per metric, BD-rate bars and encode/decode time vs BD-rate, for print (PNG + PDF/SVG)."""
+    from harness.plots import plot_run
+    from harness.report import ReportError
+
+    try:
+        files = plot_run(run_dir, _split(metrics) or None, anchor=anchor, per_image=per_image,
+                         formats=_split(formats), out_dir=out_dir, method=method, pooling=pooling,
+                         rate_column=rate_column)
+    except ReportError as exc:
+        _fail(str(exc))
+    for path in files:
+        console.print(f"wrote {path}", highlight=False)
+
+
+if __name__ == "__main__":
+    main()
