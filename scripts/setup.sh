@@ -20,3 +20,5 @@ fi
 
 python3 -m pip install -q -c "$here/constraints.txt" torch torchvision
 python3 -m pip install -q -c "$here/constraints.txt" -e "$here[test]"
+# pyenv installs console scripts behind shims that exist only after a rehash.
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
