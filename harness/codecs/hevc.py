@@ -1,0 +1,118 @@
+"""HEVC intra (one frame), x265 through the static ffmpeg of ``imageio-ffmpeg``; ffmpeg's native decoder.
+
+BPG-like by default: 4:2:0, 8 bit, BT.601 full range (bpgenc's defaults), every frame intra
+(``keyint=1``). Unlike bpgenc (which uses x265's ``tune=ssim``), psycho-visual RDO is off
+(``psy-rd=0:psy-rdoq=0``) because the harness's studies are PSNR-oriented. ``info=0`` is mandatory: x265
+otherwise writes a ~2.3 kB version SEI that would count as data (about 0.05 bpp on Kodak).
+``frame-threads=1:wpp=0:pools=none`` makes the output byte-identical from run to run.
+
+The raw Annex-B ``.265`` stream is the file; there is no container. A truncated or corrupted HEVC
+stream can decode with exit status 0 into garbage, so decoding uses ``-xerror`` and the harness's
+plausibility check rejects what still slips through.
+
+Options: ``preset`` (x265 preset, default ``veryslow``, bpgenc's default compression level 8) and
+``chroma`` (``420`` or ``444``; 4:4:4 uses the Main 4:4:4 profile).
+
+Known gap: ffmpeg's HEVC decoder conceals damaged slice data even with ``-xerror`` (a stream cut in half
+decodes with exit 0 to ~17-21 dB, above the 10 dB plausibility floor). Only an in-band MD5 picture hash
+SEI (``hash=1``, ~60 bytes that would count as data) would let the decoder refuse it; it is not used.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import ClassVar
+
+import numpy as np
+
+from harness.codecs import register
+from harness.codecs._tools import (
+    ffmpeg_decode,
+    ffmpeg_encode,
+    ffmpeg_exe,
+    ffmpeg_has,
+    ffmpeg_version,
+    scaled_timeout,
+    tool_output,
+)
+from harness.codecs.base import (
+    Availability,
+    Bitstream,
+    Codec,
+    CodecError,
+    ColourChain,
+    Knob,
+)
+
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+           "placebo")
+_PIX_FMT = {"420": "yuv420p", "444": "yuv444p"}
+_X265_FIXED = "keyint=1:info=0:psy-rd=0:psy-rdoq=0:frame-threads=1:wpp=0:pools=none"
+_VUI = "range=full:colormatrix=bt470bg:colorprim=bt709:transfer=iec61966-2-1"
+
+
+def _to_yuv(chroma: str) -> str:
+    # BT.601 (470bg) full range, chroma sited left, spline36 for the 4:2:0 down-sampling.
+    return f"zscale=matrix=470bg:range=full:chromal=left:filter=spline36,format={_PIX_FMT[chroma]}"
+
+
+_TO_RGB = "zscale=matrixin=470bg:rangein=full:chromalin=left:filter=spline36:dither=none,format=gbrp"
+
+
+@register
+class Hevc(Codec):
+    name = "hevc"
+    description = "HEVC intra (BPG-like), x265 via ffmpeg, BT.601 full range 8-bit 4:2:0, psy off"
+    knob = Knob("qp", 0, 51, integer=True, quality_rises=False)
+    # ~1.5 .. 0.06 bpp mean on Kodak
+    default_points = (24.0, 28.0, 32.0, 36.0, 40.0, 44.0, 48.0)
+    colour = ColourChain("bt601", "full", 8, "420")
+    extension = ".265"
+    size_multiple = 2
+    min_size = 16
+    option_defaults: ClassVar[dict[str, str]] = {"preset": "veryslow", "chroma": "420"}  # veryslow: bpgenc's default level 8
+
+    def __init__(self, **options: str) -> None:
+        super().__init__(**options)
+        if self.option("preset") not in PRESETS:
+            raise CodecError(f"codec 'hevc': preset must be one of {', '.join(PRESETS)}, got {self.option('preset')!r}")
+        if self.option("chroma") not in _PIX_FMT:
+            raise CodecError(f"codec 'hevc': chroma must be 420 or 444, got {self.option('chroma')!r}")
+        # An instance attribute: the chain depends on the chroma option.
+        self.colour = ColourChain("bt601", "full", 8, self.option("chroma"))
+
+    def check_availability(self) -> Availability:
+        ffmpeg_exe()
+        for kind, name in (("encoders", "libx265"), ("decoders", "hevc"), ("filters", "zscale")):
+            if not ffmpeg_has(kind, name):
+                return Availability(False, f"ffmpeg of imageio-ffmpeg has no {name} {kind[:-1]}")
+        return Availability(True)
+
+    def probe_version(self) -> str:
+        return f"x265 {_x265_version()} / ffmpeg hevc decoder {ffmpeg_version()}"
+
+    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+        qp = int(self.knob.clamp(point))
+        preset = self.option("preset")
+        chroma = self.option("chroma")
+        x265_params = f"qp={qp}:{_X265_FIXED}:{_VUI}"
+        codec_args = ["-c:v", "libx265", "-preset", preset, "-x265-params", x265_params]
+        pixels = rgb.shape[0] * rgb.shape[1]
+        data, args = ffmpeg_encode(rgb, _to_yuv(chroma), codec_args, "hevc", ".265", "HEVC encode",
+                                   scaled_timeout(pixels, 300))
+        params = {"qp": qp, "preset": preset, "chroma": chroma, "pixel_format": _PIX_FMT[chroma],
+                  "x265_params": x265_params, "rgb_to_yuv": _to_yuv(chroma), "command": args}
+        return Bitstream(data, params=params)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        return ffmpeg_decode(data, "hevc", ".265", _TO_RGB, "HEVC decode", scaled_timeout(len(data) * 8, 1.0))
+
+
+@functools.lru_cache(maxsize=1)
+def _x265_version() -> str:
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", "lavfi", "-i",
+            "color=black:size=32x32:duration=0.04", "-frames:v", "1", "-pix_fmt", "yuv420p",
+            "-c:v", "libx265", "-x265-params", "pools=none:frame-threads=1", "-f", "null", "-"]
+    match = re.search(r"HEVC encoder version (\S+)", tool_output(args, timeout=60))
+    return match.group(1) if match else "unknown"
