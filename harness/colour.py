@@ -74,3 +74,26 @@ def rgb8_to_luma(rgb: np.ndarray, matrix: str) -> np.ndarray:
     kr, kb = LUMA_COEFFICIENTS[matrix]
     rgb = np.asarray(rgb, dtype=np.float64)
     return kr * rgb[..., 0] + (1 - kr - kb) * rgb[..., 1] + kb * rgb[..., 2]
+
+
+def quantize_plane(values: np.ndarray, bit_depth: int, full_range: bool, chroma: bool) -> np.ndarray:
+    """One float plane (Y' in [0, 1] or Cb/Cr in [-0.5, 0.5]) -> integer code values (uint16), with the
+    same mapping as :func:`quantize_ycbcr`; for planes of different sizes (4:2:0 chroma)."""
+    peak = (1 << bit_depth) - 1
+    scale = 1 << (bit_depth - 8)
+    values = np.asarray(values, dtype=np.float64)
+    if full_range:
+        codes = values * peak + ((1 << (bit_depth - 1)) if chroma else 0)
+    else:
+        codes = ((128 + 224 * values) if chroma else (16 + 219 * values)) * scale
+    return np.clip(np.rint(codes), 0, peak).astype(np.uint16)
+
+
+def dequantize_plane(codes: np.ndarray, bit_depth: int, full_range: bool, chroma: bool) -> np.ndarray:
+    """Inverse of :func:`quantize_plane` to float Y' or Cb/Cr."""
+    codes = np.asarray(codes, dtype=np.float64)
+    peak = (1 << bit_depth) - 1
+    scale = 1 << (bit_depth - 8)
+    if full_range:
+        return (codes - ((1 << (bit_depth - 1)) if chroma else 0)) / peak
+    return (codes / scale - 128) / 224 if chroma else (codes / scale - 16) / 219

@@ -1,0 +1,736 @@
+"""Codecs defined by data: one TOML file per command-line codec in the project's top-level ``codecs/`` folder.
+
+A definition names the programs (found on ``PATH``, in a folder given by an environment variable such as
+``HARNESS_VTM_DIR``, or through a Python function such as ``imageio_ffmpeg:get_ffmpeg_exe``), the data
+files they need (e.g. VTM's ``cfg/encoder_intra_vtm.cfg``), how to read their versions, the encode and
+decode command templates, the quality knob with its default points, the file format exchanged with the
+programs (raw planar ``yuv`` or ``png``) and the colour pipeline. Commands run as argument lists, never
+through a shell, so paths with spaces or quotes are passed through untouched.
+
+Template placeholders are ``{name}`` or ``{name:format-spec}`` (``{{``/``}}`` for literal braces):
+
+- every program and file of the definition, by its key (``{encoder}``, ``{cfg}``, ...);
+- ``{input}``, ``{bitstream}``, ``{output}`` (the decoded file) and ``{workdir}``, in a fresh temp folder;
+- ``{width}``, ``{height}``, ``{point}`` (the knob value; an integer for integer knobs);
+- ``{bit_depth}``, ``{chroma}`` (444/420), ``{matrix}``, ``{range}`` (full/limited), ``{full_range}`` (1/0);
+- every ``[options]`` key (overridable per run as ``name:key=value``) and every ``[vars]`` key.
+
+See ``codecs/README.md`` for the schema; :func:`load_definition` checks it and raises
+:class:`DefinitionError`, a one-line message naming the file, for anything malformed.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import importlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+import harness
+from harness.codecs.base import (
+    Availability,
+    Bitstream,
+    Codec,
+    CodecError,
+    CodecUnavailable,
+    ColourChain,
+    Knob,
+)
+from harness.colour import rgb_to_ycbcr
+from harness.images import ImageError, decode_image_bytes, encode_png
+from harness.yuv import (
+    YuvError,
+    YuvFormat,
+    decode_planes,
+    encode_planes,
+    planes_to_rgb,
+    rgb_to_planes,
+)
+
+CODECS_DIR_ENV = "HARNESS_CODECS_DIR"
+FORMATS = ("yuv", "png")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}|[{}]")
+_PER_CALL = ("input", "bitstream", "output", "workdir", "width", "height", "point")
+_COLOUR_KEYS = ("bit_depth", "chroma", "matrix", "range", "full_range")
+_TOP_KEYS = {"name", "description", "extension", "size_multiple", "min_size", "timeout", "format", "cwd",
+             "knob", "colour", "programs", "files", "options", "vars", "environment", "version", "encode",
+             "decode"}
+
+
+class DefinitionError(CodecError):
+    """A codec definition file is malformed; str() is one line naming the file."""
+
+
+def codecs_dirs() -> list[Path]:
+    """Folders searched for definitions: ``$HARNESS_CODECS_DIR`` (``os.pathsep``-separated) if set, else
+    the ``codecs/`` folder at the top of the project."""
+    override = os.environ.get(CODECS_DIR_ENV)
+    if override:
+        return [Path(p) for p in override.split(os.pathsep) if p]
+    return [Path(harness.__file__).resolve().parents[1] / "codecs"]
+
+
+# --- the definition -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProgramSpec:
+    key: str
+    names: tuple[str, ...]
+    env: str | None = None
+    provider: str | None = None  # "module:function" returning the program's path
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    key: str
+    path: str
+    env: str | None = None  # a folder (the source checkout) the path is relative to
+    kind: str = "file"  # "file" or "dir"
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    label: str
+    pattern: str
+    command: tuple[str, ...] | None = None
+    file: str | None = None
+    required: bool = False  # availability fails when the pattern is not found (e.g. VTM vs ECM binaries)
+
+
+@dataclass(frozen=True)
+class Definition:
+    path: Path
+    sha256: str
+    name: str
+    description: str
+    extension: str
+    size_multiple: int
+    min_size: int
+    timeout: float | None
+    format: str
+    cwd: str | None
+    knob: Knob
+    default_points: tuple[float, ...]
+    colour: ColourChain
+    programs: dict[str, ProgramSpec]
+    files: dict[str, FileSpec]
+    options: dict[str, str]
+    vars: dict[str, str]
+    environment: dict[str, str]
+    versions: tuple[VersionSpec, ...]
+    encode: tuple[str, ...]
+    decode: tuple[str, ...]
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _placeholders(template: str) -> list[str]:
+    return [m.group(1) for m in _PLACEHOLDER.finditer(template) if m.group(1)]
+
+
+def render(template: str, values: dict[str, object]) -> str:
+    """Fill ``{name}``/``{name:spec}`` placeholders; ``{{``/``}}`` are literal braces. No attribute or
+    index access, so a definition cannot reach into Python objects."""
+
+    def substitute(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        key = match.group(1)
+        if key is None:
+            raise ValueError(f"unbalanced brace in {template!r}")
+        if key not in values:
+            raise KeyError(key)
+        spec = match.group(2)
+        value = values[key]
+        return format(value, spec) if spec else str(value)
+
+    return _PLACEHOLDER.sub(substitute, template)
+
+
+class _Reader:
+    """Typed access to the TOML tables with one-line errors naming the file and the key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, message: str) -> DefinitionError:
+        return DefinitionError(f"{self.path}: {_one_line(message)}")
+
+    def get(self, table: dict, key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
+        if key not in table:
+            if default is ...:
+                raise self.fail(f"missing key {where}{key}")
+            return default
+        value = table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            raise self.fail(f"{where}{key} must be {kinds[0].__name__}, not a boolean")
+        if not isinstance(value, kinds):
+            raise self.fail(f"{where}{key} must be {' or '.join(k.__name__ for k in kinds)}, "
+                            f"not {type(value).__name__}")
+        return value
+
+    def strings(self, table: dict, key: str, where: str, default: Any = ...) -> tuple[str, ...] | None:
+        value = self.get(table, key, (list, str), where, default)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = [value]
+        if not all(isinstance(v, str) for v in value):
+            raise self.fail(f"{where}{key} must be a list of strings")
+        return tuple(value)
+
+    def table(self, table: dict, key: str, where: str = "", required: bool = False) -> dict:
+        if key not in table:
+            if required:
+                raise self.fail(f"missing table [{where}{key}]")
+            return {}
+        value = table[key]
+        if not isinstance(value, dict):
+            raise self.fail(f"{where}{key} must be a table")
+        return value
+
+    def check_keys(self, table: dict, allowed: set[str], where: str) -> None:
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise self.fail(f"unknown key {where}{unknown[0]} (allowed: {', '.join(sorted(allowed))})")
+
+
+def load_definition(path: str | Path) -> Definition:
+    """Read and check one codec definition. Raises :class:`DefinitionError` (one line, names the file)."""
+    path = Path(path)
+    r = _Reader(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise r.fail(f"cannot read file ({exc.strerror or exc})") from None
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise r.fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise r.fail(f"invalid TOML: {exc}") from None
+    r.check_keys(doc, _TOP_KEYS, "")
+
+    name = r.get(doc, "name", str, "", path.stem)
+    if not _NAME.match(name):
+        raise r.fail(f"name {name!r} must be lower-case letters, digits, '.', '_' or '-'")
+    description = r.get(doc, "description", str, "", "")
+    extension = r.get(doc, "extension", str, "", ".bin")
+    size_multiple = r.get(doc, "size_multiple", int, "", 1)
+    min_size = r.get(doc, "min_size", int, "", 1)
+    if size_multiple < 1 or min_size < 1:
+        raise r.fail("size_multiple and min_size must be at least 1")
+    timeout = r.get(doc, "timeout", (int, float), "", 0)
+    fmt = r.get(doc, "format", str, "", "yuv")
+    if fmt not in FORMATS:
+        raise r.fail(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    cwd = r.get(doc, "cwd", str, "", None)
+
+    k = r.table(doc, "knob", required=True)
+    r.check_keys(k, {"name", "low", "high", "integer", "quality_rises", "default_points"}, "knob.")
+    integer = r.get(k, "integer", bool, "knob.", True)
+    knob = Knob(
+        name=r.get(k, "name", str, "knob."),
+        low=float(r.get(k, "low", (int, float), "knob.")),
+        high=float(r.get(k, "high", (int, float), "knob.")),
+        integer=integer,
+        quality_rises=r.get(k, "quality_rises", bool, "knob."),
+    )
+    if knob.low > knob.high:
+        raise r.fail(f"knob.low {knob.low:g} is above knob.high {knob.high:g}")
+    points = r.get(k, "default_points", list, "knob.")
+    if not points or not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in points):
+        raise r.fail("knob.default_points must be a non-empty list of numbers")
+    for p in points:
+        if not knob.low <= p <= knob.high or (integer and float(p) != int(p)):
+            raise r.fail(f"knob.default_points value {p} is outside {knob.low:g}..{knob.high:g} or not an integer")
+
+    c = r.table(doc, "colour", required=True)
+    r.check_keys(c, {"matrix", "range", "bit_depth", "subsampling"}, "colour.")
+    colour = ColourChain(
+        matrix=r.get(c, "matrix", str, "colour."),
+        range=r.get(c, "range", str, "colour."),
+        bit_depth=r.get(c, "bit_depth", int, "colour."),
+        subsampling=r.get(c, "subsampling", str, "colour."),
+    )
+    if fmt == "yuv":
+        try:
+            YuvFormat(16, 16, colour.bit_depth, colour.subsampling, colour.matrix, colour.range == "full")
+            rgb_to_ycbcr(np.zeros(3), colour.matrix)  # raises for an unknown matrix name
+        except ValueError as exc:
+            raise r.fail(f"colour: {exc}") from None
+        if colour.range not in ("full", "limited"):
+            raise r.fail(f"colour.range {colour.range!r} must be full or limited for format yuv")
+
+    programs: dict[str, ProgramSpec] = {}
+    for key, spec in r.table(doc, "programs", required=True).items():
+        if not isinstance(spec, dict):
+            raise r.fail(f"programs.{key} must be a table")
+        r.check_keys(spec, {"names", "env", "provider"}, f"programs.{key}.")
+        names = r.strings(spec, "names", f"programs.{key}.", ())
+        provider = r.get(spec, "provider", str, f"programs.{key}.", None)
+        if not names and not provider:
+            raise r.fail(f"programs.{key} needs names or a provider")
+        programs[key] = ProgramSpec(key, names, r.get(spec, "env", str, f"programs.{key}.", None), provider)
+
+    files: dict[str, FileSpec] = {}
+    for key, spec in r.table(doc, "files").items():
+        if not isinstance(spec, dict):
+            raise r.fail(f"files.{key} must be a table")
+        r.check_keys(spec, {"path", "env", "kind"}, f"files.{key}.")
+        kind = r.get(spec, "kind", str, f"files.{key}.", "file")
+        if kind not in ("file", "dir"):
+            raise r.fail(f"files.{key}.kind must be file or dir")
+        files[key] = FileSpec(key, r.get(spec, "path", str, f"files.{key}."),
+                              r.get(spec, "env", str, f"files.{key}.", None), kind)
+
+    def string_table(key: str) -> dict[str, str]:
+        table = r.table(doc, key)
+        out = {}
+        for k2, v in table.items():
+            if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+                raise r.fail(f"{key}.{k2} must be a string or a number")
+            out[k2] = str(v)
+        return out
+
+    options, variables, environment = string_table("options"), string_table("vars"), string_table("environment")
+
+    versions = []
+    entries = doc.get("version", [])
+    if not isinstance(entries, list):
+        raise r.fail("version must be an array of tables ([[version]])")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise r.fail(f"version[{i}] must be a table")
+        r.check_keys(entry, {"label", "pattern", "command", "file", "required"}, f"version[{i}].")
+        pattern = r.get(entry, "pattern", str, f"version[{i}].")
+        try:
+            if re.compile(pattern).groups < 1:
+                raise r.fail(f"version[{i}].pattern needs a capturing group for the version")
+        except re.error as exc:
+            raise r.fail(f"version[{i}].pattern is not a regular expression ({exc})") from None
+        command = r.strings(entry, "command", f"version[{i}].", None)
+        vfile = r.get(entry, "file", str, f"version[{i}].", None)
+        if (command is None) == (vfile is None):
+            raise r.fail(f"version[{i}] needs exactly one of command or file")
+        versions.append(VersionSpec(r.get(entry, "label", str, f"version[{i}].", name), pattern,
+                                    command, vfile, r.get(entry, "required", bool, f"version[{i}].", False)))
+
+    commands = {}
+    for step in ("encode", "decode"):
+        table = r.table(doc, step, required=True)
+        r.check_keys(table, {"command"}, f"{step}.")
+        commands[step] = r.strings(table, "command", f"{step}.")
+        if not commands[step]:
+            raise r.fail(f"{step}.command is empty")
+
+    # Every placeholder must be known now, not at the first encode.
+    static = set(programs) | set(files) | set(options) | set(variables) | set(_COLOUR_KEYS)
+    per_call = static | set(_PER_CALL)
+    templates: list[tuple[str, str, set[str]]] = []
+    templates += [("encode.command", t, per_call) for t in commands["encode"]]
+    templates += [("decode.command", t, per_call) for t in commands["decode"]]
+    templates += [(f"environment.{k}", t, static) for k, t in environment.items()]
+    if cwd is not None:
+        templates.append(("cwd", cwd, static | {"workdir"}))
+    for v in versions:
+        templates += [("version.command", t, static) for t in (v.command or ())]
+        if v.file:
+            templates.append(("version.file", v.file, static))
+    for where, template, known in templates:
+        try:
+            render(template, {key: "" for key in known})
+        except KeyError as exc:
+            raise r.fail(f"{where}: unknown placeholder {{{exc.args[0]}}} in {template!r} "
+                         f"(known: {', '.join(sorted(known))})") from None
+        except ValueError as exc:
+            raise r.fail(f"{where}: {exc}") from None
+    needed = {"input", "bitstream"}
+    used_encode = {p for t in commands["encode"] for p in _placeholders(t)}
+    used_decode = {p for t in commands["decode"] for p in _placeholders(t)}
+    if not needed <= used_encode:
+        raise r.fail("encode.command must use {input} and {bitstream}")
+    if not {"bitstream", "output"} <= used_decode:
+        raise r.fail("decode.command must use {bitstream} and {output}")
+
+    return Definition(
+        path=path, sha256=hashlib.sha256(raw).hexdigest(), name=name, description=description,
+        extension=extension, size_multiple=size_multiple, min_size=min_size,
+        timeout=float(timeout) if timeout else None, format=fmt, cwd=cwd, knob=knob,
+        default_points=tuple(float(p) for p in points), colour=colour, programs=programs, files=files,
+        options=options, vars=variables, environment=environment, versions=tuple(versions),
+        encode=commands["encode"], decode=commands["decode"],
+    )
+
+
+# --- locating programs and files ------------------------------------------------------------------
+
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _find_in_dir(folder: Path, names: tuple[str, ...]) -> Path | None:
+    """For each name in order: ``folder/name``, ``folder/bin/name``, then any ``folder/bin/**/name`` (VTM and
+    ECM's CMake builds put binaries in ``bin/umake/<compiler>/<arch>/release/``; release builds win)."""
+    bin_dir = folder / "bin"
+    for name in names:
+        for candidate in (folder / name, bin_dir / name):
+            if _is_executable(candidate):
+                return candidate
+        if bin_dir.is_dir():
+            found = sorted((p for p in bin_dir.rglob(name) if _is_executable(p)),
+                           key=lambda p: ("release" not in str(p).lower(), len(p.parts), str(p)))
+            if found:
+                return found[0]
+    return None
+
+
+def locate_program(spec: ProgramSpec) -> Path:
+    """The program's path, or :class:`CodecUnavailable` saying where it was looked for."""
+    label = spec.names[0] if spec.names else spec.key
+    if spec.env and os.environ.get(spec.env):
+        where = Path(os.environ[spec.env]).expanduser()
+        if _is_executable(where):
+            return where
+        if where.is_dir():
+            found = _find_in_dir(where, spec.names)
+            if found:
+                return found
+            raise CodecUnavailable(f"{label} not found in ${spec.env}={where} (looked in it, bin/ and bin/**/)")
+        raise CodecUnavailable(f"${spec.env}={where} is neither a folder nor an executable")
+    if spec.provider:
+        module_name, _, function = spec.provider.partition(":")
+        try:
+            found = Path(getattr(importlib.import_module(module_name), function)())
+        except Exception as exc:  # noqa: BLE001 - any failure of the provider means: not available here
+            raise CodecUnavailable(f"{label}: {spec.provider} failed ({_one_line(exc) or type(exc).__name__})") from None
+        if not _is_executable(found):
+            raise CodecUnavailable(f"{label}: {spec.provider} returned {found}, which is not an executable")
+        return found
+    for name in spec.names:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    hint = f" and ${spec.env} is not set" if spec.env else ""
+    return_names = " or ".join(spec.names)
+    raise CodecUnavailable(f"{return_names} not found on PATH{hint}")
+
+
+def locate_file(spec: FileSpec, programs: dict[str, Path]) -> Path:
+    """A data file: relative to ``$env`` if set, else searched upwards from the programs' real locations
+    (a build tree inside the source checkout finds ``cfg/...`` this way)."""
+    def ok(p: Path) -> bool:
+        return p.is_dir() if spec.kind == "dir" else p.is_file()
+
+    if spec.env and os.environ.get(spec.env):
+        base = Path(os.environ[spec.env]).expanduser()
+        candidate = base / spec.path
+        if ok(candidate):
+            return candidate
+        raise CodecUnavailable(f"{spec.path} not found in ${spec.env}={base}")
+    for program in programs.values():
+        for parent in program.resolve().parents:
+            candidate = parent / spec.path
+            if ok(candidate):
+                return candidate
+    hint = f"; set ${spec.env} to the source checkout" if spec.env else ""
+    raise CodecUnavailable(f"{spec.path} not found beside the programs{hint}")
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+def _tail(text: bytes, limit: int = 300) -> str:
+    """The most telling part of a program's output: its last non-empty lines, on one line."""
+    lines = [ln.strip() for ln in text.decode("utf-8", "replace").splitlines() if ln.strip()]
+    out = " | ".join(lines[-3:])
+    return out[-limit:]
+
+
+def run_program(args: list[str], cwd: Path, env: dict[str, str] | None, timeout: float | None,
+                what: str) -> subprocess.CompletedProcess[bytes]:
+    """Run one command as an argument list; a failure is a one-line :class:`CodecError`."""
+    try:
+        done = subprocess.run(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout, check=False)
+    except FileNotFoundError:
+        raise CodecError(f"{what}: program {args[0]} not found") from None
+    except PermissionError:
+        raise CodecError(f"{what}: program {args[0]} is not executable") from None
+    except subprocess.TimeoutExpired:
+        raise CodecError(f"{what}: timed out after {timeout:g} s") from None
+    if done.returncode != 0:
+        detail = _tail(done.stderr) or _tail(done.stdout) or "no output"
+        raise CodecError(f"{what} exited with status {done.returncode}: {detail}")
+    return done
+
+
+class CommandLineCodec(Codec):
+    """A codec driven through its command-line programs, as described by a :class:`Definition`."""
+
+    definition: ClassVar[Definition]
+    _SHAPES_KEPT = 64
+
+    def __init__(self, **options: str) -> None:
+        super().__init__(**options)
+        # Raw YUV carries no picture size: remember it per bitstream from encode() for decode().
+        self._shapes: collections.OrderedDict[str, tuple[int, int]] = collections.OrderedDict()
+
+    # --- resolution -------------------------------------------------------------------------------
+    def _resolve(self) -> tuple[dict[str, Path], dict[str, Path]]:
+        d = self.definition
+        programs = {key: locate_program(spec) for key, spec in d.programs.items()}
+        files = {key: locate_file(spec, programs) for key, spec in d.files.items()}
+        return programs, files
+
+    def _static_values(self, programs: dict[str, Path], files: dict[str, Path]) -> dict[str, object]:
+        c = self.colour
+        values: dict[str, object] = {
+            "bit_depth": c.bit_depth, "chroma": c.subsampling, "matrix": c.matrix, "range": c.range,
+            "full_range": 1 if c.range == "full" else 0,
+        }
+        values.update(self.definition.vars)
+        values.update({key: self.option(key) for key in self.definition.options})
+        values.update({k: str(v) for k, v in programs.items()})
+        values.update({k: str(v) for k, v in files.items()})
+        return values
+
+    def _environment(self, values: dict[str, object]) -> dict[str, str] | None:
+        if not self.definition.environment:
+            return None
+        env = dict(os.environ)
+        env.update({k: render(v, values) for k, v in self.definition.environment.items()})
+        return env
+
+    def _version_of(self, spec: VersionSpec, values: dict[str, object]) -> str | None:
+        try:
+            if spec.file is not None:
+                text = Path(render(spec.file, values)).read_text(errors="replace")
+            else:
+                args = [render(a, values) for a in spec.command or ()]
+                done = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, timeout=60, check=False,
+                                      env=self._environment(values))
+                text = done.stdout.decode("utf-8", "replace")
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        match = re.search(spec.pattern, text)
+        return match.group(1) if match else None
+
+    def check_availability(self) -> Availability:
+        programs, files = self._resolve()  # raises CodecUnavailable with the reason
+        values = self._static_values(programs, files)
+        for spec in self.definition.versions:
+            if spec.required and self._version_of(spec, values) is None:
+                where = ", ".join(str(p) for p in programs.values())
+                return Availability(False, f"{where} does not identify as {spec.label} "
+                                           f"(no match for {spec.pattern!r})")
+        return Availability(True)
+
+    def probe_version(self) -> str:
+        programs, files = self._resolve()
+        values = self._static_values(programs, files)
+        parts = []
+        for spec in self.definition.versions:
+            found = self._version_of(spec, values)
+            parts.append(f"{spec.label} {found or '?'}")
+        parts.append(f"[{self.definition.path.name} {self.definition.sha256[:8]}]")
+        return " ".join(parts) if len(parts) > 1 else parts[0]
+
+    # --- coding -----------------------------------------------------------------------------------
+    def _point_value(self, point: float) -> int | float:
+        return round(point) if self.knob.integer else float(point)
+
+    def _yuv_format(self, height: int, width: int) -> YuvFormat:
+        c = self.colour
+        return YuvFormat(width, height, c.bit_depth, c.subsampling, c.matrix, c.range == "full")
+
+    def _run_step(self, step: str, template: tuple[str, ...], values: dict[str, object], workdir: Path) -> None:
+        d = self.definition
+        args = [render(a, values) for a in template]
+        cwd = Path(render(d.cwd, values)) if d.cwd else workdir
+        run_program(args, cwd, self._environment(values), d.timeout, f"{self.name} {step}")
+
+    def _symbolic(self, template: tuple[str, ...], values: dict[str, object]) -> list[str]:
+        """The command as recorded in params: machine-specific paths replaced by their placeholder."""
+        shown = dict(values)
+        for key in ("input", "bitstream", "output", "workdir"):
+            shown[key] = "{" + key + "}"
+        for key in self.definition.programs:
+            shown[key] = Path(str(values[key])).name
+        for key in self.definition.files:
+            shown[key] = self.definition.files[key].path
+        return [render(a, shown) for a in template]
+
+    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+        d = self.definition
+        programs, files = self._resolve()
+        height, width = rgb.shape[:2]
+        with tempfile.TemporaryDirectory(prefix=f"harness-{self.name}-") as tmp:
+            work = Path(tmp)
+            source = work / ("input.yuv" if d.format == "yuv" else "input.png")
+            stream = work / f"stream{d.extension}"
+            if d.format == "yuv":
+                fmt = self._yuv_format(height, width)
+                source.write_bytes(encode_planes(rgb_to_planes(rgb, fmt), fmt))
+            else:
+                source.write_bytes(encode_png(rgb))
+            values = self._static_values(programs, files)
+            values.update(input=str(source), bitstream=str(stream), output=str(work / "unused"),
+                          workdir=str(work), width=width, height=height, point=self._point_value(point))
+            self._run_step("encoder", d.encode, values, work)
+            try:
+                data = stream.read_bytes()
+            except OSError:
+                raise CodecError(f"{self.name} encoder wrote no bitstream file") from None
+        if not data:
+            raise CodecError(f"{self.name} encoder wrote an empty bitstream")
+        self._remember(data, (height, width))
+        params = {
+            self.knob.name: self._point_value(point),
+            **{key: self.option(key) for key in d.options},
+            "definition": f"{d.path.name}@{d.sha256[:12]}",
+            "yuv": (f"{self.colour.matrix} {self.colour.range} {self.colour.bit_depth}-bit "
+                    f"{self.colour.subsampling}") if d.format == "yuv" else None,
+            "encode_command": self._symbolic(d.encode, values),
+        }
+        return Bitstream(data, params={k: v for k, v in params.items() if v is not None})
+
+    def _remember(self, data: bytes, shape: tuple[int, int]) -> None:
+        key = hashlib.sha256(data).hexdigest()
+        self._shapes[key] = shape
+        self._shapes.move_to_end(key)
+        while len(self._shapes) > self._SHAPES_KEPT:
+            self._shapes.popitem(last=False)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        d = self.definition
+        shape = self._shapes.get(hashlib.sha256(data).hexdigest())
+        if d.format == "yuv" and shape is None:
+            raise CodecError(f"{self.name}: raw YUV output has no picture size; decode only bitstreams "
+                             "encoded by this codec instance")
+        height, width = shape if shape else (0, 0)
+        programs, files = self._resolve()
+        with tempfile.TemporaryDirectory(prefix=f"harness-{self.name}-") as tmp:
+            work = Path(tmp)
+            stream = work / f"stream{d.extension}"
+            stream.write_bytes(data)
+            decoded = work / ("decoded.yuv" if d.format == "yuv" else "decoded.png")
+            values = self._static_values(programs, files)
+            values.update(input=str(work / "unused"), bitstream=str(stream), output=str(decoded),
+                          workdir=str(work), width=width, height=height, point="")
+            self._run_step("decoder", d.decode, values, work)
+            try:
+                out = decoded.read_bytes()
+            except OSError:
+                raise CodecError(f"{self.name} decoder wrote no output file") from None
+        try:
+            if d.format == "yuv":
+                fmt = self._yuv_format(height, width)
+                return planes_to_rgb(decode_planes(out, fmt, f"{self.name} decoder output"), fmt)
+            pixels, _ = decode_image_bytes(out, f"{self.name} decoder output")
+            return pixels
+        except (YuvError, ImageError) as exc:
+            raise CodecError(str(exc)) from None
+
+
+def codec_class(defn: Definition) -> type[CommandLineCodec]:
+    """A :class:`CommandLineCodec` subclass for one definition."""
+    attrs = {
+        "definition": defn,
+        "name": defn.name,
+        "description": defn.description or f"command-line codec from {defn.path.name}",
+        "knob": defn.knob,
+        "default_points": defn.default_points,
+        "colour": defn.colour,
+        "extension": defn.extension,
+        "size_multiple": defn.size_multiple,
+        "min_size": defn.min_size,
+        "option_defaults": dict(defn.options),
+        "__module__": __name__,
+        "__doc__": defn.description,
+    }
+    class_name = "CommandLine_" + re.sub(r"\W", "_", defn.name)
+    return type(class_name, (CommandLineCodec,), attrs)
+
+
+class BrokenDefinition(Codec):
+    """Stands in for a definition file that does not load, so `harness codecs` lists it with the error."""
+
+    knob = Knob("n/a", 0, 0)
+    default_points = ()
+    colour = ColourChain("n/a", "n/a", 8, "n/a")
+    error: ClassVar[str]
+
+    def check_availability(self) -> Availability:
+        return Availability(False, self.error)
+
+    def probe_version(self) -> str:
+        return "unavailable"
+
+    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+        raise CodecUnavailable(self.error)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        raise CodecUnavailable(self.error)
+
+
+_DEFINITION_MARKERS = {"encode", "decode", "programs", "knob"}
+
+
+def _is_other_config(path: Path) -> bool:
+    """True for a well-formed TOML file in the folder that is not a codec definition (e.g. the
+    ``published.toml`` of :mod:`harness.codecs.published`); malformed files are reported, not skipped."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return not _DEFINITION_MARKERS & set(doc)
+
+
+def definition_files() -> list[Path]:
+    """The ``*.toml`` codec definitions of :func:`codecs_dirs`, in name order."""
+    files: list[Path] = []
+    for folder in codecs_dirs():
+        if folder.is_dir():
+            files += [p for p in sorted(folder.glob("*.toml")) if not _is_other_config(p)]
+    return files
+
+
+def discover() -> list[type[Codec]]:
+    """One codec class per ``*.toml`` definition; a malformed file becomes an unavailable codec named after
+    the file, whose reason is the one-line error."""
+    classes: list[type[Codec]] = []
+    seen: dict[str, Path] = {}
+    for path in definition_files():
+        try:
+            defn = load_definition(path)
+            if defn.name in seen:
+                raise DefinitionError(f"{path}: codec name {defn.name!r} is already defined by {seen[defn.name]}")
+            seen[defn.name] = path
+            classes.append(codec_class(defn))
+        except DefinitionError as exc:
+            stem = path.stem.lower()
+            name = stem if _NAME.match(stem) and stem not in seen else f"broken-{len(classes)}-{stem}"
+            seen[name] = path
+            classes.append(type("BrokenDefinition_" + re.sub(r"\W", "_", name), (BrokenDefinition,), {
+                "name": name, "description": f"broken definition {path.name}", "error": str(exc),
+                "__module__": __name__,
+            }))
+    return classes
