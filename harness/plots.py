@@ -1,0 +1,321 @@
+"""Figures for a paper from a run's results: RD curves, BD-rate bars, complexity vs BD-rate.
+
+Matplotlib figures made without pyplot (no global state, no display; PNG renders through Agg), so the
+module works the same in a script, a worker process or a notebook, where the figures display inline. Every codec keeps one colour and marker in every
+figure of a run, assigned by sorted codec name from the Okabe-Ito palette (distinguishable with the
+common colour-vision deficiencies and in greyscale through the markers). Figures are sized for print
+(fonts 8-9 pt at 1:1) and saved with a tight bounding box so nothing is clipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from harness import bdrate, report
+
+# Okabe & Ito (2008); yellow last because it is faint on white paper.
+OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
+LINESTYLES = ("-", "--", "-.", ":")
+
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.title_fontsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.35,
+    "grid.linewidth": 0.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 1.4,
+    "lines.markersize": 4.5,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.05,
+    "pdf.fonttype": 42,  # embed TrueType: text stays text in the PDF
+    "svg.fonttype": "path",
+}
+
+FORMATS = ("png", "pdf", "svg")
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    with mpl.rc_context(STYLE):
+        yield
+
+
+def codec_styles(codecs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """codec -> colour, marker, line style; by sorted name so a run's figures agree with each other."""
+    styles = {}
+    for i, codec in enumerate(sorted(codecs)):
+        styles[codec] = {
+            "color": OKABE_ITO[i % len(OKABE_ITO)],
+            "marker": MARKERS[i % len(MARKERS)],
+            "linestyle": LINESTYLES[(i // len(OKABE_ITO)) % len(LINESTYLES)],
+        }
+    return styles
+
+
+def _log_ticks(ax: Any) -> None:
+    """Plain-number ticks on a log x axis: 1-2-5 per decade over up to two decades, decades beyond
+    (1-2-5 over three decades collide at print size)."""
+    lo, hi = ax.get_xlim()
+    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 1.0
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 2.2 else (1.0,)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _rate_axis(ax: Any, rate_column: str, log: bool = True) -> None:
+    """Call after plotting: the tick density depends on the data range."""
+    label = "rate [bpp]" if rate_column == "bpp" else "rate, payload only [bpp]"
+    ax.set_xlabel(label)
+    if log:
+        ax.set_xscale("log")
+        _log_ticks(ax)
+
+
+def _quality_label(metric: str, transform: str) -> str:
+    info = report.metric_info(metric)
+    label, unit = bdrate.transformed_label(info.label, info.unit, transform)
+    if transform == "db":
+        label = f"{label}, -10·log10(1-x)"
+    arrow = "" if info.higher_is_better else " (lower is better)"
+    return (f"{label} [{unit}]" if unit else label) + arrow
+
+
+def _dataset_name(df: pd.DataFrame) -> str:
+    names = sorted({str(d) for d in df["dataset"].dropna()}) if "dataset" in df else []
+    return ", ".join(names) or "dataset"
+
+
+def _legend_outside(fig: Figure, ax: Any, title: str | None = None) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, title=title,
+                  alignment="left", borderaxespad=0.0)
+
+
+def rd_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bpp", transform: str | None = None,
+              spread: bool = True, log_rate: bool = True) -> Figure:
+    """Dataset-mean RD curve per codec, with the interquartile range over images as error bars."""
+    transform = transform or bdrate.default_transform(metric)
+    frame = report.usable(df, metric, rate_column, transform)
+    styles = codec_styles(report.codec_order(df))
+    with style():
+        fig = Figure(figsize=(5.6, 3.6), layout="constrained")
+        ax = fig.subplots()
+        counts = []
+        for codec in report.codec_order(df):
+            curve = report.mean_curves(frame[frame["codec"] == codec]).sort_values("r")
+            if curve.empty:
+                continue
+            st = styles[codec]
+            n = int(curve["n_images"].iloc[0])
+            counts.append(n)
+            if spread and n > 1:
+                ax.errorbar(curve["r"], curve["q"],
+                            xerr=[curve["r"] - curve["r_lo"], curve["r_hi"] - curve["r"]],
+                            yerr=[curve["q"] - curve["q_lo"], curve["q_hi"] - curve["q"]],
+                            fmt="none", ecolor=st["color"], elinewidth=0.6, alpha=0.45, capsize=0)
+            ax.plot(curve["r"], curve["q"], label=codec, color=st["color"], marker=st["marker"],
+                    linestyle=st["linestyle"], markerfacecolor="white" if st["color"] != "#000000" else "#000000",
+                    markeredgewidth=1.1)
+        _rate_axis(ax, rate_column, log_rate)
+        ax.set_ylabel(_quality_label(metric, transform))
+        n_text = f"{max(counts)} images" if counts and min(counts) == max(counts) else "images vary per codec"
+        ax.set_title(f"{report.metric_info(metric).label} vs rate, {_dataset_name(df)} ({n_text})", loc="left")
+        _legend_outside(fig, ax, title="mean over images;\nbars: 25–75 % of images" if spread else None)
+    return fig
+
+
+def rd_per_image_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bpp", transform: str | None = None,
+                        columns: int = 4, log_rate: bool = True) -> Figure:
+    """Small multiples: one panel per image with every codec's RD curve on that image."""
+    transform = transform or bdrate.default_transform(metric)
+    frame = report.usable(df, metric, rate_column, transform)
+    styles = codec_styles(report.codec_order(df))
+    images = sorted(frame["image"].unique())
+    rows = max(1, math.ceil(len(images) / columns))
+    cols = min(columns, max(1, len(images)))
+    with style():
+        fig = Figure(figsize=(2.3 * cols, 1.9 * rows + 0.6), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax, image in zip(axes.flat, images):
+            for codec in report.codec_order(df):
+                g = frame[(frame["image"] == image) & (frame["codec"] == codec)].sort_values("r")
+                if g.empty:
+                    continue
+                st = styles[codec]
+                ax.plot(g["r"], g["q"], color=st["color"], marker=st["marker"], linestyle=st["linestyle"],
+                        markersize=3, linewidth=1.0, label=codec)
+            ax.set_title(image, fontsize=8, loc="left")
+            _rate_axis(ax, rate_column, log_rate)
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+        for ax in list(axes.flat)[len(images):]:
+            ax.set_visible(False)
+        fig.supxlabel("rate [bpp]" if rate_column == "bpp" else "rate, payload only [bpp]", fontsize=9)
+        fig.supylabel(_quality_label(metric, transform), fontsize=9)
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 6), frameon=False)
+    return fig
+
+
+def bd_bar_figure(bd: pd.DataFrame, metrics: Sequence[str] | None = None) -> Figure:
+    """Horizontal bars of BD-rate against the anchor, one panel per metric, codecs in sorted order."""
+    table = bd[bd["kind"] == "rate"] if "kind" in bd else bd
+    metrics = list(metrics) if metrics else list(dict.fromkeys(table["metric"]))
+    anchor = str(table["anchor"].iloc[0]) if len(table) else "anchor"
+    codecs = sorted(table["codec"].unique())
+    styles = codec_styles(codecs + [anchor])
+    panels = max(1, len(metrics))
+    cols = min(panels, 3)
+    rows = math.ceil(panels / cols)
+    height = 0.32 * max(len(codecs), 1) + 0.9
+    with style():
+        fig = Figure(figsize=(2.9 * cols + 0.6, height * rows + 0.3), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+        for ax, metric in zip(axes.flat, metrics):
+            sub = table[table["metric"] == metric].set_index("codec")
+            y = np.arange(len(codecs))[::-1]
+            values = [float(sub.loc[c, "value"]) if c in sub.index and pd.notna(sub.loc[c, "value"]) else np.nan
+                      for c in codecs]
+            finite = [v for v in values if np.isfinite(v)]
+            span = max([abs(v) for v in finite] + [1.0])
+            for yi, codec, v in zip(y, codecs, values):
+                if np.isfinite(v):
+                    ax.barh(yi, v, color=styles[codec]["color"], height=0.62, edgecolor="black", linewidth=0.4)
+                    ax.text(v + (0.02 * span if v >= 0 else -0.02 * span), yi, f"{v:+.1f} %", va="center",
+                            ha="left" if v >= 0 else "right", fontsize=7.5)
+                else:
+                    ax.text(0, yi, "  n/a", va="center", ha="left", fontsize=7.5, color="0.4")
+            ax.axvline(0, color="black", linewidth=0.8)
+            lo = min(finite + [0.0])
+            hi = max(finite + [0.0])
+            pad = 0.28 * (hi - lo or 1.0)
+            ax.set_xlim(lo - (pad if lo < 0 else 0.05 * pad), hi + (pad if hi > 0 else 0.05 * pad))
+            ax.set_yticks(y, codecs)
+            ax.grid(axis="y", visible=False)
+            transform = sub["transform"].iloc[0] if len(sub) and "transform" in sub else "identity"
+            info = report.metric_info(metric)
+            ax.set_title(info.label + (" in dB" if transform == "db" else ""), loc="left")
+            ax.set_xlabel(f"BD-rate vs {anchor} [%]")
+        for ax in list(axes.flat)[len(metrics):]:
+            ax.set_visible(False)
+        pooling = table["pooling"].iloc[0] if len(table) and "pooling" in table else ""
+        method = table["method"].iloc[0] if len(table) and "method" in table else ""
+        fig.suptitle(f"BD-rate against {anchor} ({method}, {pooling}); negative = fewer bits", fontsize=9, x=0.01,
+                     ha="left")
+    return fig
+
+
+def time_scatter_figure(summary: pd.DataFrame, bd: pd.DataFrame, metric: str) -> Figure:
+    """Encode and decode time per megapixel (log) against BD-rate for one metric; the anchor sits at 0."""
+    table = bd[(bd["kind"] == "rate") & (bd["metric"] == metric)] if "kind" in bd else bd[bd["metric"] == metric]
+    anchor = str(table["anchor"].iloc[0]) if len(table) else None
+    styles = codec_styles(list(summary["codec"]))
+    values = {str(c): (float(v) if pd.notna(v) else np.nan) for c, v in zip(table["codec"], table["value"])}
+    if anchor:
+        values[anchor] = 0.0
+    with style():
+        fig = Figure(figsize=(6.4, 3.0), layout="constrained")
+        axes = fig.subplots(1, 2, sharey=True)
+        for ax, column, what in ((axes[0], "encode_s_per_mp", "encode"), (axes[1], "decode_s_per_mp", "decode")):
+            xs = []
+            for _, row in summary.iterrows():
+                codec = str(row["codec"])
+                x, v = float(row[column]), values.get(codec, np.nan)
+                if not (np.isfinite(x) and x > 0 and np.isfinite(v)):
+                    continue
+                xs.append(x)
+                st = styles[codec]
+                ax.scatter([x], [v], color=st["color"], marker=st["marker"], s=36, label=codec,
+                           edgecolors="black", linewidths=0.4, zorder=3)
+            ax.set_xscale("log")
+            if xs:
+                # At least a decade wide, so log ticks exist and points do not sit on the frame.
+                lo, hi = min(xs) / 1.6, max(xs) * 1.6
+                if hi / lo < 10:
+                    mid = math.sqrt(lo * hi)
+                    lo, hi = mid / math.sqrt(10), mid * math.sqrt(10)
+                ax.set_xlim(lo, hi)
+            _log_ticks(ax)
+            ax.axhline(0, color="0.3", linewidth=0.7, linestyle="--")
+            ax.set_xlabel(f"median {what} time [s per megapixel]")
+        info = report.metric_info(metric)
+        axes[0].set_ylabel(f"BD-rate vs {anchor} [%]\n({info.label})")
+        _legend_outside(fig, axes[1])
+    return fig
+
+
+def save(fig: Figure, path_stem: Path, formats: Sequence[str]) -> list[Path]:
+    paths = []
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise report.ReportError(f"unknown figure format {fmt!r} (known: {', '.join(FORMATS)})")
+        path = path_stem.parent / f"{path_stem.name}.{fmt}"
+        with style():
+            fig.savefig(path, format=fmt)
+        paths.append(path)
+    return paths
+
+
+def default_anchor(df: pd.DataFrame) -> str:
+    """VVC when the run has it (the usual anchor of image-coding papers), else the first codec by name."""
+    codecs = report.codec_order(df)
+    for candidate in codecs:
+        if candidate == "vvc" or candidate.split(":")[0] == "vvc":
+            return candidate
+    return codecs[0]
+
+
+def plot_run(run_dir: str | Path, metrics: Sequence[str] | None = None, *, anchor: str | None = None,
+             per_image: bool = False, formats: Sequence[str] = ("png", "pdf"), out_dir: str | Path | None = None,
+             method: str = "pchip", pooling: str = "per-image", rate_column: str = "bpp",
+             min_overlap: float = bdrate.DEFAULT_MIN_OVERLAP) -> list[Path]:
+    """Every figure of a run into ``RUN/figures/`` (or ``out_dir``); returns the files written.
+
+    RD curves per metric (and per image with ``per_image``); BD-rate bars and time-vs-BD-rate against
+    ``anchor`` (default: :func:`default_anchor`) when the run has more than one codec.
+    """
+    df = report.load_run(run_dir)
+    if df.empty:
+        raise report.ReportError(f"{run_dir}: the results table is empty")
+    base = Path(run_dir).parent if Path(run_dir).is_file() else Path(run_dir)
+    out = Path(out_dir) if out_dir else base / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = list(metrics) if metrics else report.metric_columns(df)
+    if not metrics:
+        raise report.ReportError(f"{run_dir}: no metric column with finite values")
+    files: list[Path] = []
+    for metric in metrics:
+        files += save(rd_figure(df, metric, rate_column=rate_column), out / f"rd_{metric}", formats)
+        if per_image:
+            files += save(rd_per_image_figure(df, metric, rate_column=rate_column), out / f"rd_{metric}_per_image",
+                          formats)
+    if len(report.codec_order(df)) > 1:
+        anchor = report.resolve_anchor(df, anchor) if anchor else default_anchor(df)
+        bd = report.bd_table(df, anchor, metrics, method=method, pooling=pooling, rate_column=rate_column,
+                             min_overlap=min_overlap)
+        files += save(bd_bar_figure(bd, metrics), out / "bdrate", formats)
+        primary = "psnr_rgb" if "psnr_rgb" in metrics else metrics[0]
+        summary = report.codec_summary(df, rate_column)
+        files += save(time_scatter_figure(summary, bd, primary), out / f"time_vs_bdrate_{primary}", formats)
+    return files
