@@ -278,6 +278,8 @@ def fetch(name: str, progress: ProgressFactory | None = None) -> Path:
                 member_name = Path(member.filename).name
                 if member.is_dir() or not fnmatch.fnmatch(member_name, archive.members):
                     continue
+                if not archive_member_is_image(member.filename):
+                    continue
                 if Path(member_name).suffix.lower() in SUPPORTED_SUFFIXES:
                     with bundle.open(member) as src, (root / member_name).open("wb") as dst:
                         shutil.copyfileobj(src, dst)
@@ -289,6 +291,16 @@ def fetch(name: str, progress: ProgressFactory | None = None) -> Path:
     if problems:
         raise DatasetError(problems[0])
     return root
+
+
+def archive_member_is_image(member: str) -> bool:
+    """Whether a zip member is one of the dataset's images. macOS-made zips carry ``__MACOSX/._name.png``
+    resource forks beside each image: same suffix, not an image, and they would become images named
+    ``._name``. The image's name is its file stem, as the publishers (and PICO's authors) name it."""
+    parts = Path(member).parts
+    if not parts or "__MACOSX" in parts or parts[-1].startswith("."):
+        return False
+    return Path(parts[-1]).suffix.lower() in SUPPORTED_SUFFIXES
 
 
 def generate(definition: DatasetDefinition) -> Path:

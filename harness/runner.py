@@ -100,12 +100,19 @@ def plan_jobs(
         for codec in codecs:
             label, version = codec.label, codec.version()
             specs: list[tuple[float | None, float | None]]
-            if per_image_targets is not None:
+            # Codecs with fixed per-image points (published reconstructions) have no knob to search:
+            # a rate-matched or --target-bpp run evaluates them at the points they have.
+            fixed = getattr(codec, "fixed_points", False)
+            if per_image_targets is not None and not fixed:
                 specs = [(None, t) for t in per_image_targets.get(ref.name, [])]
-            elif target_bpps:
+            elif target_bpps and not fixed:
                 specs = [(None, float(t)) for t in target_bpps]
             else:
                 specs = [(float(p), None) for p in (points if points else codec.points_for(ref.name))]
+                if not specs:
+                    # No point for this image (no published reconstruction of it): one job whose failed
+                    # row says so, rather than a silent gap in the table.
+                    specs = [(None, None)]
             for point, target in specs:
                 jobs.append(Job(
                     key=job_key(sha, label, version, point, target, tolerance),
