@@ -66,7 +66,7 @@ def search_point(codec: Codec, image: SourceImage, target_bpp: float, tolerance:
         return len(trials) >= max_encodes or any(error(b) <= math.log1p(tolerance) for b in trials.values())
 
     # 1. Bracket: low/high in u such that rate(low) <= target <= rate(high).
-    ladder = sorted({knob.clamp(p) for p in codec.points_for(image)}, key=lambda p: sign * p)
+    ladder = sorted({knob.clamp(p) for p in codec.points_for(image.name)}, key=lambda p: sign * p)
     if not ladder:
         ladder = [knob.clamp((knob.low + knob.high) / 2)]
     ends = sorted((knob.low, knob.high), key=lambda p: sign * p)  # (lowest rate, highest rate)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -229,12 +230,11 @@ def environment(codecs: Sequence[Codec], argv: Sequence[str] | None = None) -> d
         "command": list(argv if argv is not None else sys.argv),
         "codecs": {c.label: c.describe() for c in codecs},
     }
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-    except ImportError:
-        info["torch"] = None
+    for package in ("torch", "torchvision", "pyiqa"):
+        try:  # the installed version, without paying for an import of torch in every run
+            info[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            info[package] = None
     return info
 
 
@@ -275,13 +275,17 @@ def start_run_info(store: RunStore, dataset: Dataset, codecs: Sequence[Codec], a
     store.write_info(info)
 
 
-def reference_targets(store: RunStore, reference_label: str, dataset_name: str) -> dict[str, list[float]]:
-    """Per image, the bpp of the reference codec's successful rows: the targets of a rate-matched run."""
-    targets: dict[str, list[float]] = {}
+def reference_targets(store: RunStore, reference_label: str, dataset: Dataset) -> dict[str, list[float]]:
+    """Per image of ``dataset``, the bpp the reference codec reached on it: the targets of a rate-matched
+    run. Rows are matched by the original's hash (job keys are content keys, whatever the dataset was
+    called), and a row whose rate exists counts even if one of its metrics failed."""
+    names_by_hash = {_file_sha256(str(ref.path)): ref.name for ref in dataset.images}
+    targets: dict[str, set[float]] = {}
     for row in store.rows():
-        if row.get("codec") == reference_label and row.get("dataset") == dataset_name and row["status"] == "ok":
-            targets.setdefault(row["image"], []).append(float(row["bpp"]))
-    return {image: sorted(set(values)) for image, values in targets.items()}
+        name = names_by_hash.get(row.get("image_sha256"))
+        if name is not None and row.get("codec") == reference_label and row.get("bpp") is not None:
+            targets.setdefault(name, set()).add(float(row["bpp"]))
+    return {image: sorted(values) for image, values in targets.items()}
 
 
 def run_sweep(
@@ -318,7 +322,7 @@ def run_sweep(
         phases = [
             lambda: plan_jobs(dataset, reference, points=points, **common),
             lambda: plan_jobs(dataset, others, per_image_targets=reference_targets(
-                store, reference[0].label, dataset.name), **common),
+                store, reference[0].label, dataset), **common),
         ]
     else:
         phases = [lambda: plan_jobs(dataset, codecs, points=points, target_bpps=target_bpps, **common)]
