@@ -27,6 +27,11 @@ def _floats(value: str | None, option: str) -> list[float] | None:
         raise click.BadParameter(f"expected comma-separated numbers, got {value!r}", param_hint=option) from None
 
 
+def ok_published(codec: object) -> bool:
+    """An available codec of published reconstructions (it can list what it could not use)."""
+    return callable(getattr(codec, "problems", None)) and bool(codec.availability())  # type: ignore[attr-defined]
+
+
 def _fail(message: str) -> None:
     console.print(f"[red]error:[/red] {message}", highlight=False)
     sys.exit(2)
@@ -69,10 +74,10 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         keep_reconstructions: bool, retry_failed: bool, pico_checkpoint: str | None, backend: str,
         scheduler: str | None, ship_images: bool) -> None:
     """Encode and decode every image of DATASET with every codec, and record one row per operating point."""
+    from harness.cluster import ClusterError, execute_dask
     from harness.codecs import CodecError, get_codec
     from harness.datasets import DatasetError, resolve_dataset
     from harness.metrics import DEFAULT_METRICS, MetricError, get_metric
-    from harness.cluster import ClusterError, execute_dask
     from harness.runner import execute_local, run_sweep
     from harness.store import RunStore
 
@@ -98,6 +103,9 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         ok = codec.availability()
         if not ok:
             console.print(f"[yellow]warning:[/yellow] {codec.label} is unavailable ({ok.reason}); its rows will be failed rows")
+    # Published reconstructions the index could not use (misnamed rates, bad manifests): said once, here.
+    for line in sorted({p for c in codecs if ok_published(c) for p in c.problems()}):
+        console.print(f"[yellow]warning:[/yellow] published file not used: {line}", highlight=False)
     store = RunStore(Path(results_root) / (run_name or data.name))
     executor = execute_dask(scheduler) if backend == "dask" and scheduler else execute_local
     console.print(f"dataset {data.name}: {len(data.images)} images; run directory {store.run_dir}")
@@ -148,6 +156,23 @@ def codecs_command(check: bool) -> None:
                       f"{codec.knob.name} {codec.knob.low:g}..{codec.knob.high:g}",
                       f"{c.matrix} {c.range} {c.bit_depth}-bit {c.subsampling}", codec.description)
     out.print(table)
+    if check:
+        from harness.codecs.selfcheck import check_codecs, default_check_image
+
+        def num(value: float | None, digits: int) -> str:
+            return "" if value is None else f"{value:.{digits}f}"
+
+        rows = [r for r in check_codecs(default_check_image()) if r["status"] != "unavailable"]
+        checks = Table("codec", "status", "low point", "bpp", "PSNR", "high point", "bpp", "PSNR", "s", "detail",
+                       title="check on a 128x96 crop of astronaut.png (RGB PSNR, dB)")
+        for r in rows:
+            colour = {"ok": "green", "suspect": "yellow"}.get(r["status"], "red")
+            checks.add_row(r["codec"], f"[{colour}]{r['status']}[/{colour}]",
+                           num(r["low_point"], 0), num(r["low_bpp"], 3), num(r["low_psnr"], 2),
+                           num(r["high_point"], 0), num(r["high_bpp"], 3), num(r["high_psnr"], 2),
+                           num(r["seconds"], 1), r["detail"])
+        out.print(checks)
+        sys.exit(1 if any(r["status"] != "ok" for r in rows) else 0)
 
 
 @main.group()
@@ -228,11 +253,14 @@ def datasets_verify(names: tuple[str, ...]) -> None:
 @click.option("--pooling", type=click.Choice(["per-image", "pooled"]), default="per-image", show_default=True,
               help="Mean of per-image BD values, or BD of the dataset-mean curves.")
 @click.option("--rate", "rate_column", type=click.Choice(["bpp", "bpp_payload"]), default="bpp", show_default=True)
-@click.option("--min-overlap", default=None, type=float, help="Minimum shared fraction of the ranges for a BD value (default 0.5).")
+@click.option("--min-overlap", default=None, type=float, help="Minimum shared fraction of the ranges for a BD value (default 0.4, as in FAU's package: overlap over the union of both ranges).")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Output folder (default: RUN/report).")
 @click.option("--format", "formats", default="md,csv,html", show_default=True, help="Files to write: md, csv, html.")
+@click.option("--summary", is_flag=True,
+              help="Also write summary.md: every codec against the anchor at equal bpp per image (PSNR vs "
+                   "perceptual metrics, JPEG XL), for anchors with one point per image such as published PICO.")
 def report_command(run_dir: str, anchor: str | None, metrics: str | None, method: str, pooling: str, rate_column: str,
-                   min_overlap: float | None, out_dir: str | None, formats: str) -> None:
+                   min_overlap: float | None, out_dir: str | None, formats: str, summary: bool) -> None:
     """BD-rate and BD-quality of every codec against an anchor, matched-quality ratios and a codec summary."""
     from harness.bdrate import DEFAULT_MIN_OVERLAP
     from harness.plots import default_anchor
@@ -243,10 +271,50 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
         report = report_run(run_dir, chosen, _split(metrics) or None, method=method, pooling=pooling,
                             rate_column=rate_column, min_overlap=DEFAULT_MIN_OVERLAP if min_overlap is None else min_overlap,
                             out_dir=out_dir, formats=_split(formats), console=out)
+        if summary:
+            from harness.pico_report import write_summary
+
+            _, summary_path = write_summary(run_dir, chosen, _split(metrics) or None, out_dir=out_dir)
+            report.files["summary"] = summary_path
+            from rich.markdown import Markdown
+
+            out.print(Markdown(summary_path.read_text()))
     except ReportError as exc:
         _fail(str(exc))
     for path in report.files.values():
         console.print(f"wrote {path}", highlight=False)
+
+
+@main.command("published")
+def published_command() -> None:
+    """Published reconstructions found (PICO and the codecs of its viewer): where, which images and rates,
+    and every file that could not be used."""
+    from harness.codecs import codec_class, codec_names
+    from harness.codecs.published import ENV_DIRS, ENV_PICO, PublishedCodec, current_index
+
+    config, index = current_index()
+    if not config.sources:
+        console.print(f"no published reconstructions configured: set {ENV_PICO} or {ENV_DIRS}")
+    for source in config.sources:
+        console.print(f"source {source.path} (from {source.origin}"
+                      + (f", untagged files are {source.default_codec})" if source.default_codec else ")"),
+                      highlight=False)
+    table = Table("codec", "image (publisher's name)", "stated bpp", "layout", "label", "file")
+    for entry in index.entries:
+        exists = entry.path.is_file()
+        table.add_row(entry.codec, entry.image_key, entry.stated, entry.layout, entry.rate_label,
+                      str(entry.path) if exists else f"[red]missing: {entry.path}[/red]")
+    out.print(table)
+    problems = list(config.problems) + list(index.problems)
+    problems += [f"{codec} {key}: {line}" for (codec, key), lines in sorted(index.conflicts.items()) for line in lines]
+    for name in codec_names():
+        cls = codec_class(name)
+        if issubclass(cls, PublishedCodec):
+            ok = cls().availability()
+            if not ok:
+                console.print(f"{name}: unavailable ({ok.reason})", highlight=False)
+    for line in problems:
+        console.print(f"[yellow]not used:[/yellow] {line}", highlight=False)
 
 
 @main.command("plot")
@@ -273,6 +341,39 @@ def plot_command(run_dir: str, anchor: str | None, metrics: str | None, per_imag
         _fail(str(exc))
     for path in files:
         console.print(f"wrote {path}", highlight=False)
+
+
+@main.command("train")
+@click.argument("codec", type=click.Choice(["pico-torch"]))
+@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--output", required=True, type=click.Path(dir_okay=False),
+              help="Checkpoint to write; training resumes from it if it exists. The exported (codable) "
+                   "checkpoint is written next to it as NAME-export.pt.")
+@click.option("--config", type=click.Choice(["tiny", "paper"]), default="tiny", show_default=True)
+@click.option("--mse-steps", default=4000, show_default=True, type=int, help="Steps of the MSE stage.")
+@click.option("--perceptual-steps", default=0, show_default=True, type=int,
+              help="Steps of the perceptual stage (LPIPS, MS-SSIM, GAN, text and tiling losses).")
+@click.option("--batch-size", default=8, show_default=True, type=int)
+@click.option("--crop", default=128, show_default=True, type=int, help="Random crop size in pixels.")
+@click.option("--lr", default=1e-3, show_default=True, type=float)
+@click.option("--device", default="auto", show_default=True, help="auto (GPU when available), cpu, cuda, ...")
+@click.option("--threads", default=1, show_default=True, type=int, help="CPU threads for torch.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def train_command(codec: str, data: tuple[str, ...], output: str, config: str, mse_steps: int,
+                  perceptual_steps: int, batch_size: int, crop: int, lr: float, device: str, threads: int,
+                  seed: int) -> None:
+    """Train the unofficial PICO re-implementation (pico-torch) on a folder of images."""
+    from harness.codecs.pico_torch.checkpoint import CheckpointError
+    from harness.codecs.pico_torch.train import TrainingError, TrainSettings, train
+
+    settings = TrainSettings(data=list(data), output=output, config=config, mse_steps=mse_steps,
+                             perceptual_steps=perceptual_steps, batch_size=batch_size, crop=crop, lr=lr,
+                             device=device, threads=threads, seed=seed)
+    try:
+        exported = train(settings)
+    except (TrainingError, CheckpointError) as exc:
+        _fail(str(exc))
+    console.print(f"wrote {exported}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,317 @@
+"""Training of the unofficial PICO re-implementation (``harness train pico-torch``).
+
+Two stages, as the paper describes:
+
+1. MSE stage: loss = lambda_level * 255^2 * MSE + bpp, the quality level drawn at random per crop;
+2. perceptual stage: lambda_level * (w_mse * 255^2 * MSE + w_lpips * LPIPS + w_msssim * (1 - MS-SSIM)
+   + w_gan * non-saturating GAN loss) + bpp + w_text * L1 inside a text mask + w_tile * multi-scale L1 of
+   the low-pass seams of a crop coded as two independent tiles (see :mod:`.losses`).
+
+Training data: a folder of images (recursively). Every image is downscaled 2x with a box filter (it washes
+out JPEG artifacts of wallpapers), multi-resolution copies of one picture (``1920x1080.jpg`` next to
+``3840x2160.jpg``, ``name_3840x2160.jpg``) are kept once, and random crops with flips are drawn from them.
+Kodak and CLIC images are refused (by path and by the hashes of the harness's datasets).
+
+Resumable: the output checkpoint holds the optimizer, the step and the RNG states; calling ``train`` again
+with the same output continues where it stopped. Logs go to ``<output>.log.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harness.codecs.pico_torch.checkpoint import (
+    build_model,
+    read_checkpoint,
+    save_checkpoint,
+)
+from harness.codecs.pico_torch.model import PicoConfig, PicoModel
+
+_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".ppm")
+_FORBIDDEN = re.compile(r"kodak|kodim|clic", re.IGNORECASE)
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start; str() is one line."""
+
+
+@dataclass
+class TrainSettings:
+    data: list[str]
+    output: str
+    config: str = "tiny"  # "tiny" or "paper"
+    mse_steps: int = 4000
+    perceptual_steps: int = 0
+    batch_size: int = 8
+    crop: int = 128
+    lr: float = 1e-3
+    lr_final: float = 1e-4
+    seed: int = 0
+    threads: int = 1
+    device: str = "auto"
+    save_every: int = 200
+    log_every: int = 20
+    w_mse: float = 1.0  # perceptual stage weights (see module docstring)
+    w_lpips: float = 0.1
+    w_msssim: float = 0.1
+    w_gan: float = 0.005
+    w_text: float = 4.0
+    w_tile: float = 1.0
+    text_fraction: float = 0.25
+    export_calibration: int = 64
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- data ----------------------------------------------------------------------------------------------
+def _known_test_hashes() -> set[str]:
+    """SHA-256 of the harness's Kodak/CLIC files, when the shared datasets are on this machine."""
+    hashes: set[str] = set()
+    root = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
+    for sums in root.glob("*/SHA256SUMS"):
+        if _FORBIDDEN.search(sums.parent.name):
+            for line in sums.read_text().splitlines():
+                if line.strip():
+                    hashes.add(line.split()[0].lower())
+    return hashes
+
+
+def find_training_images(folders: list[str]) -> list[Path]:
+    """Image files under ``folders``, one per picture (the largest of multi-resolution copies)."""
+    best: dict[tuple[str, str], tuple[int, Path]] = {}
+    for folder in folders:
+        root = Path(folder)
+        if not root.exists():
+            raise TrainingError(f"{root}: training folder does not exist")
+        if _FORBIDDEN.search(str(root.resolve())):
+            raise TrainingError(f"{root}: refusing to train on Kodak/CLIC test images")
+        files = [root] if root.is_file() else sorted(root.rglob("*"))
+        for path in files:
+            if path.suffix.lower() not in _SUFFIXES or "screenshot" in path.name.lower():
+                continue
+            stem = re.sub(r"[_-]?\d+x\d+$", "", path.stem)
+            res = re.search(r"(\d+)x(\d+)$", path.stem)
+            size = int(res.group(1)) * int(res.group(2)) if res else path.stat().st_size
+            key = (str(path.parent), stem or "<res>")
+            if key not in best or size > best[key][0]:
+                best[key] = (size, path)
+    paths = sorted(p for _, p in best.values())
+    if not paths:
+        raise TrainingError(f"no training images found under {', '.join(folders)}")
+    return paths
+
+
+def load_training_images(paths: list[Path], min_side: int) -> list[np.ndarray]:
+    import hashlib
+
+    from PIL import Image
+
+    forbidden = _known_test_hashes()
+    images = []
+    for path in paths:
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() in forbidden:
+            raise TrainingError(f"{path}: is a Kodak/CLIC test image; refusing to train on it")
+        try:
+            with Image.open(path) as im:
+                im = im.convert("RGB")
+                im = im.reduce(2)  # box-filter 2x downscale: washes out JPEG artifacts
+        except OSError as exc:
+            print(f"skipping {path}: {exc}", file=sys.stderr)
+            continue
+        if min(im.size) >= min_side:
+            images.append(np.asarray(im))
+    if not images:
+        raise TrainingError(f"no training image is at least {min_side} px after 2x downscaling")
+    return images
+
+
+class CropSampler:
+    """Random crops with flips, images chosen in proportion to their area."""
+
+    def __init__(self, images: list[np.ndarray], crop: int, seed: int) -> None:
+        self.images = images
+        self.crop = crop
+        area = np.array([im.shape[0] * im.shape[1] for im in images], dtype=np.float64)
+        weight = np.sqrt(area)  # large synthetic wallpapers would otherwise dominate the photographs
+        self.p = weight / weight.sum()
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, n: int) -> torch.Tensor:
+        out = np.empty((n, self.crop, self.crop, 3), dtype=np.uint8)
+        for i in range(n):
+            im = self.images[self.rng.choice(len(self.images), p=self.p)]
+            y = self.rng.integers(0, im.shape[0] - self.crop + 1)
+            x = self.rng.integers(0, im.shape[1] - self.crop + 1)
+            c = im[y:y + self.crop, x:x + self.crop]
+            if self.rng.random() < 0.5:
+                c = c[:, ::-1]
+            if self.rng.random() < 0.5:
+                c = c[::-1]
+            out[i] = c
+        return torch.from_numpy(out).permute(0, 3, 1, 2).float() / 255.0
+
+
+# --- training ------------------------------------------------------------------------------------------
+def _lr_at(step: int, total: int, lr: float, lr_final: float) -> float:
+    """Constant, then a cosine decay over the last 30% of the steps."""
+    start = int(total * 0.7)
+    if step < start:
+        return lr
+    t = (step - start) / max(1, total - start)
+    return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def _select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def train(settings: TrainSettings, progress: bool = True) -> Path:
+    """Train (or resume) and return the path of the exported checkpoint."""
+    torch.set_num_threads(max(1, settings.threads))
+    device = _select_device(settings.device)
+    out = Path(settings.output)
+    log_path = out.with_name(out.name + ".log.jsonl")
+    paths = find_training_images(settings.data)
+    min_side = max(settings.crop, 256)  # the export's calibration crops are 256 px
+    images = load_training_images(paths, min_side)
+
+    cfg = PicoConfig.paper() if settings.config == "paper" else PicoConfig()
+    model = PicoModel(cfg)
+    step = 0
+    resume: dict[str, Any] | None = None
+    if out.exists():
+        resume = read_checkpoint(out)
+        model = build_model(resume)
+        step = int(resume.get("train", {}).get("step", 0))
+    model.to(device).train()
+    opt = torch.optim.Adam([p for n, p in model.named_parameters()], lr=settings.lr)
+    sampler = CropSampler(images, settings.crop, settings.seed + step)
+    random.seed(settings.seed + step)
+    torch.manual_seed(settings.seed + step)
+
+    stage2 = None
+    total = settings.mse_steps + settings.perceptual_steps
+    if resume is not None and "optimizer" in resume.get("train", {}):
+        opt.load_state_dict(resume["train"]["optimizer"])
+    lambdas = torch.tensor(cfg.lambdas, device=device)
+    history: dict[str, list[float]] = defaultdict(list)
+    t_start = time.time()
+    log = log_path.open("a")
+    log.write(json.dumps({"event": "start", "step": step, "settings": settings.__dict__, "images": len(images),
+                          "files": [str(p) for p in paths], "device": str(device),
+                          "time": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+    log.flush()
+
+    bar = None
+    if progress:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("[bold]pico-torch[/] {task.fields[stage]}"), BarColumn(),
+                       TextColumn("{task.completed}/{task.total}"), TextColumn("{task.fields[info]}"),
+                       TimeRemainingColumn(), disable=not sys.stderr.isatty())
+        task = bar.add_task("train", total=total, completed=step, stage="", info="")
+        bar.start()
+
+    def save() -> None:
+        state = {"step": step, "optimizer": opt.state_dict(), "settings": settings.__dict__}
+        if stage2 is not None:
+            state["discriminator"] = stage2.state_dict()
+        save_checkpoint(out, model, extra={"train": state})
+
+    try:
+        while step < total:
+            lr = _lr_at(step if step < settings.mse_steps else step - settings.mse_steps,
+                        settings.mse_steps if step < settings.mse_steps else settings.perceptual_steps,
+                        settings.lr if step < settings.mse_steps else settings.lr * 0.3, settings.lr_final)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            x = sampler.batch(settings.batch_size).to(device)
+            level = torch.randint(0, cfg.levels, (x.shape[0],), device=device)
+            if step < settings.mse_steps:
+                stage = "mse"
+                outp = model(x, level)
+                mse = ((outp["x_hat"] - x) ** 2).mean(dim=(1, 2, 3))
+                loss = (lambdas[level] * 255**2 * mse + outp["bpp"]).mean()
+                terms = {"mse": mse.mean().item()}
+            else:
+                stage = "perceptual"
+                if stage2 is None:
+                    from harness.codecs.pico_torch.losses import PerceptualStage
+
+                    stage2 = PerceptualStage(model, settings, device)
+                    if resume is not None and "discriminator" in resume.get("train", {}):
+                        stage2.load_state_dict(resume["train"]["discriminator"])
+                loss, outp, terms = stage2.step_loss(x, level, lambdas)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            if stage2 is not None and stage == "perceptual":
+                stage2.discriminator_step(x, outp["x_hat"].detach())
+            step += 1
+            history["loss"].append(loss.item())
+            history["bpp"].append(outp["bpp"].mean().item())
+            for k, v in terms.items():
+                history[k].append(v)
+            if step % settings.log_every == 0 or step == total:
+                row = {k: float(np.mean(v)) for k, v in history.items()}
+                if "mse" in row:
+                    row["psnr"] = 10 * math.log10(1 / max(row["mse"], 1e-12))
+                row.update({"event": "step", "step": step, "stage": stage, "lr": lr,
+                            "elapsed_s": round(time.time() - t_start, 1)})
+                log.write(json.dumps(row) + "\n")
+                log.flush()
+                history.clear()
+                if bar is not None:
+                    bar.update(task, completed=step, stage=stage,
+                               info=f"loss {row['loss']:.3f} bpp {row['bpp']:.3f} psnr {row.get('psnr', 0):.2f}")
+            if step % settings.save_every == 0:
+                save()
+        save()
+    finally:
+        if bar is not None:
+            bar.stop()
+        log.close()
+
+    from harness.codecs.pico_torch.intscale import export
+
+    final = out.with_name(out.stem + "-export" + out.suffix)
+    calib = CropSampler(images, 256, settings.seed + 12345).batch(settings.export_calibration)
+    export(model.cpu().eval(), final, calib, info={"training": settings.__dict__,
+                                                   "training_files": [str(p) for p in paths]})
+    return final
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Minimal command line (the harness CLI wraps :func:`train` with the same options)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m harness.codecs.pico_torch.train")
+    parser.add_argument("data", nargs="+")
+    parser.add_argument("--output", required=True)
+    for name, default in TrainSettings.__dataclass_fields__.items():
+        if name in ("data", "output", "extra"):
+            continue
+        value = default.default
+        parser.add_argument("--" + name.replace("_", "-"), type=type(value), default=value)
+    args = vars(parser.parse_args(argv))
+    settings = TrainSettings(**args)
+    print(train(settings))
+
+
+if __name__ == "__main__":
+    main()
