@@ -61,6 +61,8 @@ class DatasetDefinition:
     package: str | None = None
     package_dir: str = ""
     generator: str | None = None
+    # Keyword argument of the generator -> name of a dataset whose folder it receives (e.g. the originals).
+    generator_inputs: dict[str, str] = field(default_factory=dict)
     source: Path | None = None
 
     @property
@@ -111,6 +113,7 @@ def load_definition(path: Path) -> DatasetDefinition:
             package=raw.get("package"),
             package_dir=raw.get("package_dir", ""),
             generator=raw.get("generator"),
+            generator_inputs=dict(raw.get("generator_inputs", {})),
             source=path,
         )
     except TypeError as exc:
@@ -310,9 +313,10 @@ def generate(definition: DatasetDefinition) -> Path:
         return root
     module_name, _, function_name = (definition.generator or "").partition(":")
     function = getattr(importlib.import_module(module_name), function_name)
+    inputs = {key: resolve_dataset(name).root for key, name in definition.generator_inputs.items()}
     tmp = root.with_name(root.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    function(tmp)
+    function(tmp, **inputs)
     os.replace(tmp, root)
     return root

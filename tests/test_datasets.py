@@ -73,3 +73,12 @@ def test_missing_named_dataset_says_how_to_get_it(monkeypatch, tmp_path):
     monkeypatch.setenv("HARNESS_DATA", str(tmp_path))
     with pytest.raises(DatasetError, match="harness datasets fetch clic2020-test"):
         resolve_dataset("clic")
+
+
+def test_text_dataset_is_generated_once_from_kodak():
+    first = resolve_dataset("text")
+    assert first.name == "text" and len(first.images) == 8
+    assert (first.root / "boxes.json").is_file()
+    stamp = first.images[0].path.stat().st_mtime_ns
+    again = resolve_dataset("text")
+    assert again.images == first.images and again.images[0].path.stat().st_mtime_ns == stamp

@@ -1,0 +1,92 @@
+"""VMAF through the static ffmpeg of ``imageio-ffmpeg`` (libvmaf with its built-in ``vmaf_v0.6.1`` model).
+
+Each image is one frame. Both images go through the same conversion before libvmaf: 8-bit RGB to
+limited-range BT.709 Y'CbCr 4:4:4 with ``zscale`` (VMAF's features read luma only, and the model was
+trained on limited-range 8-bit video). Column ``vmaf`` (0..100, higher is better; identical images give
+the model's maximum, about 97-100 depending on content, not a cap we set). The original's raw frame is
+written once per original (in :meth:`prepare`) and reused for its reconstructions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.metrics import register
+from harness.metrics.base import Column, Metric, MetricError
+
+MODEL = "version=vmaf_v0.6.1"
+_CONVERT = "zscale=matrix=709:range=limited,format=yuv444p"
+
+
+def ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as exc:  # imageio-ffmpeg raises RuntimeError when its binary is missing
+        raise MetricError(f"vmaf needs the ffmpeg of imageio-ffmpeg ({' '.join(str(exc).split())})") from None
+
+
+class _RawFrame:
+    """An RGB frame in a temporary raw file, deleted when the object is collected."""
+
+    def __init__(self, rgb: np.ndarray, directory: str | None = None) -> None:
+        handle, name = tempfile.mkstemp(suffix=".rgb", prefix="harness-vmaf-", dir=directory)
+        with os.fdopen(handle, "wb") as out:
+            out.write(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
+        self.path = Path(name)
+        self.height, self.width = rgb.shape[:2]
+        self._finalizer = weakref.finalize(self, _unlink, str(self.path))
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def vmaf_score(reference: _RawFrame, reconstruction: np.ndarray) -> float:
+    height, width = reconstruction.shape[:2]
+    if (height, width) != (reference.height, reference.width):
+        raise MetricError(f"reconstruction {width}x{height} differs from the original {reference.width}x{reference.height}")
+    dist = _RawFrame(reconstruction)
+    log = Path(tempfile.mkstemp(suffix=".json", prefix="harness-vmaf-")[1])
+    raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i"]
+    graph = (f"[0:v]{_CONVERT}[dis];[1:v]{_CONVERT}[ref];"
+             f"[dis][ref]libvmaf=model={MODEL}:log_fmt=json:log_path={log}:n_threads=1")
+    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *raw, str(dist.path), *raw,
+               str(reference.path), "-lavfi", graph, "-f", "null", "-"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            message = " ".join(done.stderr.split())[-300:] or f"exit status {done.returncode}"
+            raise MetricError(f"ffmpeg libvmaf failed: {message}")
+        data = json.loads(log.read_text())
+        return float(data["pooled_metrics"]["vmaf"]["mean"])
+    except (json.JSONDecodeError, KeyError, OSError) as exc:
+        raise MetricError(f"cannot read the libvmaf log ({type(exc).__name__}: {exc})") from None
+    finally:
+        _unlink(str(log))
+
+
+@register
+class Vmaf(Metric):
+    name = "vmaf"
+    description = "VMAF v0.6.1 (libvmaf in imageio-ffmpeg's static ffmpeg), one frame, BT.709 limited 4:4:4"
+    columns = (Column("vmaf", "VMAF", "", True),)
+
+    def prepare(self, reference: np.ndarray) -> Any:
+        return _RawFrame(reference)
+
+    def compute(self, reference, reconstruction, prepared):
+        frame = prepared if prepared is not None else _RawFrame(reference)
+        return {"vmaf": vmaf_score(frame, reconstruction)}
