@@ -175,6 +175,35 @@ def codecs_command(check: bool) -> None:
         sys.exit(1 if any(r["status"] != "ok" for r in rows) else 0)
 
 
+@main.command("metrics")
+@click.argument("run_dir", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--add", "names", default=None, help="Comma-separated metrics to compute on the run's kept reconstructions.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel worker processes.")
+@click.option("--list", "list_only", is_flag=True, help="List the metrics and the columns they produce.")
+def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only: bool) -> None:
+    """Add metric columns to an earlier run without re-encoding (it must have --keep-reconstructions)."""
+    from harness.metrics import MetricError, get_metric, metric_names
+
+    if list_only or not run_dir:
+        table = Table("metric", "columns", "better", "description")
+        for name in metric_names():
+            metric = get_metric(name)
+            table.add_row(name, ", ".join(c.name for c in metric.columns),
+                          ", ".join("higher" if c.higher_is_better else "lower" for c in metric.columns),
+                          metric.description)
+        out.print(table)
+        return
+    if not names:
+        _fail("name the metrics to add, e.g. --add lpips,dists")
+    from harness.remetric import add_metrics
+
+    try:
+        updated = add_metrics(Path(run_dir), _split(names), jobs=jobs)
+    except (MetricError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    console.print(f"{updated} rows updated -> {Path(run_dir) / 'results.parquet'}", highlight=False)
+
+
 @main.group()
 def datasets() -> None:
     """List, fetch and verify datasets."""

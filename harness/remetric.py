@@ -11,20 +11,11 @@ with the error, as in a normal run. Do not run it while a run is still writing t
 
 from __future__ import annotations
 
-import json
-import math
-import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from harness.metrics import MetricError, get_metric
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return value
 
 
 def _evaluate_group(run_dir: str, image_path: str, image_name: str, items: list[tuple[str, str]],
@@ -98,16 +89,6 @@ def add_metrics(run_dir: Path, names: list[str], jobs: int = 1) -> int:
                 row["error"] = "; ".join(filter(None, [row.get("error"), *errors]))
             if values:
                 updated += 1
-    _rewrite_journal(store.journal, rows)
+    store.rewrite(rows)
     store.write_parquet()
     return updated
-
-
-def _rewrite_journal(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w") as handle:
-        for row in rows:
-            handle.write(json.dumps({k: _jsonable(v) for k, v in row.items()}, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -111,6 +111,16 @@ class RunStore:
                 latest[row["job_key"]] = {k: _from_json(v) for k, v in row.items()}
         return list(latest.values())
 
+    def rewrite(self, rows: list[dict[str, Any]]) -> None:
+        """Replace the journal with ``rows`` atomically (used when columns are added to finished rows)."""
+        tmp = self.journal.with_name(self.journal.name + ".tmp")
+        with tmp.open("w") as handle:
+            for row in rows:
+                handle.write(json.dumps({k: _jsonable(v) for k, v in row.items()}, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.journal)
+
     def finished(self) -> dict[str, str]:
         """job key -> status of every finished job."""
         return {row["job_key"]: row["status"] for row in self.rows()}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.colour import LUMA_COEFFICIENTS, rgb_to_ycbcr
+from harness.colour import rgb8_to_luma, rgb_to_ycbcr
 from harness.metrics import register
 from harness.metrics.base import Column, Metric
 
@@ -36,13 +36,6 @@ def psnr(mse: float, peak: float = 255.0) -> float:
 def mse(a: np.ndarray, b: np.ndarray) -> float:
     diff = a.astype(np.float64) - b.astype(np.float64)
     return float(np.mean(diff * diff))
-
-
-def luma(rgb: np.ndarray, matrix: str) -> np.ndarray:
-    """Full-range Y' on the 0..255 scale (float64) of 8-bit RGB."""
-    kr, kb = LUMA_COEFFICIENTS[matrix]
-    rgb = np.asarray(rgb, dtype=np.float64)
-    return kr * rgb[..., 0] + (1.0 - kr - kb) * rgb[..., 1] + kb * rgb[..., 2]
 
 
 def ycbcr_psnrs(reference: np.ndarray, reconstruction: np.ndarray, matrix: str = "bt709") -> tuple[float, float, float]:
@@ -70,6 +63,6 @@ class Psnr(Metric):
         return {
             "psnr_rgb": psnr(mse(reference, reconstruction)),
             "psnr_y709": y,
-            "psnr_y601": psnr(mse(luma(reference, "bt601"), luma(reconstruction, "bt601"))),
+            "psnr_y601": psnr(mse(rgb8_to_luma(reference, "bt601"), rgb8_to_luma(reconstruction, "bt601"))),
             "psnr_ycbcr611": (6.0 * y + cb + cr) / 8.0,
         }
