@@ -2,7 +2,7 @@
 
 Knob: the integer quality level written into the bitstream (0 = lowest rate). Option ``checkpoint``: a
 checkpoint exported by ``harness train pico-torch`` (default: the small checkpoint shipped with the
-package, trained on Debian wallpapers; see docs/pico-torch.md). torch is imported only when the codec
+package, trained on Debian wallpapers and photographs; see docs/pico-torch.md). torch is imported only when the codec
 codes, so listing codecs stays fast.
 """
 

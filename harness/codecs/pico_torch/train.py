@@ -7,8 +7,10 @@ Two stages, as the paper describes:
    + w_gan * non-saturating GAN loss) + bpp + w_text * L1 inside a text mask + w_tile * multi-scale L1 of
    the low-pass seams of a crop coded as two independent tiles (see :mod:`.losses`).
 
-Training data: a folder of images (recursively). Every image is downscaled 2x with a box filter (it washes
-out JPEG artifacts of wallpapers), multi-resolution copies of one picture (``1920x1080.jpg`` next to
+Training data: folders of images (recursively) or image files. Every image is downscaled ``downscale`` times
+(default 2) with a box filter: it washes out JPEG artifacts of wallpapers and brings their detail closer to
+that of photographs; an image is reduced less where its short side would fall below 256 px. Multi-resolution
+copies of one picture (``1920x1080.jpg`` next to
 ``3840x2160.jpg``, ``name_3840x2160.jpg``) are kept once, and random crops with flips are drawn from them.
 Kodak and CLIC images are refused (by path and by the hashes of the harness's datasets).
 
@@ -71,6 +73,8 @@ class TrainSettings:
     w_tile: float = 1.0
     text_fraction: float = 0.25
     export_calibration: int = 64
+    gain_lr_mult: float = 10.0  # learning-rate factor of the per-level gains and biases (see _param_groups)
+    downscale: int = 2  # box-filter factor; lowered per image so that its short side stays >= max(crop, 256)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -112,7 +116,7 @@ def find_training_images(folders: list[str]) -> list[Path]:
     return paths
 
 
-def load_training_images(paths: list[Path], min_side: int) -> list[np.ndarray]:
+def load_training_images(paths: list[Path], min_side: int, downscale: int = 2) -> list[np.ndarray]:
     import hashlib
 
     from PIL import Image
@@ -126,7 +130,10 @@ def load_training_images(paths: list[Path], min_side: int) -> list[np.ndarray]:
         try:
             with Image.open(path) as im:
                 im = im.convert("RGB")
-                im = im.reduce(2)  # box-filter 2x downscale: washes out JPEG artifacts
+                # Box-filter downscale: washes out JPEG artifacts and makes smooth wallpapers denser in
+                # detail, closer to photographs like Kodak's; small photos are reduced less.
+                factor = max(1, min(downscale, min(im.size) // min_side))
+                im = im.reduce(factor) if factor > 1 else im
         except OSError as exc:
             print(f"skipping {path}: {exc}", file=sys.stderr)
             continue
@@ -173,6 +180,16 @@ def _lr_at(step: int, total: int, lr: float, lr_final: float) -> float:
     return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * min(1.0, t)))
 
 
+def _param_groups(model: PicoModel, gain_lr_mult: float) -> list[dict[str, Any]]:
+    """Two Adam groups. The per-level log gains and level biases are single numbers in a log domain that
+    set each level's quantizer and scales; at the base rate Adam moves them by at most lr per step, so
+    they would stay near their initial values for thousands of steps. They get ``gain_lr_mult`` x lr."""
+    fast, slow = [], []
+    for name, p in model.named_parameters():
+        (fast if name.startswith("log_gain") or "level_bias" in name or name == "z_log_sigma" else slow).append(p)
+    return [{"params": slow, "lr_mult": 1.0}, {"params": fast, "lr_mult": gain_lr_mult}]
+
+
 def _select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -187,7 +204,7 @@ def train(settings: TrainSettings, progress: bool = True) -> Path:
     log_path = out.with_name(out.name + ".log.jsonl")
     paths = find_training_images(settings.data)
     min_side = max(settings.crop, 256)  # the export's calibration crops are 256 px
-    images = load_training_images(paths, min_side)
+    images = load_training_images(paths, min_side, settings.downscale)
 
     cfg = PicoConfig.paper() if settings.config == "paper" else PicoConfig()
     model = PicoModel(cfg)
@@ -198,7 +215,7 @@ def train(settings: TrainSettings, progress: bool = True) -> Path:
         model = build_model(resume)
         step = int(resume.get("train", {}).get("step", 0))
     model.to(device).train()
-    opt = torch.optim.Adam([p for n, p in model.named_parameters()], lr=settings.lr)
+    opt = torch.optim.Adam(_param_groups(model, settings.gain_lr_mult), lr=settings.lr)
     sampler = CropSampler(images, settings.crop, settings.seed + step)
     random.seed(settings.seed + step)
     torch.manual_seed(settings.seed + step)
@@ -206,7 +223,10 @@ def train(settings: TrainSettings, progress: bool = True) -> Path:
     stage2 = None
     total = settings.mse_steps + settings.perceptual_steps
     if resume is not None and "optimizer" in resume.get("train", {}):
-        opt.load_state_dict(resume["train"]["optimizer"])
+        try:
+            opt.load_state_dict(resume["train"]["optimizer"])
+        except ValueError:  # saved by a version with one parameter group: restart Adam's moments
+            print("optimizer state has other parameter groups; starting a fresh optimizer", file=sys.stderr)
     lambdas = torch.tensor(cfg.lambdas, device=device)
     history: dict[str, list[float]] = defaultdict(list)
     t_start = time.time()
@@ -238,7 +258,7 @@ def train(settings: TrainSettings, progress: bool = True) -> Path:
                         settings.mse_steps if step < settings.mse_steps else settings.perceptual_steps,
                         settings.lr if step < settings.mse_steps else settings.lr * 0.3, settings.lr_final)
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_mult", 1.0)
             x = sampler.batch(settings.batch_size).to(device)
             level = torch.randint(0, cfg.levels, (x.shape[0],), device=device)
             if step < settings.mse_steps:
