@@ -62,7 +62,7 @@ def column_info(column: str) -> Column | None:
 class MetricSuite:
     """Metrics loaded once per process, with reference-side state cached per original image."""
 
-    def __init__(self, names: tuple[str, ...], cache_size: int = 4) -> None:
+    def __init__(self, names: tuple[str, ...], cache_size: int = 2) -> None:
         self.metrics = [get_metric(name) for name in names]
         self._prepared: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._cache_size = cache_size * max(1, len(self.metrics))
