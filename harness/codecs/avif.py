@@ -63,13 +63,10 @@ def _payload(data: bytes, what: str) -> int:
 
 class _AvifOptions(Codec):
     option_defaults: ClassVar[dict[str, str]] = {"yuv": "420", "speed": "6"}
+    option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"yuv": _SUBSAMPLINGS, "speed": _SPEEDS}
 
     def __init__(self, **options: str) -> None:
         super().__init__(**options)
-        if self.option("yuv") not in _SUBSAMPLINGS:
-            raise CodecError(f"codec {self.name!r}: yuv must be 420 or 444, got {self.option('yuv')!r}")
-        if self.option("speed") not in _SPEEDS:
-            raise CodecError(f"codec {self.name!r}: speed must be 0-10, got {self.option('speed')!r}")
         self.colour = ColourChain("bt601", "full", 8, self.option("yuv"))
 
 

@@ -142,6 +142,8 @@ class Codec(ABC):
 
     # Options a codec string may set, with their defaults, e.g. {"preset": "medium"} for ``vvc:preset=slow``.
     option_defaults: ClassVar[dict[str, str]] = {}
+    # Allowed values of options that take one of a fixed set, checked when the codec is made.
+    option_choices: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, **options: str) -> None:
         unknown = sorted(set(options) - set(self.option_defaults))
@@ -149,6 +151,10 @@ class Codec(ABC):
             known = ", ".join(sorted(self.option_defaults)) or "none"
             raise CodecError(f"codec {self.name!r} has no option {unknown[0]!r} (options: {known})")
         self.options: dict[str, str] = dict(options)
+        for key, allowed in self.option_choices.items():
+            if self.option(key) not in allowed:
+                raise CodecError(f"codec {self.name!r}: {key} must be one of {', '.join(allowed)}, "
+                                 f"got {self.option(key)!r}")
 
     def option(self, key: str) -> str:
         return self.options.get(key, self.option_defaults[key])

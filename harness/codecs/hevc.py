@@ -40,7 +40,6 @@ from harness.codecs.base import (
     Availability,
     Bitstream,
     Codec,
-    CodecError,
     ColourChain,
     Knob,
 )
@@ -72,13 +71,10 @@ class Hevc(Codec):
     size_multiple = 2
     min_size = 16
     option_defaults: ClassVar[dict[str, str]] = {"preset": "veryslow", "chroma": "420"}  # veryslow: bpgenc's default level 8
+    option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"preset": PRESETS, "chroma": tuple(_PIX_FMT)}
 
     def __init__(self, **options: str) -> None:
         super().__init__(**options)
-        if self.option("preset") not in PRESETS:
-            raise CodecError(f"codec 'hevc': preset must be one of {', '.join(PRESETS)}, got {self.option('preset')!r}")
-        if self.option("chroma") not in _PIX_FMT:
-            raise CodecError(f"codec 'hevc': chroma must be 420 or 444, got {self.option('chroma')!r}")
         # An instance attribute: the chain depends on the chroma option.
         self.colour = ColourChain("bt601", "full", 8, self.option("chroma"))
 

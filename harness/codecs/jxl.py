@@ -51,10 +51,7 @@ class _JxlBase(Codec):
     extension = ".jxl"
     option_defaults: ClassVar[dict[str, str]] = {"effort": "7"}
 
-    def __init__(self, **options: str) -> None:
-        super().__init__(**options)
-        if self.option("effort") not in _EFFORTS:
-            raise CodecError(f"codec {self.name!r}: effort must be 1-9, got {self.option('effort')!r}")
+    option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"effort": _EFFORTS}
 
 
 def _check_codestream(data: bytes, what: str) -> None:

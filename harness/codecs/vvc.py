@@ -39,7 +39,6 @@ from harness.codecs.base import (
     Availability,
     Bitstream,
     Codec,
-    CodecError,
     ColourChain,
     Knob,
 )
@@ -76,10 +75,7 @@ class Vvc(Codec):
     # matching multiplies encodes by ~6). Name vvc:preset=medium or slower for the stronger encoder.
     option_defaults: ClassVar[dict[str, str]] = {"preset": "fast"}
 
-    def __init__(self, **options: str) -> None:
-        super().__init__(**options)
-        if self.option("preset") not in PRESETS:
-            raise CodecError(f"codec 'vvc': preset must be one of {', '.join(PRESETS)}, got {self.option('preset')!r}")
+    option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"preset": PRESETS}
 
     def check_availability(self) -> Availability:
         ffmpeg_exe()

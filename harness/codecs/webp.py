@@ -34,10 +34,7 @@ class Webp(Codec):
     extension = ".webp"
     option_defaults: ClassVar[dict[str, str]] = {"method": "6"}
 
-    def __init__(self, **options: str) -> None:
-        super().__init__(**options)
-        if self.option("method") not in _METHODS:
-            raise CodecError(f"codec 'webp': method must be 0-6, got {self.option('method')!r}")
+    option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"method": _METHODS}
 
     def check_availability(self) -> Availability:
         if not features.check("webp"):
