@@ -18,7 +18,7 @@ from PIL import Image
 
 from harness.codecs import get_codec
 from harness.datasets import resolve_dataset
-from harness.runner import plan_jobs, run_sweep
+from harness.runner import run_sweep
 from harness.store import RunStore, read_results
 from tests.conftest import KODAK
 
@@ -84,11 +84,6 @@ def test_target_bpp_rows_record_target_and_achieved(crops, tmp_path):
     err = (table["bpp"] / table["target_bpp"] - 1).abs()
     assert (err < 0.12).all()  # JPEG's quality steps are coarse; the closest step is taken
     assert (table["search_encodes"] >= 2).all()
-
-
-def _harness(args: list[str], cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _journal_lines(path: Path) -> int:
