@@ -129,7 +129,7 @@ COPY harness ./harness
 COPY codecs ./codecs
 COPY datasets ./datasets
 COPY scripts ./scripts
-# Editable install: the harness finds codecs/ and datasets/ beside its package. torch first, from the
+# Editable install (definitions are package data, so a plain install works too). torch first, from the
 # index of the build that constraints.txt pins (CPU), so nothing pulls another build.
 RUN pip install --extra-index-url "$TORCH_INDEX" -c constraints.txt torch torchvision \
  && pip install --extra-index-url "$TORCH_INDEX" -c constraints.txt -e . \

@@ -44,7 +44,7 @@ METRICS = {"lpips": ("lpips", "lpips_alex"), "lpips_vgg": ("lpips-vgg", "lpips_v
 
 def reconstructions(rgb: np.ndarray, codecs: list[str]) -> list[np.ndarray]:
     from harness.codecs import get_codec
-    from harness.images import SourceImage
+    from harness.core.images import SourceImage
 
     image = SourceImage("bench", Path("bench.png"), "0" * 64, rgb)
     out = []
@@ -57,10 +57,10 @@ def reconstructions(rgb: np.ndarray, codecs: list[str]) -> list[np.ndarray]:
 def speed(args: argparse.Namespace) -> dict:
     import torch
 
-    from harness.images import load_image
+    from harness.core.images import load_image
     from harness.metrics import MetricSuite
     from harness.metrics.perceptual import to_tensor
-    from harness.torchsetup import create_pyiqa_metric
+    from harness.core.torchsetup import create_pyiqa_metric
 
     torch.set_num_threads(args.threads)
     names = tuple(args.metrics.split(","))
@@ -116,7 +116,7 @@ def memory_child(args: argparse.Namespace) -> None:
     """Runs in a fresh process: the suite on one 12 MP image and one reconstruction; prints JSON."""
     import torch
 
-    from harness.images import load_image
+    from harness.core.images import load_image
     from harness.metrics import MetricSuite
 
     torch.set_num_threads(args.threads)

@@ -14,7 +14,7 @@ import csv
 from pathlib import Path
 
 from harness.codecs import get_codec
-from harness.images import load_image
+from harness.core.images import load_image
 from harness.metrics.psnr import mse, psnr
 
 DEFAULT_CODECS = "vvc,hevc,avif,avif-pillow,jxl,jxl-imagecodecs,webp,jpeg"

@@ -37,7 +37,7 @@ def _rss_mb() -> float:
 def make_image(path: str | None, size: str) -> np.ndarray:
     """The given image, or kodim14 mirrored and tiled out to ``size`` (WxH)."""
     sys.path.insert(0, str(REPO))
-    from harness.images import load_image
+    from harness.core.images import load_image
 
     w, h = (int(v) for v in size.lower().split("x"))
     base = load_image(path or KODAK / "kodim14.png").pixels

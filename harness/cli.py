@@ -74,12 +74,12 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         keep_reconstructions: bool, retry_failed: bool, pico_checkpoint: str | None, backend: str,
         scheduler: str | None, ship_images: bool) -> None:
     """Encode and decode every image of DATASET with every codec, and record one row per operating point."""
-    from harness.cluster import ClusterError, execute_dask
+    from harness.run.cluster import ClusterError, execute_dask
     from harness.codecs import CodecError, get_codec
     from harness.datasets import DatasetError, resolve_dataset
     from harness.metrics import DEFAULT_METRICS, MetricError, get_metric
-    from harness.runner import execute_local, run_sweep
-    from harness.store import RunStore
+    from harness.run.runner import execute_local, run_sweep
+    from harness.run.store import RunStore
 
     if points and (target_bpp or match):
         _fail("--points cannot be combined with --target-bpp or --match")
@@ -195,7 +195,7 @@ def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only
         return
     if not names:
         _fail("name the metrics to add, e.g. --add lpips,dists")
-    from harness.remetric import add_metrics
+    from harness.run.remetric import add_metrics
 
     try:
         updated = add_metrics(Path(run_dir), _split(names), jobs=jobs)
@@ -291,9 +291,9 @@ def datasets_verify(names: tuple[str, ...]) -> None:
 def report_command(run_dir: str, anchor: str | None, metrics: str | None, method: str, pooling: str, rate_column: str,
                    min_overlap: float | None, out_dir: str | None, formats: str, summary: bool) -> None:
     """BD-rate and BD-quality of every codec against an anchor, matched-quality ratios and a codec summary."""
-    from harness.bdrate import DEFAULT_MIN_OVERLAP
-    from harness.plots import default_anchor
-    from harness.report import ReportError, load_run, report_run
+    from harness.analysis.bdrate import DEFAULT_MIN_OVERLAP
+    from harness.render.plots import default_anchor
+    from harness.render.report import ReportError, load_run, report_run
 
     try:
         chosen = anchor or default_anchor(load_run(run_dir))
@@ -301,7 +301,7 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
                             rate_column=rate_column, min_overlap=DEFAULT_MIN_OVERLAP if min_overlap is None else min_overlap,
                             out_dir=out_dir, formats=_split(formats), console=out)
         if summary:
-            from harness.pico_report import write_summary
+            from harness.studies.pico.report import write_summary
 
             _, summary_path = write_summary(run_dir, chosen, _split(metrics) or None, out_dir=out_dir)
             report.files["summary"] = summary_path
@@ -359,8 +359,8 @@ def published_command() -> None:
 def plot_command(run_dir: str, anchor: str | None, metrics: str | None, per_image: bool, formats: str,
                  out_dir: str | None, method: str, pooling: str, rate_column: str) -> None:
     """RD curves per metric, BD-rate bars and encode/decode time vs BD-rate, for print (PNG + PDF/SVG)."""
-    from harness.plots import plot_run
-    from harness.report import ReportError
+    from harness.render.plots import plot_run
+    from harness.render.report import ReportError
 
     try:
         files = plot_run(run_dir, _split(metrics) or None, anchor=anchor, per_image=per_image,

@@ -32,7 +32,7 @@ def shared() -> Path:
 
 def kodak_crop(name: str = "kodim23", top: int = 200, left: int = 300, height: int = 64, width: int = 96):
     """A small real image: a crop of a Kodak original, as a SourceImage."""
-    from harness.images import load_image
+    from harness.core.images import load_image
 
     image = load_image(KODAK / f"{name}.png")
     return replace(image, pixels=image.pixels[top:top + height, left:left + width].copy())

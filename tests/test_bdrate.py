@@ -8,7 +8,7 @@ import bjontegaard
 import numpy as np
 import pytest
 
-from harness import bdrate
+from harness.analysis import bdrate
 
 # The three examples FAU ships with the package (README and example_usage.py), rates in kbit/s.
 FAU_EXAMPLES = {

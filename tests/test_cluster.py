@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from harness.cli import main
-from harness.cluster import (
+from harness.run.cluster import (
     QUIET_DASK_ENV,
     ClusterError,
     _check_version,
@@ -35,8 +35,8 @@ from harness.cluster import (
 )
 from harness.codecs import codec_names, get_codec
 from harness.datasets import resolve_dataset
-from harness.runner import JobResult, execute_job, execute_plan, plan_jobs, run_sweep
-from harness.store import RunStore, read_results
+from harness.run.runner import JobResult, execute_job, execute_plan, plan_jobs, run_sweep
+from harness.run.store import RunStore, read_results
 from tests.conftest import KODAK, REPO
 
 TIMING = ["encode_seconds", "decode_seconds"]
@@ -133,7 +133,7 @@ def cache_stats(cluster: Cluster) -> dict[str, tuple[int, int, int]]:
     """Per worker: hits and misses of the decoded-original cache, and the id of the metric suite object."""
 
     def stats() -> tuple[int, int, int]:
-        from harness.images import cached_load
+        from harness.core.images import cached_load
         from harness.metrics import suite_for
 
         info = cached_load.cache_info()

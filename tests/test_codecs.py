@@ -13,9 +13,9 @@ import pytest
 
 from harness.codecs import Bitstream, CodecError, codec_class, get_codec
 from harness.codecs._tools import isobmff_boxes, mdat_payload_bytes
-from harness.images import load_image
+from harness.core.images import load_image
 from harness.metrics.psnr import mse, psnr
-from harness.ratecontrol import search_point
+from harness.run.ratecontrol import search_point
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
 CODECS = ["vvc", "hevc", "avif", "avif-pillow", "jxl", "jxl-imagecodecs", "webp", "jpeg", "jpeg-444"]

@@ -24,7 +24,7 @@ from harness.codecs.commandline import (
 )
 from tests.conftest import REPO, kodak_crop
 
-CODECS = REPO / "codecs"
+CODECS = REPO / "harness" / "codecs" / "definitions"
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

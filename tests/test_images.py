@@ -1,4 +1,4 @@
-"""The input policy of harness.images on real files of every kind the loader promises to handle."""
+"""The input policy of harness.core.images on real files of every kind the loader promises to handle."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.images import ImageError, load_image
+from harness.core.images import ImageError, load_image
 from tests.conftest import KODAK
 
 

@@ -199,7 +199,7 @@ def test_ms_ssim_against_pytorch_msssim_and_pyiqa(crop):
     assert v_low["ms_ssim_rgb"] == pytest.approx(float(ms_ssim(to(low), to(ref), data_range=1.0)), abs=1e-7)
     assert v_low["ms_ssim_y"] == pytest.approx(_pyiqa_direct("ms_ssim", low, ref), abs=1e-9)
     # pyiqa's RGB MS-SSIM (channels averaged inside each scale) agrees with the papers' to 1e-4.
-    from harness.torchsetup import create_pyiqa_metric
+    from harness.core.torchsetup import create_pyiqa_metric
     from harness.metrics.perceptual import to_tensor
 
     import pyiqa
@@ -239,7 +239,7 @@ def test_missing_weight_is_named_in_one_line(tmp_path):
 
 
 def test_torchvision_imports_with_the_fix():
-    code = "import harness.torchsetup as t; t.prepare_torch(); import torchvision, pyiqa; print(torchvision.__version__)"
+    code = "import harness.core.torchsetup as t; t.prepare_torch(); import torchvision, pyiqa; print(torchvision.__version__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr[-2000:]
@@ -275,9 +275,9 @@ def test_add_metrics_to_a_run_without_reencoding(tmp_path):
 
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
-    from harness.remetric import add_metrics
-    from harness.runner import run_sweep
-    from harness.store import RunStore
+    from harness.run.remetric import add_metrics
+    from harness.run.runner import run_sweep
+    from harness.run.store import RunStore
     from tests.runs import write_crops
 
     crops = write_crops(tmp_path / "crops")

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from harness import report
+from harness.render import report
 from tests.conftest import REPO
 from tests.runs import make_run
 

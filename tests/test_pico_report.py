@@ -15,10 +15,10 @@ import pytest
 
 from harness.codecs import get_codec, published
 from harness.datasets import resolve_dataset
-from harness.images import load_image
-from harness.pico_report import caveat_cases, equal_rate, summary_markdown, write_summary
-from harness.runner import _codec, run_sweep
-from harness.store import RunStore, read_results
+from harness.core.images import load_image
+from harness.studies.pico.report import caveat_cases, equal_rate, summary_markdown, write_summary
+from harness.run.runner import _codec, run_sweep
+from harness.run.store import RunStore, read_results
 from tests.conftest import KODAK, SHARED
 
 SCENES = SHARED / "datasets" / "ml-pico-scenes"

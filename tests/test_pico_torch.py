@@ -17,7 +17,7 @@ pytest.importorskip("constriction")
 from harness.codecs import CodecError, get_codec
 from harness.codecs.pico_torch import bitstream, tiling
 from harness.codecs.pico_torch.coder import DEFAULT_CHECKPOINT, image_hash, load_coder
-from harness.images import load_image
+from harness.core.images import load_image
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 KODAK = SHARED / "datasets" / "kodak"

@@ -19,9 +19,9 @@ from PIL import Image
 from harness.codecs import published
 from harness.codecs.published import image_key_matches, parse_rate_name
 from harness.datasets import resolve_dataset
-from harness.images import load_image
-from harness.runner import _codec, run_sweep
-from harness.store import RunStore, read_results
+from harness.core.images import load_image
+from harness.run.runner import _codec, run_sweep
+from harness.run.store import RunStore, read_results
 from tests.conftest import KODAK, SHARED
 
 SCENES = SHARED / "datasets" / "ml-pico-scenes"

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from PIL import Image
 from rich.console import Console
 
-from harness import bdrate, plots, report
+from harness.analysis import bdrate
+from harness.render import plots, report
 from tests.runs import make_run
 
 

@@ -16,7 +16,7 @@ from tests.conftest import KODAK
 
 @pytest.fixture(scope="module")
 def text_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from harness.textdata import generate_text_dataset
+    from harness.datasets.text import generate_text_dataset
 
     out = tmp_path_factory.mktemp("text-dataset")
     generate_text_dataset(out, KODAK, count=8)
@@ -31,8 +31,8 @@ def _encode(rgb: np.ndarray, fmt: str, quality: int) -> tuple[np.ndarray, float]
 
 
 def test_generator_is_deterministic_and_its_boxes_are_the_truth(tmp_path, text_dataset):
-    from harness.images import load_image
-    from harness.textdata import BOXES_JSON, FONTS, generate_text_dataset
+    from harness.core.images import load_image
+    from harness.datasets.text import BOXES_JSON, FONTS, generate_text_dataset
 
     again = generate_text_dataset(tmp_path / "again", KODAK, count=2)
     manifest = json.loads((text_dataset / BOXES_JSON).read_text())
@@ -62,7 +62,7 @@ def test_generator_is_deterministic_and_its_boxes_are_the_truth(tmp_path, text_d
 
 
 def test_generator_names_a_bad_kodak_folder(tmp_path):
-    from harness.textdata import TextDatasetError, generate_text_dataset
+    from harness.datasets.text import TextDatasetError, generate_text_dataset
 
     with pytest.raises(TextDatasetError, match="no Kodak images"):
         generate_text_dataset(tmp_path / "out", tmp_path, count=1)
@@ -70,9 +70,9 @@ def test_generator_names_a_bad_kodak_folder(tmp_path):
 
 @pytest.mark.slow
 def test_detector_finds_at_least_90_percent_of_rendered_boxes(text_dataset):
-    from harness.images import load_image
+    from harness.core.images import load_image
     from harness.metrics.text import detect_boxes
-    from harness.textdata import box_found, load_boxes
+    from harness.datasets.text import box_found, load_boxes
 
     truth = load_boxes(text_dataset)
     found = total = 0
@@ -87,7 +87,7 @@ def test_detector_finds_at_least_90_percent_of_rendered_boxes(text_dataset):
 
 
 def test_box_found_needs_coverage_by_plausible_detections():
-    from harness.textdata import box_found
+    from harness.datasets.text import box_found
 
     box = {"x0": 10, "y0": 10, "x1": 110, "y1": 30}
     quad = lambda x0, y0, x1, y1: np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float32)  # noqa: E731
@@ -97,7 +97,7 @@ def test_box_found_needs_coverage_by_plausible_detections():
 
 
 def test_text_region_error_falls_with_rate_and_caches_detection(text_dataset):
-    from harness.images import load_image
+    from harness.core.images import load_image
     from harness.metrics import MetricSuite
     from harness.metrics import text as text_metric
 
@@ -138,7 +138,7 @@ def test_text_metric_is_empty_without_text():
 
 
 def test_identical_text_regions_give_infinity(text_dataset):
-    from harness.images import load_image
+    from harness.core.images import load_image
     from harness.metrics import get_metric
 
     rgb = load_image(sorted(text_dataset.glob("text_*.png"))[0]).pixels

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.colour import LUMA_COEFFICIENTS
-from harness.yuv import (
+from harness.core.colour import LUMA_COEFFICIENTS
+from harness.core.yuv import (
     YuvError,
     YuvFormat,
     decode_planes,
@@ -24,7 +24,7 @@ from tests.conftest import kodak_crop
 
 
 def roundtrip_bound(matrix: str, bit_depth: int, full_range: bool) -> int:
-    """Largest RGB error (8-bit LSB) a 4:4:4 round trip may show, derived independently of harness.colour:
+    """Largest RGB error (8-bit LSB) a 4:4:4 round trip may show, derived independently of harness.core.colour:
     each Y'CbCr code is off by at most half a step; the inverse matrix spreads that over R, G, B; the final
     rounding to 8 bits turns an error e into at most floor(e + 1/2)."""
     kr, kb = LUMA_COEFFICIENTS[matrix]

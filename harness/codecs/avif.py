@@ -48,7 +48,7 @@ from harness.codecs.base import (
     ColourChain,
     Knob,
 )
-from harness.images import encode_png
+from harness.core.images import encode_png
 
 _SUBSAMPLINGS = ("420", "444")
 _SPEEDS = tuple(str(s) for s in range(11))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 if TYPE_CHECKING:
-    from harness.images import SourceImage
+    from harness.core.images import SourceImage
 
 
 class CodecError(RuntimeError):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import importlib
+import importlib.resources
 import os
 import re
 import shutil
@@ -36,7 +37,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-import harness
 from harness.codecs.base import (
     Availability,
     Bitstream,
@@ -46,9 +46,9 @@ from harness.codecs.base import (
     ColourChain,
     Knob,
 )
-from harness.colour import rgb_to_ycbcr
-from harness.images import ImageError, decode_image_bytes, encode_png
-from harness.yuv import (
+from harness.core.colour import rgb_to_ycbcr
+from harness.core.images import ImageError, decode_image_bytes, encode_png
+from harness.core.yuv import (
     YuvError,
     YuvFormat,
     decode_planes,
@@ -74,11 +74,11 @@ class DefinitionError(CodecError):
 
 def codecs_dirs() -> list[Path]:
     """Folders searched for definitions: ``$HARNESS_CODECS_DIR`` (``os.pathsep``-separated) if set, else
-    the ``codecs/`` folder at the top of the project."""
+    the definitions shipped in the package (``harness/codecs/definitions``)."""
     override = os.environ.get(CODECS_DIR_ENV)
     if override:
         return [Path(p) for p in override.split(os.pathsep) if p]
-    return [Path(harness.__file__).resolve().parents[1] / "codecs"]
+    return [Path(str(importlib.resources.files("harness.codecs") / "definitions"))]
 
 
 # --- the definition -----------------------------------------------------------------------------------

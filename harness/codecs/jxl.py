@@ -2,7 +2,7 @@
 
 ``jxl``
     Debian's ``cjxl``/``djxl`` 0.7. cjxl 0.7 reads PNG gAMA/cHRM chunks and changes the coded colour
-    space, so it is fed a bare PNG (:func:`harness.images.encode_png`).
+    space, so it is fed a bare PNG (:func:`harness.core.images.encode_png`).
 ``jxl-imagecodecs``
     In process through ``imagecodecs`` (libjxl 0.11).
 
@@ -37,7 +37,7 @@ from harness.codecs.base import (
     ColourChain,
     Knob,
 )
-from harness.images import encode_png
+from harness.core.images import encode_png
 
 _EFFORTS = tuple(str(e) for e in range(1, 10))
 

@@ -56,15 +56,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from harness.codecs.base import Availability, Bitstream, Codec, CodecError, ColourChain, Knob, Outcome
-from harness.images import SUPPORTED_SUFFIXES, ImageError, load_image
+from harness.core.images import SUPPORTED_SUFFIXES, ImageError, load_image
 
 if TYPE_CHECKING:
-    from harness.images import SourceImage
+    from harness.core.images import SourceImage
 
 ENV_PICO = "HARNESS_PICO_DIR"
 ENV_DIRS = "HARNESS_PUBLISHED_DIRS"
 ENV_CONFIG = "HARNESS_PUBLISHED_CONFIG"
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "codecs" / "published"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent / "definitions" / "published"
 
 # A stated rate outside this range is a misread name (``DCVC_RT_287089bpp.png`` lost its "0."), not a rate.
 MAX_PLAUSIBLE_BPP = 48.0

@@ -12,7 +12,7 @@ import numpy as np
 
 from harness.codecs import codec_class, codec_names
 from harness.codecs.base import Codec
-from harness.images import SourceImage
+from harness.core.images import SourceImage
 
 # A codec at its best default point should be at least this good on a natural image, at its worst no
 # worse than this; outside, something in the chain (colour, sizes, planes) is wrong.
@@ -127,7 +127,7 @@ def default_check_image() -> SourceImage:
 
     import skimage
 
-    from harness.images import load_image
+    from harness.core.images import load_image
 
     path = Path(skimage.__file__).parent / "data" / "astronaut.png"
     image = load_image(path, name="astronaut-crop")

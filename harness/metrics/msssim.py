@@ -28,7 +28,7 @@ MIN_SIDE = 161  # (win_size - 1) * 2**4 + 1 for the 11-px window and 4 down-samp
 
 @functools.lru_cache(maxsize=None)
 def _pyiqa_ms_ssim_y() -> Any:
-    from harness.torchsetup import create_pyiqa_metric
+    from harness.core.torchsetup import create_pyiqa_metric
 
     return create_pyiqa_metric("ms_ssim", device="cpu")
 

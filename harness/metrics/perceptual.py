@@ -49,7 +49,7 @@ _lock = threading.Lock()
 @functools.lru_cache(maxsize=None)
 def load_network(pyiqa_name: str) -> Any:
     """pyiqa's InferenceModel for ``pyiqa_name`` on CPU, created once per process."""
-    from harness.torchsetup import WeightsMissing, create_pyiqa_metric
+    from harness.core.torchsetup import WeightsMissing, create_pyiqa_metric
 
     try:
         return create_pyiqa_metric(pyiqa_name, device="cpu")
@@ -149,7 +149,7 @@ class _Lpips(_Perceptual):
     """LPIPS v0.1, as pyiqa's ``LPIPS.forward(in1=dist, in0=ref, normalize=True)``."""
 
     def _trunk(self, x: Any) -> list[Any]:
-        net = self.net  # first: loading it makes torchvision importable (harness.torchsetup)
+        net = self.net  # first: loading it makes torchvision importable (harness.core.torchsetup)
         from pyiqa.archs.lpips_arch import normalize_tensor
 
         outs = list(net.net.forward(net.scaling_layer(2 * x - 1)))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.colour import rgb8_to_luma, rgb_to_ycbcr
+from harness.core.colour import rgb8_to_luma, rgb_to_ycbcr
 from harness.metrics import register
 from harness.metrics.base import Column, Metric
 

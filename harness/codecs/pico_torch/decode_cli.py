@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         image_hash,
         load_coder,
     )
-    from harness.images import save_png
+    from harness.core.images import save_png
 
     path = Path(args.bitstream)
     try:

@@ -14,7 +14,7 @@ the crop border), the two tiles are coded independently, cropped back and stitch
   original, which measures low-frequency differences such as brightness steps at the tile seam;
 - rate: bits of both tiles over the stitched pixels.
 
-LPIPS comes from pyiqa (weights in the torch cache, see harness.torchsetup); MS-SSIM from pytorch_msssim
+LPIPS comes from pyiqa (weights in the torch cache, see harness.core.torchsetup); MS-SSIM from pytorch_msssim
 with 3 scales and a 7-px window (the crops are too small for 5 scales).
 """
 
@@ -102,7 +102,7 @@ class PerceptualStage:
     """Loss terms and discriminator of the perceptual stage."""
 
     def __init__(self, model: PicoModel, settings: Any, device: torch.device) -> None:
-        from harness.torchsetup import create_pyiqa_metric
+        from harness.core.torchsetup import create_pyiqa_metric
 
         self.model = model
         self.s = settings

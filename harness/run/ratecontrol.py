@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from harness.codecs.base import Codec, CodecError, pad_to_multiple
-from harness.images import SourceImage
+from harness.core.images import SourceImage
 
 
 @dataclass(frozen=True)

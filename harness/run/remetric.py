@@ -21,7 +21,7 @@ from harness.metrics import MetricError, get_metric
 def _evaluate_group(run_dir: str, image_path: str, image_name: str, items: list[tuple[str, str]],
                     names: tuple[str, ...]) -> list[tuple[str, dict[str, Any], list[str]]]:
     """Metric values for the reconstructions of one original: (job_key, values, errors) per item."""
-    from harness.images import ImageError, cached_load, load_image
+    from harness.core.images import ImageError, cached_load, load_image
     from harness.metrics import suite_for
 
     suite = suite_for(names)
@@ -48,7 +48,7 @@ def _evaluate_group(run_dir: str, image_path: str, image_name: str, items: list[
 def add_metrics(run_dir: Path, names: list[str], jobs: int = 1) -> int:
     """Compute ``names`` on the kept reconstructions of the run in ``run_dir`` and store the new columns.
     Returns the number of rows that got values."""
-    from harness.store import RunStore
+    from harness.run.store import RunStore
 
     run_dir = Path(run_dir)
     names = [n.strip() for n in names if n.strip()]

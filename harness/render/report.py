@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness import bdrate
+from harness.analysis import bdrate
 from harness.metrics import Column, column_info
 
 RATE_COLUMNS = ("bpp", "bpp_payload")
@@ -46,7 +46,7 @@ def load_run(run: str | Path) -> pd.DataFrame:
             raise ReportError(f"{path}: not a readable parquet file ({' '.join(str(exc).split())})") from None
     if not path.is_dir():
         raise ReportError(f"{path}: no such run directory or parquet file")
-    from harness.store import read_results
+    from harness.run.store import read_results
 
     try:
         return read_results(path)
@@ -68,7 +68,7 @@ def metric_info(column: str) -> Column:
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
     """The metric columns of a results table that hold at least one finite value, in table order."""
-    from harness.store import ROW_SCHEMA
+    from harness.run.store import ROW_SCHEMA
 
     columns = []
     for name in df.columns:
@@ -685,7 +685,7 @@ def report_run(run_dir: str | Path, anchor: str, metrics: Sequence[str] | None =
                targets: dict[str, Sequence[float]] | None = None, figures: Sequence[Path] | None = None) -> Report:
     """Make the report of a run, write it (default: ``RUN/report/``) and print it to ``console`` if given.
 
-    Figures already in ``RUN/figures/`` (from :func:`harness.plots.plot_run`) are embedded in the HTML.
+    Figures already in ``RUN/figures/`` (from :func:`harness.render.plots.plot_run`) are embedded in the HTML.
     """
     df = load_run(run_dir)
     report = make_report(df, anchor, metrics, run=run_name(run_dir), method=method, pooling=pooling,

@@ -24,9 +24,9 @@ from typing import Any
 from harness import __version__
 from harness.codecs import Codec, get_codec
 from harness.datasets import Dataset
-from harness.images import SourceImage, cached_load, decode_image_bytes, encode_png, sha256_bytes
+from harness.core.images import SourceImage, cached_load, decode_image_bytes, encode_png, sha256_bytes
 from harness.metrics import DEFAULT_METRICS, suite_for
-from harness.store import RunStore
+from harness.run.store import RunStore
 
 DEFAULT_TOLERANCE = 0.02  # relative bpp error accepted by --target-bpp searches
 
@@ -162,7 +162,7 @@ def execute_job(job: Job) -> JobResult:
         row.update(width=image.width, height=image.height)
         point = job.point
         if job.target_bpp is not None:
-            from harness.ratecontrol import search_point
+            from harness.run.ratecontrol import search_point
 
             search = search_point(codec, image, job.target_bpp, job.tolerance)
             point = search.point

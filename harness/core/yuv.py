@@ -3,7 +3,7 @@
 A file holds one picture: the Y plane, then Cb, then Cr, row by row; 8-bit samples are bytes, deeper
 samples are little-endian 16-bit words (the layout of VTM/HM ``.yuv`` files and ffmpeg's ``yuv4xxp10le``).
 
-RGB <-> Y'CbCr goes through :mod:`harness.colour` (float64 until one final rounding), so a round trip
+RGB <-> Y'CbCr goes through :mod:`harness.core.colour` (float64 until one final rounding), so a round trip
 without a codec loses only the rounding of the chosen bit depth: at 10 bits it is exact for 4:4:4, full or
 limited range (the largest RGB error before rounding, ~0.41 LSB, stays under half a step).
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.colour import dequantize_plane, quantize_plane, rgb_to_ycbcr, ycbcr_to_rgb
+from harness.core.colour import dequantize_plane, quantize_plane, rgb_to_ycbcr, ycbcr_to_rgb
 
 SUBSAMPLINGS = ("444", "420")
 

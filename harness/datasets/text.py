@@ -12,7 +12,7 @@ so the same arguments give the same pixels (for the same Pillow/FreeType and fon
 
 Output in ``out_dir``: ``text_NN_<kodak name>.png`` and ``boxes.json``::
 
-    {"generator": "harness.textdata", "version": 1, "seed": ..., "count": ...,
+    {"generator": "harness.datasets.text", "version": 1, "seed": ..., "count": ...,
      "images": [{"file": "text_00_kodim05.png", "source": "kodim05.png", "width": 768, "height": 512,
                  "boxes": [{"x0": 40, "y0": 31, "x1": 251, "y1": 57, "text": "harbour 1987 signal",
                             "font": "DejaVuSans.ttf", "size": 24}, ...]}, ...]}
@@ -134,7 +134,7 @@ def generate_text_dataset(out_dir: Path, kodak_dir: Path, count: int = 8) -> lis
                 return files
         except (json.JSONDecodeError, KeyError, TypeError):
             pass  # damaged: regenerate
-    from harness.images import load_image, save_png
+    from harness.core.images import load_image, save_png
 
     rng = np.random.default_rng(SEED)
     order = rng.permutation(len(sources))
@@ -151,7 +151,7 @@ def generate_text_dataset(out_dir: Path, kodak_dir: Path, count: int = 8) -> lis
         paths.append(out_dir / name)
         entries.append({"file": name, "source": source.name, "width": int(pixels.shape[1]),
                         "height": int(pixels.shape[0]), "boxes": boxes})
-    manifest = {"generator": "harness.textdata", "version": VERSION, "seed": SEED, "count": count,
+    manifest = {"generator": "harness.datasets.text", "version": VERSION, "seed": SEED, "count": count,
                 "fonts": [name for name, _ in FONTS], "images": entries}
     tmp = manifest_path.with_name(BOXES_JSON + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=1) + "\n")

@@ -15,6 +15,7 @@ import fnmatch
 import glob as globlib
 import hashlib
 import importlib
+import importlib.resources
 import os
 import shutil
 import tempfile
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import platformdirs
 
-from harness.images import SUPPORTED_SUFFIXES
+from harness.core.images import SUPPORTED_SUFFIXES
 
 
 class DatasetError(RuntimeError):
@@ -87,7 +88,8 @@ class Dataset:
 
 
 def definitions_dir() -> Path:
-    return Path(os.environ.get("HARNESS_DATASETS_DIR", Path(__file__).resolve().parents[1] / "datasets"))
+    override = os.environ.get("HARNESS_DATASETS_DIR")
+    return Path(override) if override else Path(str(importlib.resources.files("harness.datasets") / "definitions"))
 
 
 def cache_dir() -> Path:
