@@ -292,8 +292,8 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
                    min_overlap: float | None, out_dir: str | None, formats: str, summary: bool) -> None:
     """BD-rate and BD-quality of every codec against an anchor, matched-quality ratios and a codec summary."""
     from harness.analysis.bdrate import DEFAULT_MIN_OVERLAP
-    from harness.render.plots import default_anchor
-    from harness.render.report import ReportError, load_run, report_run
+    from harness.analysis.tables import ReportError, default_anchor, load_run
+    from harness.render.report import report_run
 
     try:
         chosen = anchor or default_anchor(load_run(run_dir))
@@ -359,8 +359,8 @@ def published_command() -> None:
 def plot_command(run_dir: str, anchor: str | None, metrics: str | None, per_image: bool, formats: str,
                  out_dir: str | None, method: str, pooling: str, rate_column: str) -> None:
     """RD curves per metric, BD-rate bars and encode/decode time vs BD-rate, for print (PNG + PDF/SVG)."""
+    from harness.analysis.tables import ReportError
     from harness.render.plots import plot_run
-    from harness.render.report import ReportError
 
     try:
         files = plot_run(run_dir, _split(metrics) or None, anchor=anchor, per_image=per_image,

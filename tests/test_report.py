@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 from rich.console import Console
 
-from harness.analysis import bdrate
+from harness.analysis import bdrate, tables
 from harness.render import plots, report
 from tests.runs import make_run
 
@@ -24,7 +24,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def results(run_dir) -> pd.DataFrame:
-    return report.load_run(run_dir)
+    return tables.load_run(run_dir)
 
 
 def fau_per_image(df: pd.DataFrame, anchor: str, test: str, method: str) -> dict[str, float]:
@@ -43,32 +43,32 @@ def fau_per_image(df: pd.DataFrame, anchor: str, test: str, method: str) -> dict
 
 @pytest.mark.parametrize("method", bdrate.METHODS)
 def test_bd_rate_equals_fau_on_a_real_run(results, method):
-    per_image = report.bd_per_image(results, "jpeg", ["psnr_rgb"], method=method)
+    per_image = tables.bd_per_image(results, "jpeg", ["psnr_rgb"], method=method)
     expected = fau_per_image(results, "jpeg", "jpeg-444", method)
     got = per_image.set_index("image")["value"].astype(float).to_dict()
     assert set(got) == set(expected) == {"kodim13", "kodim23"}
     for image, value in expected.items():
         assert abs(got[image] - value) < 1e-6
-    table = report.bd_table(results, "jpeg", ["psnr_rgb"], method=method)
+    table = tables.bd_table(results, "jpeg", ["psnr_rgb"], method=method)
     assert table["value"].iloc[0] == pytest.approx(np.mean(list(expected.values())), abs=1e-9)
 
 
 def test_report_values_are_consistent_and_sane(results):
-    rep = report.make_report(results, "jpeg", ["psnr_rgb"], run="small")
+    rep = tables.make_report(results, "jpeg", ["psnr_rgb"], run="small")
     rate = rep.value("jpeg-444", "psnr_rgb")
     quality = rep.value("jpeg-444", "psnr_rgb", "quality")
     # Measured on these crops: 4:4:4 JPEG spends more bits than 4:2:0 for the same RGB PSNR (chroma at full
     # resolution costs more than it gains in this quality range), so both BD measures say "worse".
     assert 2 < rate < 40 and quality < 0
     # The anchor against itself is exactly zero, whichever codec is the anchor.
-    reverse = report.make_report(results, "jpeg-444", ["psnr_rgb"]).value("jpeg", "psnr_rgb")
+    reverse = tables.make_report(results, "jpeg-444", ["psnr_rgb"]).value("jpeg", "psnr_rgb")
     assert reverse < 0
     # Matched quality tells the same story: every geometric-mean size ratio of jpeg-444 to jpeg exceeds 1.
     matched = rep.matched[(rep.matched["codec"] == "jpeg-444") & (rep.matched["metric"] == "psnr_rgb")]
     assert len(matched) == 5 and (matched["geomean_ratio"] > 1).all() and (matched["n_images"] >= 1).all()
     assert (matched["n_images"] == 2).sum() >= 3
     # Pooled BD (dataset-mean curves) agrees in sign and roughly in size.
-    pooled = report.make_report(results, "jpeg", ["psnr_rgb"], pooling="pooled").value("jpeg-444", "psnr_rgb")
+    pooled = tables.make_report(results, "jpeg", ["psnr_rgb"], pooling="pooled").value("jpeg-444", "psnr_rgb")
     assert pooled > 0 and abs(pooled - rate) < 10
     summary = rep.summary.set_index("codec")
     assert list(summary.index) == ["jpeg", "jpeg-444"]
@@ -77,19 +77,19 @@ def test_report_values_are_consistent_and_sane(results):
 
 
 def test_failed_rows_and_infinite_psnr_are_left_out_with_a_note(results):
-    base = report.make_report(results, "jpeg", ["psnr_rgb"]).value("jpeg-444", "psnr_rgb")
+    base = tables.make_report(results, "jpeg", ["psnr_rgb"]).value("jpeg-444", "psnr_rgb")
     row = results[results["codec"] == "jpeg-444"].iloc[[0]].copy()
     failed = row.assign(status="failed", error="codec crashed", bpp=np.nan, psnr_rgb=np.nan, job_key="x1")
     lossless = row.assign(bpp=9.0, psnr_rgb=np.inf, job_key="x2")  # an identical decode: PSNR = inf
     extended = pd.concat([results, failed, lossless], ignore_index=True)
-    rep = report.make_report(extended, "jpeg", ["psnr_rgb"])
+    rep = tables.make_report(extended, "jpeg", ["psnr_rgb"])
     assert rep.value("jpeg-444", "psnr_rgb") == pytest.approx(base, abs=1e-12)
     assert any("jpeg-444 2" in note for note in rep.notes)
     assert rep.summary.set_index("codec").loc["jpeg-444", "failed"] == 1
 
 
 def test_insufficient_overlap_is_reported_missing(results):
-    rep = report.make_report(results, "jpeg", ["psnr_rgb"], min_overlap=0.999)
+    rep = tables.make_report(results, "jpeg", ["psnr_rgb"], min_overlap=0.999)
     assert rep.value("jpeg-444", "psnr_rgb") is None
     row = rep.bd_rate.iloc[0]
     assert row["n_valid"] == 0 and "overlap" in row["reason"]
@@ -98,10 +98,10 @@ def test_insufficient_overlap_is_reported_missing(results):
 
 
 def test_bad_anchor_and_metric_are_one_line_errors(results):
-    with pytest.raises(report.ReportError, match="anchor 'vvc' is not in the run \\(codecs: jpeg, jpeg-444\\)"):
-        report.make_report(results, "vvc")
-    with pytest.raises(report.ReportError, match="no metric column 'lpips_alex'"):
-        report.make_report(results, "jpeg", ["lpips_alex"])
+    with pytest.raises(tables.ReportError, match="anchor 'vvc' is not in the run \\(codecs: jpeg, jpeg-444\\)"):
+        tables.make_report(results, "vvc")
+    with pytest.raises(tables.ReportError, match="no metric column 'lpips_alex'"):
+        tables.make_report(results, "jpeg", ["lpips_alex"])
 
 
 def test_report_run_writes_every_format(run_dir, tmp_path):
@@ -130,7 +130,7 @@ def test_plots_exist_with_stable_styles(run_dir, tmp_path):
     with Image.open(tmp_path / "fig" / "rd_psnr_rgb.png") as image:
         assert image.width > 800 and image.height > 500
     assert (tmp_path / "fig" / "rd_psnr_rgb.pdf").read_bytes().startswith(b"%PDF")
-    results = report.load_run(run_dir)
+    results = tables.load_run(run_dir)
     fig = plots.rd_figure(results, "psnr_rgb")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["jpeg", "jpeg-444"]
@@ -162,8 +162,8 @@ def test_vvc_beats_jpeg_on_a_real_run(tmp_path):
     # VVC intra against JPEG on two Kodak crops: a gap of tens of percent that any sign or anchor mix-up
     # would reverse.
     run_dir = make_run(tmp_path, codecs=("jpeg", "vvc"))
-    df = report.load_run(run_dir)
-    vvc = report.make_report(df, "jpeg", ["psnr_rgb"]).value("vvc", "psnr_rgb")
-    jpeg = report.make_report(df, "vvc", ["psnr_rgb"]).value("jpeg", "psnr_rgb")
+    df = tables.load_run(run_dir)
+    vvc = tables.make_report(df, "jpeg", ["psnr_rgb"]).value("vvc", "psnr_rgb")
+    jpeg = tables.make_report(df, "vvc", ["psnr_rgb"]).value("jpeg", "psnr_rgb")
     assert vvc < -25 and jpeg > 25
-    assert plots.default_anchor(df) == "vvc"
+    assert tables.default_anchor(df) == "vvc"

@@ -11,7 +11,7 @@ authors' viewer sit 0-15 % above PICO's rate: the gap is shown beside every numb
   images the anchor is better;
 - the paper's own caveat: images where the anchor loses on PSNR but wins on LPIPS/DISTS;
 - JPEG XL, which the paper never tested;
-- where curves have two or more points per image, the BD-rates of :mod:`harness.render.report`.
+- where curves have two or more points per image, the BD-rates of :mod:`harness.analysis.tables`.
 
 :func:`summary_markdown` renders all of it as Markdown; ``harness report RUN --anchor pico --summary``
 writes it to ``RUN/report/summary.md``.
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from harness.metrics import column_info
-from harness.render.report import ReportError, load_run, metric_columns, resolve_anchor, run_name
+from harness.analysis.tables import ReportError, load_run, metric_columns, resolve_anchor, run_name
 
 DEFAULT_MAX_GAP = 0.25  # relative rate difference beyond which two points are not "at equal bpp"
 PSNR_COLUMNS = ("psnr_rgb", "psnr_y709", "psnr_y601", "psnr_ycbcr611")
@@ -197,7 +197,7 @@ def _bd_if_curves(df: pd.DataFrame, anchor: str, metrics: Sequence[str], result:
         result.notes.append("The anchor has one point per image here: BD-rate needs two or more, so the "
                             "comparison is the per-image difference at equal bpp.")
         return None
-    from harness.render.report import bd_table
+    from harness.analysis.tables import bd_table
 
     table = bd_table(df, anchor, list(metrics), kind="rate")
     return table
