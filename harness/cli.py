@@ -7,8 +7,17 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+
+from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -25,11 +34,6 @@ def _floats(value: str | None, option: str) -> list[float] | None:
         return [float(v) for v in _split(value)]
     except ValueError:
         raise click.BadParameter(f"expected comma-separated numbers, got {value!r}", param_hint=option) from None
-
-
-def ok_published(codec: object) -> bool:
-    """An available codec of published reconstructions (it can list what it could not use)."""
-    return callable(getattr(codec, "problems", None)) and bool(codec.availability())  # type: ignore[attr-defined]
 
 
 def _fail(message: str) -> None:
@@ -54,7 +58,7 @@ def main() -> None:
 @click.option("--points", default=None, help="Knob values to use instead of each codec's defaults, e.g. 22,27,32,37.")
 @click.option("--target-bpp", default=None, help="Per image, find the knob value whose bpp is closest to each of these.")
 @click.option("--match", default=None, help="Run the other codecs at the bpp this reference codec has on each image.")
-@click.option("--tolerance", default=0.02, show_default=True, type=float,
+@click.option("--tolerance", default=DEFAULT_RATE_TOLERANCE, show_default=True, type=float,
               help="Relative bpp error accepted by --target-bpp/--match searches.")
 @click.option("--metrics", default=None, help="Comma-separated metrics (default: psnr). See `harness metrics --list`.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel worker processes.")
@@ -74,10 +78,10 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         keep_reconstructions: bool, retry_failed: bool, pico_checkpoint: str | None, backend: str,
         scheduler: str | None, ship_images: bool) -> None:
     """Encode and decode every image of DATASET with every codec, and record one row per operating point."""
-    from harness.run.cluster import ClusterError, execute_dask
     from harness.codecs import CodecError, get_codec
     from harness.datasets import DatasetError, resolve_dataset
     from harness.metrics import DEFAULT_METRICS, MetricError, get_metric
+    from harness.run.cluster import ClusterError, execute_dask
     from harness.run.runner import execute_local, run_sweep
     from harness.run.store import RunStore
 
@@ -104,7 +108,7 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         if not ok:
             console.print(f"[yellow]warning:[/yellow] {codec.label} is unavailable ({ok.reason}); its rows will be failed rows")
     # Published reconstructions the index could not use (misnamed rates, bad manifests): said once, here.
-    for line in sorted({p for c in codecs if ok_published(c) for p in c.problems()}):
+    for line in sorted({p for c in codecs if c.availability() for p in c.problems()}):
         console.print(f"[yellow]warning:[/yellow] published file not used: {line}", highlight=False)
     store = RunStore(Path(results_root) / (run_name or data.name))
     executor = execute_dask(scheduler) if backend == "dask" and scheduler else execute_local
@@ -319,7 +323,12 @@ def published_command() -> None:
     """Published reconstructions found (PICO and the codecs of its viewer): where, which images and rates,
     and every file that could not be used."""
     from harness.codecs import codec_class, codec_names
-    from harness.codecs.published import ENV_DIRS, ENV_PICO, PublishedCodec, current_index
+    from harness.codecs.published import (
+        ENV_DIRS,
+        ENV_PICO,
+        PublishedCodec,
+        current_index,
+    )
 
     config, index = current_index()
     if not config.sources:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from harness.codecs import Bitstream, CodecError, codec_class, get_codec
-from harness.codecs._tools import isobmff_boxes, mdat_payload_bytes
 from harness.core.images import load_image
+from harness.core.isobmff import isobmff_boxes, mdat_payload_bytes
 from harness.metrics.psnr import mse, psnr
 from harness.run.ratecontrol import search_point
 

@@ -101,7 +101,7 @@ def test_pipeline_matches_ffmpegs_own_decode() -> None:
     codec = get_codec("vvenc-yuv")
     image = kodak_crop(height=64, width=96)
     stream = codec.encode(image.pixels, 27).data
-    ours = codec.decode(stream)
+    ours = codec.decode(stream, (64, 96))
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "s.266"
         src.write_bytes(stream)
@@ -143,11 +143,13 @@ def test_corrupt_or_foreign_streams_fail() -> None:
     pixels = kodak_crop(height=64, width=96).pixels
     stream = codec.encode(pixels, 32).data
     with pytest.raises(CodecError, match="no picture size"):
-        get_codec("vvenc-yuv").decode(stream)  # another instance: the raw YUV size is unknown
+        get_codec("vvenc-yuv").decode(stream)  # raw YUV carries no picture size: the caller must give it
+    # Decoding depends on nothing an encode left behind: another instance, given the size, decodes the same.
+    assert np.array_equal(get_codec("vvenc-yuv").decode(stream, (64, 96)), codec.decode(stream, (64, 96)))
+    assert psnr(codec.decode(stream, (64, 96)), pixels) > 30
     truncated = stream[: len(stream) // 2]
-    codec._remember(truncated, (64, 96))
     with pytest.raises(CodecError):
-        codec.decode(truncated)
+        codec.decode(truncated, (64, 96))
 
 
 # --- availability ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -117,11 +117,6 @@ class BDResult:
         if self.kind == "rate":
             return self.value < 0
         return (self.value > 0) == self.higher_is_better
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["notes"] = "; ".join(self.notes)
-        return d
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import bdrate
+from harness.core.errors import one_line
 from harness.metrics import Column, column_info
 
 RATE_COLUMNS = ("bpp", "bpp_payload")
@@ -41,7 +42,7 @@ def load_run(run: str | Path) -> pd.DataFrame:
         try:
             return pd.read_parquet(path)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a file that is not parquet
-            raise ReportError(f"{path}: not a readable parquet file ({' '.join(str(exc).split())})") from None
+            raise ReportError(f"{path}: not a readable parquet file ({one_line(exc)})") from None
     if not path.is_dir():
         raise ReportError(f"{path}: no such run directory or parquet file")
     from harness.run.store import read_results

@@ -23,114 +23,94 @@ encoder configuration (not all-intra, not libavif) and is not wrapped here.
 
 from __future__ import annotations
 
-import io
 import re
-import tempfile
 from pathlib import Path
-from typing import ClassVar
-
-import numpy as np
+from typing import Any, ClassVar
 
 from harness.codecs import register
-from harness.codecs._tools import (
-    mdat_payload_bytes,
-    read_png_rgb,
-    require_program,
-    run_tool,
-    scaled_timeout,
-    tool_output,
-)
-from harness.codecs.base import (
-    Availability,
-    Bitstream,
-    Codec,
-    CodecError,
-    ColourChain,
-    Knob,
-)
-from harness.core.images import encode_png
+from harness.codecs.base import Availability, Codec, CodecError, ColourChain, Knob
+from harness.codecs.families import Command, PillowCodec, ProgramCodec
+from harness.core.isobmff import mdat_payload_bytes
+from harness.core.process import program_output, require_program
 
 _SUBSAMPLINGS = ("420", "444")
 _SPEEDS = tuple(str(s) for s in range(11))
 
 
-def _payload(data: bytes, what: str) -> int:
-    try:
-        return mdat_payload_bytes(data)
-    except ValueError as exc:
-        raise CodecError(f"{what}: output is not a valid AVIF file ({exc})") from None
+class _Avif(Codec):
+    """What both builds share: options, the colour chain they imply, the payload inside the container."""
 
-
-class _AvifOptions(Codec):
+    display_name: ClassVar[str]
     option_defaults: ClassVar[dict[str, str]] = {"yuv": "420", "speed": "6"}
     option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"yuv": _SUBSAMPLINGS, "speed": _SPEEDS}
+    colour = ColourChain("bt601", "full", 8, "420")
+    extension = ".avif"
 
     def __init__(self, **options: str) -> None:
         super().__init__(**options)
         self.colour = ColourChain("bt601", "full", 8, self.option("yuv"))
 
+    def payload_bytes(self, data: bytes) -> int | None:
+        try:
+            return mdat_payload_bytes(data)
+        except ValueError as exc:
+            raise CodecError(f"{self.display_name} encode: output is not a valid AVIF file ({exc})") from None
+
 
 @register
-class AvifAom(_AvifOptions):
+class AvifAom(_Avif, ProgramCodec):
     name = "avif"
+    display_name = "AVIF"
     description = "AVIF, libaom via Debian avifenc/avifdec, BT.601 full range 8-bit 4:2:0, tune=psnr"
     knob = Knob("q", 0, 63, integer=True, quality_rises=False)
     # ~1.5 .. 0.05 bpp mean on Kodak (speed 6, 4:2:0)
     default_points = (16.0, 24.0, 32.0, 40.0, 48.0, 56.0, 62.0)
-    colour = ColourChain("bt601", "full", 8, "420")
-    extension = ".avif"
 
     def check_availability(self) -> Availability:
         require_program("avifenc", "libavif-bin")
         require_program("avifdec", "libavif-bin")
-        if "aom [enc" not in tool_output(["avifenc", "--version"]):
+        if "aom [enc" not in program_output(["avifenc", "--version"]):
             return Availability(False, "avifenc was built without the libaom encoder")
         return Availability(True)
 
     def probe_version(self) -> str:
-        text = tool_output(["avifenc", "--version"])
+        text = program_output(["avifenc", "--version"])
         libavif = re.search(r"Version: ([^\s,)]+)", text)
         aom = re.search(r"aom \[enc/dec\]:([^\s,)]+)", text)
         dav1d = re.search(r"dav1d \[dec\]:([^\s,)]+)", text)
         return (f"avifenc {libavif.group(1) if libavif else '?'} (aom {aom.group(1) if aom else '?'})"
                 f" / avifdec (dav1d {dav1d.group(1) if dav1d else '?'})")
 
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
-        q = int(self.knob.clamp(point))
-        args = ["avifenc", "--jobs", "1", "--codec", "aom", "--speed", self.option("speed"),
-                "--min", str(q), "--max", str(q), "--yuv", self.option("yuv"), "--depth", "8",
-                "--range", "full", "--cicp", "1/13/6", "--advanced", "tune=psnr", "in.png", "out.avif"]
-        with tempfile.TemporaryDirectory(prefix="harness-avif-") as tmp:
-            Path(tmp, "in.png").write_bytes(encode_png(rgb))
-            run_tool(args, "AVIF encode", scaled_timeout(rgb.shape[0] * rgb.shape[1], 200), cwd=tmp)
-            data = Path(tmp, "out.avif").read_bytes()
-        params = {"q": q, "speed": int(self.option("speed")), "yuv": self.option("yuv"), "tune": "psnr",
-                  "threads": 1, "command": args}
-        return Bitstream(data, payload_bytes=_payload(data, "AVIF encode"), params=params)
+    def encode_command(self, point: float, size: tuple[int, int], workdir: Path) -> Command:
+        q = str(int(self.knob.clamp(point)))
+        return Command(["avifenc", "--jobs", "1", "--codec", "aom", "--speed", self.option("speed"),
+                        "--min", q, "--max", q, "--yuv", self.option("yuv"), "--depth", "8", "--range", "full",
+                        "--cicp", "1/13/6", "--advanced", "tune=psnr", self.input_file, self.stream_file])
 
-    def decode(self, data: bytes) -> np.ndarray:
-        args = ["avifdec", "--jobs", "1", "--codec", "dav1d", "--depth", "8", "in.avif", "out.png"]
-        with tempfile.TemporaryDirectory(prefix="harness-avif-") as tmp:
-            Path(tmp, "in.avif").write_bytes(data)
-            run_tool(args, "AVIF decode", scaled_timeout(len(data) * 8, 1.0), cwd=tmp)
-            return read_png_rgb(Path(tmp, "out.png"), "AVIF decode")
+    def decode_command(self, size: tuple[int, int] | None, workdir: Path) -> Command:
+        return Command(["avifdec", "--jobs", "1", "--codec", "dav1d", "--depth", "8", self.stream_file,
+                        self.decoded_file])
+
+    def encode_params(self, point: float) -> dict[str, Any]:
+        return {"q": int(self.knob.clamp(point)), "speed": int(self.option("speed")), "yuv": self.option("yuv"),
+                "tune": "psnr", "threads": 1}
 
 
 @register
-class AvifPillow(_AvifOptions):
+class AvifPillow(_Avif, PillowCodec):
     name = "avif-pillow"
+    display_name = "AVIF (Pillow)"
     description = "AVIF, libaom via Pillow's libavif 1.x, BT.601 full range 8-bit 4:2:0, tune=psnr"
     knob = Knob("quality", 0, 100, integer=True, quality_rises=True)
     # the same quantizers as avif's default points (16 .. 62)
     default_points = (75.0, 62.0, 49.0, 37.0, 24.0, 11.0, 2.0)
-    colour = ColourChain("bt601", "full", 8, "420")
-    extension = ".avif"
+    pillow_format = "AVIF"
+    pillow_feature = "avif"
 
     def check_availability(self) -> Availability:
-        from PIL import features
-
-        if not features.check("avif"):
-            return Availability(False, "Pillow was built without AVIF support")
+        available = super().check_availability()
+        if not available:
+            return available
         from PIL import _avif
 
         if not _avif.encoder_codec_available("aom"):
@@ -142,31 +122,10 @@ class AvifPillow(_AvifOptions):
 
         return f"libavif {features.version('avif')} ({_avif.codec_versions()}) via Pillow {Image.__version__}"
 
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
-        from PIL import Image
+    def save_settings(self, point: float) -> dict[str, Any]:
+        return {"quality": int(self.knob.clamp(point)), "subsampling": {"420": "4:2:0", "444": "4:4:4"}[self.option("yuv")],
+                "speed": int(self.option("speed")), "max_threads": 1, "codec": "aom", "range": "full",
+                "autotiling": False, "advanced": {"tune": "psnr"}}
 
-        quality = int(self.knob.clamp(point))
-        subsampling = {"420": "4:2:0", "444": "4:4:4"}[self.option("yuv")]
-        settings = {"quality": quality, "subsampling": subsampling, "speed": int(self.option("speed")),
-                    "max_threads": 1, "codec": "aom", "range": "full", "autotiling": False,
-                    "advanced": {"tune": "psnr"}}
-        buffer = io.BytesIO()
-        try:
-            Image.fromarray(rgb).save(buffer, format="AVIF", **settings)
-        except (OSError, ValueError) as exc:
-            raise CodecError(f"AVIF (Pillow) encode failed: {' '.join(str(exc).split())}") from None
-        data = buffer.getvalue()
-        params = {**settings, "quantizer": ((100 - quality) * 63 + 50) // 100}
-        return Bitstream(data, payload_bytes=_payload(data, "AVIF (Pillow) encode"), params=params)
-
-    def decode(self, data: bytes) -> np.ndarray:
-        from PIL import Image
-
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                if image.mode != "RGB":
-                    raise CodecError(f"AVIF (Pillow) decode: got a {image.mode} image, expected RGB")
-                return np.asarray(image)
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise CodecError(f"AVIF (Pillow) decode failed: {' '.join(str(exc).split())}") from None
+    def encode_params(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {**settings, "quantizer": ((100 - settings["quality"]) * 63 + 50) // 100}

@@ -1,11 +1,16 @@
-"""The codec interface every adapter implements.
+"""What a run compares, and the codec interface every adapter implements.
 
-A codec adapter is a small class: it names itself, says how it is built (version, availability), which
-knob sets its operating point and which colour chain it codes in, and turns RGB pixels into bytes and
-bytes back into RGB pixels. Everything else (padding to sizes the codec accepts, timing, plausibility of
-the decoded image, bpp accounting) lives here once, in :meth:`Codec.compress`.
+A :class:`Contender` is anything a run evaluates at operating points on images: it names itself, says
+how it is built (version, availability), which knob sets its operating point and which colour chain it
+codes in, and turns an image and a point into an :class:`Outcome` (a reconstruction and its rate). Its
+capabilities are declared here, not probed: ``fixed_points`` (points that are data, not a knob to
+search) and :meth:`Contender.problems` (what it could not use).
 
-Adapters whose "encode" is not an encode (published reconstructions) override :meth:`Codec.compress`.
+A :class:`Codec` is a contender that encodes RGB pixels into bytes and decodes bytes back into RGB
+pixels; everything else (padding to sizes the codec accepts, timing, plausibility of the decoded image,
+bpp accounting) lives here once, in :meth:`Codec.compress`. The family bases of
+:mod:`harness.codecs.families` (ffmpeg, Pillow, command-line programs) sit between this and the
+adapters. Published reconstructions (:mod:`harness.sources.published`) are contenders, not codecs.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+from harness.core.process import ProgramNotFound
 
 if TYPE_CHECKING:
     from harness.core.images import SourceImage
@@ -121,11 +128,11 @@ def plausibility_psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
-class Codec(ABC):
-    """A codec adapter. Subclasses set the class attributes and implement encode/decode.
+class Contender(ABC):
+    """What a run evaluates: a codec, or published reconstructions. Subclasses set the class attributes.
 
     Options from a codec string (``name:key=value:key=value``) arrive as keyword arguments and must be
-    recorded in the bitstream params so that they are part of the job key.
+    recorded in the outcome's params so that they are part of the job key.
     """
 
     name: ClassVar[str]
@@ -133,12 +140,9 @@ class Codec(ABC):
     knob: ClassVar[Knob]
     default_points: ClassVar[tuple[float, ...]]
     colour: ClassVar[ColourChain]
-    extension: ClassVar[str] = ".bin"
-    size_multiple: ClassVar[int] = 1  # e.g. 2 for 4:2:0 codecs that need even sizes
-    min_size: ClassVar[int] = 1
-    # A decode below this PSNR against the input is not a data point but a broken decode
-    # (several decoders return garbage with exit status 0 on corrupt streams).
-    implausible_psnr_db: ClassVar[float] = 10.0
+    # The points are data (one per published reconstruction), not a knob: a rate-matched or --target-bpp
+    # run evaluates them as they are instead of searching for a target bpp.
+    fixed_points: ClassVar[bool] = False
 
     # Options a codec string may set, with their defaults, e.g. {"preset": "medium"} for ``vvc:preset=slow``.
     option_defaults: ClassVar[dict[str, str]] = {}
@@ -169,7 +173,7 @@ class Codec(ABC):
     def _availability(self) -> Availability:
         try:
             return self.check_availability()
-        except CodecUnavailable as exc:
+        except (CodecUnavailable, ProgramNotFound) as exc:
             return Availability(False, str(exc))
 
     def availability(self) -> Availability:
@@ -197,16 +201,49 @@ class Codec(ABC):
         (published reconstructions have per-image points)."""
         return list(self.default_points)
 
-    # --- coding ------------------------------------------------------------------------------------
+    def problems(self) -> list[str]:
+        """What the contender found but could not use (unreadable published files), one line each."""
+        return []
+
+    @abstractmethod
+    def compress(self, image: SourceImage, point: float, keep_bitstream: bool = False) -> Outcome:
+        """One image at one operating point: the reconstruction, its rate and the exact parameters."""
+
+    def describe(self) -> dict[str, Any]:
+        """A capability descriptor: what the contender is and what it can do (as codec-compare-gen keeps)."""
+        ok = self.availability()
+        return {
+            "name": self.label,
+            "description": self.description,
+            "available": ok.ok,
+            "reason": ok.reason,
+            "version": self.version(),
+            "knob": asdict(self.knob),
+            "default_points": list(self.default_points),
+            **self.colour.as_columns(),
+        }
+
+
+class Codec(Contender):
+    """A codec adapter: encode and decode; :meth:`compress` does the rest once for all."""
+
+    extension: ClassVar[str] = ".bin"
+    size_multiple: ClassVar[int] = 1  # e.g. 2 for 4:2:0 codecs that need even sizes
+    min_size: ClassVar[int] = 1
+    # A decode below this PSNR against the input is not a data point but a broken decode
+    # (several decoders return garbage with exit status 0 on corrupt streams).
+    implausible_psnr_db: ClassVar[float] = 10.0
+
     @abstractmethod
     def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
         """Encode HxWx3 uint8 pixels (already padded to the codec's size rules)."""
 
     @abstractmethod
-    def decode(self, data: bytes) -> np.ndarray:
-        """Decode a bitstream to HxWx3 uint8 pixels of the encoded (padded) size."""
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Decode a bitstream to HxWx3 uint8 pixels of the encoded (padded) size. ``size`` (height, width)
+        is that size, for formats that do not carry it (raw YUV); None when the caller does not know it."""
 
-    def compress(self, image: "SourceImage", point: float, keep_bitstream: bool = False) -> Outcome:
+    def compress(self, image: SourceImage, point: float, keep_bitstream: bool = False) -> Outcome:
         """Encode and decode one image at one operating point, with timing and sanity checks."""
         rgb = image.pixels
         h, w = rgb.shape[:2]
@@ -214,7 +251,7 @@ class Codec(ABC):
         t0 = time.perf_counter()
         stream = self.encode(padded, point)
         t1 = time.perf_counter()
-        decoded = self.decode(stream.data)
+        decoded = self.decode(stream.data, padded.shape[:2])
         t2 = time.perf_counter()
         if decoded.shape != padded.shape or decoded.dtype != np.uint8:
             raise CodecError(
@@ -240,17 +277,3 @@ class Codec(ABC):
             params=params,
             bitstream=stream.data if keep_bitstream else None,
         )
-
-    def describe(self) -> dict[str, Any]:
-        """A capability descriptor: what the codec is and what it can do (as codec-compare-gen keeps)."""
-        ok = self.availability()
-        return {
-            "name": self.label,
-            "description": self.description,
-            "available": ok.ok,
-            "reason": ok.reason,
-            "version": self.version(),
-            "knob": asdict(self.knob),
-            "default_points": list(self.default_points),
-            **self.colour.as_columns(),
-        }

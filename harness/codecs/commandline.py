@@ -21,15 +21,11 @@ See ``codecs/README.md`` for the schema; :func:`load_definition` checks it and r
 
 from __future__ import annotations
 
-import collections
-import hashlib
 import importlib
 import importlib.resources
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +42,13 @@ from harness.codecs.base import (
     ColourChain,
     Knob,
 )
+from harness.codecs.families import Command, ProgramCodec
 from harness.core.colour import rgb_to_ycbcr
+from harness.core.errors import one_line
+from harness.core.hashing import sha256_bytes
 from harness.core.images import ImageError, decode_image_bytes, encode_png
+from harness.core.process import ProgramNotFound, program_output
+from harness.core.toml import TomlReader
 from harness.core.yuv import (
     YuvError,
     YuvFormat,
@@ -133,10 +134,6 @@ class Definition:
     decode: tuple[str, ...]
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def _placeholders(template: str) -> list[str]:
     return [m.group(1) for m in _PLACEHOLDER.finditer(template) if m.group(1)]
 
@@ -163,69 +160,11 @@ def render(template: str, values: dict[str, object]) -> str:
     return _PLACEHOLDER.sub(substitute, template)
 
 
-class _Reader:
-    """Typed access to the TOML tables with one-line errors naming the file and the key."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, message: str) -> DefinitionError:
-        return DefinitionError(f"{self.path}: {_one_line(message)}")
-
-    def get(self, table: dict, key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
-        if key not in table:
-            if default is ...:
-                raise self.fail(f"missing key {where}{key}")
-            return default
-        value = table[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            raise self.fail(f"{where}{key} must be {kinds[0].__name__}, not a boolean")
-        if not isinstance(value, kinds):
-            raise self.fail(f"{where}{key} must be {' or '.join(k.__name__ for k in kinds)}, "
-                            f"not {type(value).__name__}")
-        return value
-
-    def strings(self, table: dict, key: str, where: str, default: Any = ...) -> tuple[str, ...] | None:
-        value = self.get(table, key, (list, str), where, default)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = [value]
-        if not all(isinstance(v, str) for v in value):
-            raise self.fail(f"{where}{key} must be a list of strings")
-        return tuple(value)
-
-    def table(self, table: dict, key: str, where: str = "", required: bool = False) -> dict:
-        if key not in table:
-            if required:
-                raise self.fail(f"missing table [{where}{key}]")
-            return {}
-        value = table[key]
-        if not isinstance(value, dict):
-            raise self.fail(f"{where}{key} must be a table")
-        return value
-
-    def check_keys(self, table: dict, allowed: set[str], where: str) -> None:
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            raise self.fail(f"unknown key {where}{unknown[0]} (allowed: {', '.join(sorted(allowed))})")
-
-
 def load_definition(path: str | Path) -> Definition:
     """Read and check one codec definition. Raises :class:`DefinitionError` (one line, names the file)."""
     path = Path(path)
-    r = _Reader(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise r.fail(f"cannot read file ({exc.strerror or exc})") from None
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise r.fail(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise r.fail(f"invalid TOML: {exc}") from None
+    r = TomlReader(path, DefinitionError)
+    doc = r.read()
     r.check_keys(doc, _TOP_KEYS, "")
 
     name = r.get(doc, "name", str, "", path.stem)
@@ -313,12 +252,7 @@ def load_definition(path: str | Path) -> Definition:
     options, variables, environment = string_table("options"), string_table("vars"), string_table("environment")
 
     versions = []
-    entries = doc.get("version", [])
-    if not isinstance(entries, list):
-        raise r.fail("version must be an array of tables ([[version]])")
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise r.fail(f"version[{i}] must be a table")
+    for i, entry in enumerate(r.tables(doc, "version")):
         r.check_keys(entry, {"label", "pattern", "command", "file", "required"}, f"version[{i}].")
         pattern = r.get(entry, "pattern", str, f"version[{i}].")
         try:
@@ -371,7 +305,7 @@ def load_definition(path: str | Path) -> Definition:
         raise r.fail("decode.command must use {bitstream} and {output}")
 
     return Definition(
-        path=path, sha256=hashlib.sha256(raw).hexdigest(), name=name, description=description,
+        path=path, sha256=sha256_bytes(r.raw), name=name, description=description,
         extension=extension, size_multiple=size_multiple, min_size=min_size,
         timeout=float(timeout) if timeout else None, format=fmt, cwd=cwd, knob=knob,
         default_points=tuple(float(p) for p in points), colour=colour, programs=programs, files=files,
@@ -420,7 +354,7 @@ def locate_program(spec: ProgramSpec) -> Path:
         try:
             found = Path(getattr(importlib.import_module(module_name), function)())
         except Exception as exc:  # noqa: BLE001 - any failure of the provider means: not available here
-            raise CodecUnavailable(f"{label}: {spec.provider} failed ({_one_line(exc) or type(exc).__name__})") from None
+            raise CodecUnavailable(f"{label}: {spec.provider} failed ({one_line(exc)})") from None
         if not _is_executable(found):
             raise CodecUnavailable(f"{label}: {spec.provider} returned {found}, which is not an executable")
         return found
@@ -454,43 +388,15 @@ def locate_file(spec: FileSpec, programs: dict[str, Path]) -> Path:
     raise CodecUnavailable(f"{spec.path} not found beside the programs{hint}")
 
 
-# --- running ---------------------------------------------------------------------------------------
+class CommandLineCodec(ProgramCodec):
+    """A codec driven through its command-line programs, as described by a :class:`Definition`.
 
-def _tail(text: bytes, limit: int = 300) -> str:
-    """The most telling part of a program's output: its last non-empty lines, on one line."""
-    lines = [ln.strip() for ln in text.decode("utf-8", "replace").splitlines() if ln.strip()]
-    out = " | ".join(lines[-3:])
-    return out[-limit:]
-
-
-def run_program(args: list[str], cwd: Path, env: dict[str, str] | None, timeout: float | None,
-                what: str) -> subprocess.CompletedProcess[bytes]:
-    """Run one command as an argument list; a failure is a one-line :class:`CodecError`."""
-    try:
-        done = subprocess.run(args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise CodecError(f"{what}: program {args[0]} not found") from None
-    except PermissionError:
-        raise CodecError(f"{what}: program {args[0]} is not executable") from None
-    except subprocess.TimeoutExpired:
-        raise CodecError(f"{what}: timed out after {timeout:g} s") from None
-    if done.returncode != 0:
-        detail = _tail(done.stderr) or _tail(done.stdout) or "no output"
-        raise CodecError(f"{what} exited with status {done.returncode}: {detail}")
-    return done
-
-
-class CommandLineCodec(Codec):
-    """A codec driven through its command-line programs, as described by a :class:`Definition`."""
+    Decoding needs nothing from an earlier encode: raw YUV carries no picture size, so the caller gives
+    it (``decode(data, size)``, as :meth:`Codec.compress` does).
+    """
 
     definition: ClassVar[Definition]
-    _SHAPES_KEPT = 64
-
-    def __init__(self, **options: str) -> None:
-        super().__init__(**options)
-        # Raw YUV carries no picture size: remember it per bitstream from encode() for decode().
-        self._shapes: collections.OrderedDict[str, tuple[int, int]] = collections.OrderedDict()
+    command_param = "encode_command"
 
     # --- resolution -------------------------------------------------------------------------------
     def _resolve(self) -> tuple[dict[str, Path], dict[str, Path]]:
@@ -523,12 +429,9 @@ class CommandLineCodec(Codec):
             if spec.file is not None:
                 text = Path(render(spec.file, values)).read_text(errors="replace")
             else:
-                args = [render(a, values) for a in spec.command or ()]
-                done = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, timeout=60, check=False,
+                text = program_output([render(a, values) for a in spec.command or ()], timeout=60,
                                       env=self._environment(values))
-                text = done.stdout.decode("utf-8", "replace")
-        except (OSError, subprocess.TimeoutExpired):
+        except (OSError, ProgramNotFound):
             return None
         match = re.search(spec.pattern, text)
         return match.group(1) if match else None
@@ -561,12 +464,6 @@ class CommandLineCodec(Codec):
         c = self.colour
         return YuvFormat(width, height, c.bit_depth, c.subsampling, c.matrix, c.range == "full")
 
-    def _run_step(self, step: str, template: tuple[str, ...], values: dict[str, object], workdir: Path) -> None:
-        d = self.definition
-        args = [render(a, values) for a in template]
-        cwd = Path(render(d.cwd, values)) if d.cwd else workdir
-        run_program(args, cwd, self._environment(values), d.timeout, f"{self.name} {step}")
-
     def _symbolic(self, template: tuple[str, ...], values: dict[str, object]) -> list[str]:
         """The command as recorded in params: machine-specific paths replaced by their placeholder."""
         shown = dict(values)
@@ -578,73 +475,60 @@ class CommandLineCodec(Codec):
             shown[key] = self.definition.files[key].path
         return [render(a, shown) for a in template]
 
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+    def _command(self, template: tuple[str, ...], workdir: Path, **per_call: object) -> Command:
         d = self.definition
         programs, files = self._resolve()
-        height, width = rgb.shape[:2]
-        with tempfile.TemporaryDirectory(prefix=f"harness-{self.name}-") as tmp:
-            work = Path(tmp)
-            source = work / ("input.yuv" if d.format == "yuv" else "input.png")
-            stream = work / f"stream{d.extension}"
-            if d.format == "yuv":
-                fmt = self._yuv_format(height, width)
-                source.write_bytes(encode_planes(rgb_to_planes(rgb, fmt), fmt))
-            else:
-                source.write_bytes(encode_png(rgb))
-            values = self._static_values(programs, files)
-            values.update(input=str(source), bitstream=str(stream), output=str(work / "unused"),
-                          workdir=str(work), width=width, height=height, point=self._point_value(point))
-            self._run_step("encoder", d.encode, values, work)
-            try:
-                data = stream.read_bytes()
-            except OSError:
-                raise CodecError(f"{self.name} encoder wrote no bitstream file") from None
-        if not data:
-            raise CodecError(f"{self.name} encoder wrote an empty bitstream")
-        self._remember(data, (height, width))
+        values = self._static_values(programs, files)
+        values.update(workdir=str(workdir), **per_call)
+        return Command([render(a, values) for a in template], shown=self._symbolic(template, values),
+                       cwd=Path(render(d.cwd, values)) if d.cwd else None, env=self._environment(values))
+
+    def encode_timeout(self, pixels: int) -> float | None:
+        return self.definition.timeout
+
+    def decode_timeout(self, data: bytes) -> float | None:
+        return self.definition.timeout
+
+    def input_bytes(self, rgb: np.ndarray) -> bytes:
+        if self.definition.format == "png":
+            return encode_png(rgb)
+        fmt = self._yuv_format(*rgb.shape[:2])
+        return encode_planes(rgb_to_planes(rgb, fmt), fmt)
+
+    def encode_command(self, point: float, size: tuple[int, int], workdir: Path) -> Command:
+        height, width = size
+        return self._command(self.definition.encode, workdir, input=str(workdir / self.input_file),
+                             bitstream=str(workdir / self.stream_file), output=str(workdir / "unused"),
+                             width=width, height=height, point=self._point_value(point))
+
+    def decode_command(self, size: tuple[int, int] | None, workdir: Path) -> Command:
+        if self.definition.format == "yuv" and size is None:
+            raise CodecError(f"{self.name}: raw YUV output has no picture size; give decode() the size of "
+                             "the encoded picture")
+        height, width = size or (0, 0)
+        return self._command(self.definition.decode, workdir, input=str(workdir / "unused"),
+                             bitstream=str(workdir / self.stream_file), output=str(workdir / self.decoded_file),
+                             width=width, height=height, point="")
+
+    def encode_params(self, point: float) -> dict[str, Any]:
+        d = self.definition
         params = {
             self.knob.name: self._point_value(point),
             **{key: self.option(key) for key in d.options},
             "definition": f"{d.path.name}@{d.sha256[:12]}",
             "yuv": (f"{self.colour.matrix} {self.colour.range} {self.colour.bit_depth}-bit "
                     f"{self.colour.subsampling}") if d.format == "yuv" else None,
-            "encode_command": self._symbolic(d.encode, values),
         }
-        return Bitstream(data, params={k: v for k, v in params.items() if v is not None})
+        return {k: v for k, v in params.items() if v is not None}
 
-    def _remember(self, data: bytes, shape: tuple[int, int]) -> None:
-        key = hashlib.sha256(data).hexdigest()
-        self._shapes[key] = shape
-        self._shapes.move_to_end(key)
-        while len(self._shapes) > self._SHAPES_KEPT:
-            self._shapes.popitem(last=False)
-
-    def decode(self, data: bytes) -> np.ndarray:
-        d = self.definition
-        shape = self._shapes.get(hashlib.sha256(data).hexdigest())
-        if d.format == "yuv" and shape is None:
-            raise CodecError(f"{self.name}: raw YUV output has no picture size; decode only bitstreams "
-                             "encoded by this codec instance")
-        height, width = shape if shape else (0, 0)
-        programs, files = self._resolve()
-        with tempfile.TemporaryDirectory(prefix=f"harness-{self.name}-") as tmp:
-            work = Path(tmp)
-            stream = work / f"stream{d.extension}"
-            stream.write_bytes(data)
-            decoded = work / ("decoded.yuv" if d.format == "yuv" else "decoded.png")
-            values = self._static_values(programs, files)
-            values.update(input=str(work / "unused"), bitstream=str(stream), output=str(decoded),
-                          workdir=str(work), width=width, height=height, point="")
-            self._run_step("decoder", d.decode, values, work)
-            try:
-                out = decoded.read_bytes()
-            except OSError:
-                raise CodecError(f"{self.name} decoder wrote no output file") from None
+    def read_decoded(self, data: bytes | None, size: tuple[int, int] | None) -> np.ndarray:
+        if data is None:
+            raise CodecError(f"{self.name} decoder wrote no output file")
         try:
-            if d.format == "yuv":
-                fmt = self._yuv_format(height, width)
-                return planes_to_rgb(decode_planes(out, fmt, f"{self.name} decoder output"), fmt)
-            pixels, _ = decode_image_bytes(out, f"{self.name} decoder output")
+            if self.definition.format == "yuv":
+                fmt = self._yuv_format(*(size or (0, 0)))
+                return planes_to_rgb(decode_planes(data, fmt, f"{self.name} decoder output"), fmt)
+            pixels, _ = decode_image_bytes(data, f"{self.name} decoder output")
             return pixels
         except (YuvError, ImageError) as exc:
             raise CodecError(str(exc)) from None
@@ -663,6 +547,9 @@ def codec_class(defn: Definition) -> type[CommandLineCodec]:
         "size_multiple": defn.size_multiple,
         "min_size": defn.min_size,
         "option_defaults": dict(defn.options),
+        "display_name": defn.name,
+        "input_file": f"input.{defn.format}",
+        "decoded_file": f"decoded.{defn.format}",
         "__module__": __name__,
         "__doc__": defn.description,
     }
@@ -687,7 +574,7 @@ class BrokenDefinition(Codec):
     def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
         raise CodecUnavailable(self.error)
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         raise CodecUnavailable(self.error)
 
 

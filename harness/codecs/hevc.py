@@ -20,48 +20,26 @@ SEI (``hash=1``, ~60 bytes that would count as data) would let the decoder refus
 
 from __future__ import annotations
 
-import functools
-import re
-from typing import ClassVar
-
-import numpy as np
+from typing import Any, ClassVar
 
 from harness.codecs import register
-from harness.codecs._tools import (
-    ffmpeg_decode,
-    ffmpeg_encode,
-    ffmpeg_exe,
-    ffmpeg_has,
-    ffmpeg_version,
-    scaled_timeout,
-    tool_output,
-)
-from harness.codecs.base import (
-    Availability,
-    Bitstream,
-    Codec,
-    ColourChain,
-    Knob,
-)
+from harness.codecs.base import ColourChain, Knob
+from harness.codecs.families import FfmpegCodec
 
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
            "placebo")
 _PIX_FMT = {"420": "yuv420p", "444": "yuv444p"}
 _X265_FIXED = "keyint=1:info=0:psy-rd=0:psy-rdoq=0:frame-threads=1:wpp=0:pools=none"
 _VUI = "range=full:colormatrix=bt470bg:colorprim=bt709:transfer=iec61966-2-1"
-
-
-def _to_yuv(chroma: str) -> str:
-    # BT.601 (470bg) full range, chroma sited left, spline36 for the 4:2:0 down-sampling.
-    return f"zscale=matrix=470bg:range=full:chromal=left:filter=spline36,format={_PIX_FMT[chroma]}"
-
-
+# BT.601 (470bg) full range, chroma sited left, spline36 for the 4:2:0 down-sampling.
+_TO_YUV = "zscale=matrix=470bg:range=full:chromal=left:filter=spline36,format={pixel_format}"
 _TO_RGB = "zscale=matrixin=470bg:rangein=full:chromalin=left:filter=spline36:dither=none,format=gbrp"
 
 
 @register
-class Hevc(Codec):
+class Hevc(FfmpegCodec):
     name = "hevc"
+    display_name = "HEVC"
     description = "HEVC intra (BPG-like), x265 via ffmpeg, BT.601 full range 8-bit 4:2:0, psy off"
     knob = Knob("qp", 0, 51, integer=True, quality_rises=False)
     # ~1.5 .. 0.06 bpp mean on Kodak
@@ -73,42 +51,29 @@ class Hevc(Codec):
     option_defaults: ClassVar[dict[str, str]] = {"preset": "veryslow", "chroma": "420"}  # veryslow: bpgenc's default level 8
     option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"preset": PRESETS, "chroma": tuple(_PIX_FMT)}
 
+    ffmpeg_encoder = "libx265"
+    encoder_label = "x265"
+    stream_format = "hevc"
+    to_rgb = _TO_RGB
+    version_probe = ("yuv420p", ("-x265-params", "pools=none:frame-threads=1"), r"HEVC encoder version (\S+)")
+    encode_seconds_per_mp = 300
+
     def __init__(self, **options: str) -> None:
         super().__init__(**options)
         # An instance attribute: the chain depends on the chroma option.
         self.colour = ColourChain("bt601", "full", 8, self.option("chroma"))
 
-    def check_availability(self) -> Availability:
-        ffmpeg_exe()
-        for kind, name in (("encoders", "libx265"), ("decoders", "hevc"), ("filters", "zscale")):
-            if not ffmpeg_has(kind, name):
-                return Availability(False, f"ffmpeg of imageio-ffmpeg has no {name} {kind[:-1]}")
-        return Availability(True)
+    def to_yuv(self) -> str:
+        return _TO_YUV.format(pixel_format=_PIX_FMT[self.option("chroma")])
 
-    def probe_version(self) -> str:
-        return f"x265 {_x265_version()} / ffmpeg hevc decoder {ffmpeg_version()}"
+    def _x265_params(self, point: float) -> str:
+        return f"qp={int(self.knob.clamp(point))}:{_X265_FIXED}:{_VUI}"
 
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
-        qp = int(self.knob.clamp(point))
-        preset = self.option("preset")
+    def codec_args(self, point: float) -> list[str]:
+        return ["-c:v", "libx265", "-preset", self.option("preset"), "-x265-params", self._x265_params(point)]
+
+    def encode_params(self, point: float) -> dict[str, Any]:
         chroma = self.option("chroma")
-        x265_params = f"qp={qp}:{_X265_FIXED}:{_VUI}"
-        codec_args = ["-c:v", "libx265", "-preset", preset, "-x265-params", x265_params]
-        pixels = rgb.shape[0] * rgb.shape[1]
-        data, args = ffmpeg_encode(rgb, _to_yuv(chroma), codec_args, "hevc", ".265", "HEVC encode",
-                                   scaled_timeout(pixels, 300))
-        params = {"qp": qp, "preset": preset, "chroma": chroma, "pixel_format": _PIX_FMT[chroma],
-                  "x265_params": x265_params, "rgb_to_yuv": _to_yuv(chroma), "command": args}
-        return Bitstream(data, params=params)
-
-    def decode(self, data: bytes) -> np.ndarray:
-        return ffmpeg_decode(data, "hevc", ".265", _TO_RGB, "HEVC decode", scaled_timeout(len(data) * 8, 1.0))
-
-
-@functools.lru_cache(maxsize=1)
-def _x265_version() -> str:
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", "lavfi", "-i",
-            "color=black:size=32x32:duration=0.04", "-frames:v", "1", "-pix_fmt", "yuv420p",
-            "-c:v", "libx265", "-x265-params", "pools=none:frame-threads=1", "-f", "null", "-"]
-    match = re.search(r"HEVC encoder version (\S+)", tool_output(args, timeout=60))
-    return match.group(1) if match else "unknown"
+        return {"qp": int(self.knob.clamp(point)), "preset": self.option("preset"), "chroma": chroma,
+                "pixel_format": _PIX_FMT[chroma], "x265_params": self._x265_params(point),
+                "rgb_to_yuv": self.to_yuv()}

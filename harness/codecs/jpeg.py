@@ -3,26 +3,24 @@
 
 from __future__ import annotations
 
-import io
+from typing import Any, ClassVar
 
-import numpy as np
 from PIL import Image, features
 
 from harness.codecs import register
-from harness.codecs.base import Availability, Bitstream, Codec, CodecError, ColourChain, Knob
+from harness.codecs.base import ColourChain, Knob
+from harness.codecs.families import PillowCodec
 
 
-class _PillowJpeg(Codec):
+class _PillowJpeg(PillowCodec):
+    display_name = "JPEG"
     knob = Knob("quality", 1, 100, integer=True, quality_rises=True)
     # ~1.5 .. 0.09 bpp mean on Kodak for 4:2:0 (quality 1 is the floor: ~0.09 bpp)
     default_points = (1, 5, 15, 30, 50, 70, 80)
     extension = ".jpg"
-    subsampling: int  # Pillow's code: 0 = 4:4:4, 2 = 4:2:0
-
-    def check_availability(self) -> Availability:
-        if not features.check_codec("jpg"):
-            return Availability(False, "Pillow was built without libjpeg")
-        return Availability(True)
+    pillow_format = "JPEG"
+    pillow_feature = "jpg"
+    subsampling: ClassVar[int]  # Pillow's code: 0 = 4:4:4, 2 = 4:2:0
 
     def probe_version(self) -> str:
         # version_codec('jpg') is the libjpeg API level (e.g. "6.2"), not the library release.
@@ -31,20 +29,11 @@ class _PillowJpeg(Codec):
             return f"libjpeg-turbo {turbo} (Pillow {Image.__version__})"
         return f"libjpeg {features.version_codec('jpg')} (Pillow {Image.__version__})"
 
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
-        params = {"quality": int(point), "subsampling": self.colour.subsampling, "optimize": True}
-        buffer = io.BytesIO()
-        Image.fromarray(rgb).save(buffer, format="JPEG", quality=int(point), subsampling=self.subsampling,
-                                  optimize=True)
-        return Bitstream(buffer.getvalue(), params=params)
+    def save_settings(self, point: float) -> dict[str, Any]:
+        return {"quality": int(point), "subsampling": self.subsampling, "optimize": True}
 
-    def decode(self, data: bytes) -> np.ndarray:
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                return np.asarray(image.convert("RGB"))
-        except OSError as exc:
-            raise CodecError(f"JPEG decode failed: {exc}") from None
+    def encode_params(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {**settings, "subsampling": self.colour.subsampling}
 
 
 @register

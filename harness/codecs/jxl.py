@@ -15,20 +15,12 @@ recorded. The rate floor is ~0.13 bpp on Kodak: JPEG XL cannot reach the lowest 
 from __future__ import annotations
 
 import re
-import tempfile
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from harness.codecs import register
-from harness.codecs._tools import (
-    read_png_rgb,
-    require_program,
-    run_tool,
-    scaled_timeout,
-    tool_output,
-)
 from harness.codecs.base import (
     Availability,
     Bitstream,
@@ -37,12 +29,15 @@ from harness.codecs.base import (
     ColourChain,
     Knob,
 )
-from harness.core.images import encode_png
+from harness.codecs.families import Command, ProgramCodec
+from harness.core.errors import one_line
+from harness.core.process import program_output, require_program
 
 _EFFORTS = tuple(str(e) for e in range(1, 10))
 
 
-class _JxlBase(Codec):
+class _Jxl(Codec):
+    display_name: ClassVar[str]
     knob = Knob("distance", 0.0, 25.0, integer=False, quality_rises=False)
     # ~1.5 .. 0.15 bpp mean on Kodak (effort 7); the rate floor is ~0.13 bpp
     default_points = (1.2, 1.8, 2.8, 4.2, 6.5, 11.0, 25.0)
@@ -50,18 +45,20 @@ class _JxlBase(Codec):
     colour = ColourChain("xyb", "n/a", 8, "444")
     extension = ".jxl"
     option_defaults: ClassVar[dict[str, str]] = {"effort": "7"}
-
     option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"effort": _EFFORTS}
 
-
-def _check_codestream(data: bytes, what: str) -> None:
-    if not data.startswith(b"\xff\x0a"):
-        raise CodecError(f"{what}: output is not a bare JPEG XL codestream (starts with {data[:4]!r})")
+    def payload_bytes(self, data: bytes) -> int | None:
+        """The whole file (a bare codestream), once checked to be one."""
+        if not data.startswith(b"\xff\x0a"):
+            raise CodecError(f"{self.display_name} encode: output is not a bare JPEG XL codestream "
+                             f"(starts with {data[:4]!r})")
+        return None
 
 
 @register
-class JxlCli(_JxlBase):
+class JxlCli(_Jxl, ProgramCodec):
     name = "jxl"
+    display_name = "JPEG XL"
     description = "JPEG XL, Debian cjxl/djxl 0.7, VarDCT (XYB)"
 
     def check_availability(self) -> Availability:
@@ -71,34 +68,27 @@ class JxlCli(_JxlBase):
 
     def probe_version(self) -> str:
         def version(program: str) -> str:
-            match = re.search(r"v(\d+\.\d+\.\d+)", tool_output([program, "--version"]))
+            match = re.search(r"v(\d+\.\d+\.\d+)", program_output([program, "--version"]))
             return match.group(1) if match else "unknown"
 
         return f"cjxl {version('cjxl')} / djxl {version('djxl')}"
 
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
-        distance = self.knob.clamp(point)
-        args = ["cjxl", "in.png", "out.jxl", f"--distance={distance:g}", f"--effort={self.option('effort')}",
-                "--num_threads=1", "--quiet"]
-        with tempfile.TemporaryDirectory(prefix="harness-jxl-") as tmp:
-            Path(tmp, "in.png").write_bytes(encode_png(rgb))
-            run_tool(args, "JPEG XL encode", scaled_timeout(rgb.shape[0] * rgb.shape[1], 200), cwd=tmp)
-            data = Path(tmp, "out.jxl").read_bytes()
-        _check_codestream(data, "JPEG XL encode")
-        params = {"distance": distance, "effort": int(self.option("effort")), "threads": 1, "command": args}
-        return Bitstream(data, params=params)
+    def encode_command(self, point: float, size: tuple[int, int], workdir: Path) -> Command:
+        return Command(["cjxl", self.input_file, self.stream_file, f"--distance={self.knob.clamp(point):g}",
+                        f"--effort={self.option('effort')}", "--num_threads=1", "--quiet"])
 
-    def decode(self, data: bytes) -> np.ndarray:
-        args = ["djxl", "in.jxl", "out.png", "--bits_per_sample=8", "--num_threads=1", "--quiet"]
-        with tempfile.TemporaryDirectory(prefix="harness-jxl-") as tmp:
-            Path(tmp, "in.jxl").write_bytes(data)
-            run_tool(args, "JPEG XL decode", scaled_timeout(len(data) * 8, 1.0), cwd=tmp)
-            return read_png_rgb(Path(tmp, "out.png"), "JPEG XL decode")
+    def decode_command(self, size: tuple[int, int] | None, workdir: Path) -> Command:
+        return Command(["djxl", self.stream_file, self.decoded_file, "--bits_per_sample=8", "--num_threads=1",
+                        "--quiet"])
+
+    def encode_params(self, point: float) -> dict[str, Any]:
+        return {"distance": self.knob.clamp(point), "effort": int(self.option("effort")), "threads": 1}
 
 
 @register
-class JxlImagecodecs(_JxlBase):
+class JxlImagecodecs(_Jxl):
     name = "jxl-imagecodecs"
+    display_name = "JPEG XL (imagecodecs)"
     description = "JPEG XL, libjxl via imagecodecs (in process), VarDCT (XYB)"
 
     def check_availability(self) -> Availability:
@@ -106,7 +96,8 @@ class JxlImagecodecs(_JxlBase):
             import imagecodecs
         except ImportError:
             return Availability(False, "Python package imagecodecs is not installed")
-        if not getattr(imagecodecs, "JPEGXL", None) or not imagecodecs.JPEGXL.available:
+        jpegxl = getattr(imagecodecs, "JPEGXL", None)  # absent from builds without libjxl
+        if jpegxl is None or not jpegxl.available:
             return Availability(False, "imagecodecs was built without JPEG XL")
         return Availability(True)
 
@@ -124,17 +115,17 @@ class JxlImagecodecs(_JxlBase):
             data = bytes(imagecodecs.jpegxl_encode(np.ascontiguousarray(rgb), distance=distance, effort=effort,
                                                    numthreads=1))
         except (imagecodecs.JpegxlError, ValueError) as exc:
-            raise CodecError(f"JPEG XL (imagecodecs) encode failed: {' '.join(str(exc).split())}") from None
-        _check_codestream(data, "JPEG XL (imagecodecs) encode")
-        return Bitstream(data, params={"distance": distance, "effort": effort, "threads": 1})
+            raise CodecError(f"{self.display_name} encode failed: {one_line(exc)}") from None
+        return Bitstream(data, payload_bytes=self.payload_bytes(data),
+                         params={"distance": distance, "effort": effort, "threads": 1})
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         import imagecodecs
 
         try:
             image = np.asarray(imagecodecs.jpegxl_decode(data, numthreads=1))
         except (imagecodecs.JpegxlError, ValueError) as exc:
-            raise CodecError(f"JPEG XL (imagecodecs) decode failed: {' '.join(str(exc).split())}") from None
+            raise CodecError(f"{self.display_name} decode failed: {one_line(exc)}") from None
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise CodecError(f"JPEG XL (imagecodecs) decode: got {image.shape} {image.dtype}, expected HxWx3 uint8")
+            raise CodecError(f"{self.display_name} decode: got {image.shape} {image.dtype}, expected HxWx3 uint8")
         return image

@@ -55,7 +55,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from harness.codecs.base import Availability, Bitstream, Codec, CodecError, ColourChain, Knob, Outcome
+from harness.codecs.base import (
+    Availability,
+    Bitstream,
+    Codec,
+    CodecError,
+    ColourChain,
+    Knob,
+    Outcome,
+)
+from harness.core.errors import one_line
 from harness.core.images import SUPPORTED_SUFFIXES, ImageError, load_image
 
 if TYPE_CHECKING:
@@ -171,7 +180,7 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
                     folder = config_path.parent / folder
                 sources.append(Source(folder, table.get("codec"), str(config_path)))
         except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
-            problems.append(f"{config_path}: not a valid published-sources file ({' '.join(str(exc).split())})")
+            problems.append(f"{config_path}: not a valid published-sources file ({one_line(exc)})")
     for source in sources:
         if not source.path.is_dir():
             problems.append(f"{source.path}: folder named by {source.origin} does not exist")
@@ -278,7 +287,7 @@ def _read_viewer(path: Path, tokens: _Tokens, index: Index) -> None:
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise ValueError("expected an object mapping scene -> codec -> bpp")
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        index.problems.append(f"{path}: not a viewer bpp_data.json ({' '.join(str(exc).split())})")
+        index.problems.append(f"{path}: not a viewer bpp_data.json ({one_line(exc)})")
         return
     for scene, rates in data.items():
         folder = _scene_dir(path.parent, scene)
@@ -533,7 +542,7 @@ class PublishedCodec(Codec):
     def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
         raise CodecError(f"{self.name} is published reconstructions only: there is no encoder to run")
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         raise CodecError(f"{self.name} is published reconstructions only: there is no decoder to run")
 
     def _entry(self, image: SourceImage, point: float | None) -> Entry:

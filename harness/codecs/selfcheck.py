@@ -12,6 +12,7 @@ import numpy as np
 
 from harness.codecs import codec_class, codec_names
 from harness.codecs.base import Codec
+from harness.core.errors import one_line
 from harness.core.images import SourceImage
 
 # A codec at its best default point should be at least this good on a natural image, at its worst no
@@ -54,8 +55,6 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * float(np.log10(255.0**2 / mse))
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _extremes(codec: Codec) -> tuple[float, float]:
@@ -87,7 +86,7 @@ def check_codec(codec: Codec, image: SourceImage,
             row[f"{which}_bpp"] = outcome.bpp
             row[f"{which}_psnr"] = _psnr(outcome.reconstruction, image.pixels)
     except Exception as exc:  # noqa: BLE001 - any failure of a codec is what this check reports
-        row.update(status="failed", detail=_one_line(exc), seconds=time.perf_counter() - start)
+        row.update(status="failed", detail=one_line(exc), seconds=time.perf_counter() - start)
         return row
     row["seconds"] = time.perf_counter() - start
     problems = []

@@ -18,30 +18,13 @@ QPs overlap and a bpp search can match any target between them closely; integer 
 
 from __future__ import annotations
 
-import functools
 import math
-import re
-from typing import ClassVar
-
-import numpy as np
+from typing import Any, ClassVar
 
 from harness.codecs import register
-from harness.codecs._tools import (
-    ffmpeg_decode,
-    ffmpeg_encode,
-    ffmpeg_exe,
-    ffmpeg_has,
-    ffmpeg_version,
-    scaled_timeout,
-    tool_output,
-)
-from harness.codecs.base import (
-    Availability,
-    Bitstream,
-    Codec,
-    ColourChain,
-    Knob,
-)
+from harness.codecs.base import ColourChain, Knob
+from harness.codecs.families import FfmpegCodec
+from harness.core.process import scaled_timeout
 
 PRESETS = ("faster", "fast", "medium", "slow", "slower")
 # One core, Kodak (0.39 MP): faster ~0.6 s, fast ~1.3 s, medium ~5 s, slower ~30 s per encode.
@@ -61,8 +44,9 @@ def lambda_modifier(qp: float) -> tuple[int, float]:
 
 
 @register
-class Vvc(Codec):
+class Vvc(FfmpegCodec):
     name = "vvc"
+    display_name = "VVC"
     description = "VVC intra, VVenC via ffmpeg, BT.709 full range 10-bit 4:2:0, qpa off"
     knob = Knob("qp", 0, 63, integer=False, quality_rises=False)
     # ~1.5 .. 0.06 bpp mean on Kodak (preset fast)
@@ -74,45 +58,29 @@ class Vvc(Codec):
     # fast: a 24-image Kodak sweep (7 points) costs ~4 CPU-minutes; medium ~4x, slower ~25x that (and rate
     # matching multiplies encodes by ~6). Name vvc:preset=medium or slower for the stronger encoder.
     option_defaults: ClassVar[dict[str, str]] = {"preset": "fast"}
-
     option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"preset": PRESETS}
 
-    def check_availability(self) -> Availability:
-        ffmpeg_exe()
-        for kind, name in (("encoders", "libvvenc"), ("decoders", "vvc"), ("filters", "zscale")):
-            if not ffmpeg_has(kind, name):
-                return Availability(False, f"ffmpeg of imageio-ffmpeg has no {name} {kind[:-1]}")
-        return Availability(True)
+    ffmpeg_encoder = "libvvenc"
+    encoder_label = "vvenc"
+    stream_format = "vvc"
+    to_rgb = _TO_RGB
+    version_probe = ("yuv420p10le", ("-preset", "faster", "-threads", "1"), r"libvvenc version: (\S+)")
 
-    def probe_version(self) -> str:
-        return f"vvenc {_vvenc_version()} / ffmpeg vvc decoder {ffmpeg_version()}"
+    def to_yuv(self) -> str:
+        return _TO_YUV
 
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+    def encode_timeout(self, pixels: int) -> float:
+        return scaled_timeout(pixels, _SECONDS_PER_MP[self.option("preset")])
+
+    def codec_args(self, point: float) -> list[str]:
+        qp, modifier = lambda_modifier(self.knob.clamp(point))
+        vvenc_params = _VUI + (f":LambdaModifierI={modifier:.6f}" if modifier != 1.0 else "")
+        return ["-c:v", "libvvenc", "-preset", self.option("preset"), "-qp", str(qp), "-qpa", "0",
+                "-threads", "1", "-vvenc-params", vvenc_params]
+
+    def encode_params(self, point: float) -> dict[str, Any]:
         qp_value = self.knob.clamp(point)
         qp, modifier = lambda_modifier(qp_value)
-        vvenc_params = _VUI
-        if modifier != 1.0:
-            vvenc_params += f":LambdaModifierI={modifier:.6f}"
-        preset = self.option("preset")
-        codec_args = ["-c:v", "libvvenc", "-preset", preset, "-qp", str(qp), "-qpa", "0", "-threads", "1",
-                      "-vvenc-params", vvenc_params]
-        pixels = rgb.shape[0] * rgb.shape[1]
-        data, args = ffmpeg_encode(rgb, _TO_YUV, codec_args, "vvc", ".266", "VVC encode",
-                                   scaled_timeout(pixels, _SECONDS_PER_MP[preset]))
-        params = {"qp": qp_value, "coded_qp": qp, "lambda_modifier_intra": round(modifier, 6),
-                  "preset": preset, "qpa": 0, "threads": 1, "pixel_format": "yuv420p10le",
-                  "rgb_to_yuv": _TO_YUV, "command": args}
-        return Bitstream(data, params=params)
-
-    def decode(self, data: bytes) -> np.ndarray:
-        return ffmpeg_decode(data, "vvc", ".266", _TO_RGB, "VVC decode", scaled_timeout(len(data) * 8, 1.0))
-
-
-@functools.lru_cache(maxsize=1)
-def _vvenc_version() -> str:
-    """VVenC prints its version when it opens; encode a black 32x32 frame to read it."""
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", "lavfi", "-i",
-            "color=black:size=32x32:duration=0.04", "-frames:v", "1", "-pix_fmt", "yuv420p10le",
-            "-c:v", "libvvenc", "-preset", "faster", "-threads", "1", "-f", "null", "-"]
-    match = re.search(r"libvvenc version: (\S+)", tool_output(args, timeout=60))
-    return match.group(1) if match else "unknown"
+        return {"qp": qp_value, "coded_qp": qp, "lambda_modifier_intra": round(modifier, 6),
+                "preset": self.option("preset"), "qpa": 0, "threads": 1, "pixel_format": "yuv420p10le",
+                "rgb_to_yuv": _TO_YUV}

@@ -4,28 +4,19 @@ chain lossy WebP has). Knob: quality 0-100; option ``method`` 0-6 (default 6, th
 
 from __future__ import annotations
 
-import io
-from typing import ClassVar
-
-import numpy as np
-from PIL import Image, features
+from typing import Any, ClassVar
 
 from harness.codecs import register
-from harness.codecs.base import (
-    Availability,
-    Bitstream,
-    Codec,
-    CodecError,
-    ColourChain,
-    Knob,
-)
+from harness.codecs.base import ColourChain, Knob
+from harness.codecs.families import PillowCodec
 
 _METHODS = tuple(str(m) for m in range(7))
 
 
 @register
-class Webp(Codec):
+class Webp(PillowCodec):
     name = "webp"
+    display_name = "WebP"
     description = "WebP lossy, libwebp via Pillow, BT.601 limited range 8-bit 4:2:0"
     knob = Knob("quality", 0, 100, integer=True, quality_rises=True)
     # ~1.5 .. 0.1 bpp mean on Kodak (method 6)
@@ -33,28 +24,11 @@ class Webp(Codec):
     colour = ColourChain("bt601", "limited", 8, "420")
     extension = ".webp"
     option_defaults: ClassVar[dict[str, str]] = {"method": "6"}
-
     option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"method": _METHODS}
+    pillow_format = "WEBP"
+    pillow_feature = "webp"
+    library = "libwebp"
 
-    def check_availability(self) -> Availability:
-        if not features.check("webp"):
-            return Availability(False, "Pillow was built without WebP support")
-        return Availability(True)
-
-    def probe_version(self) -> str:
-        return f"libwebp {features.version('webp')} (Pillow {Image.__version__})"
-
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
-        quality = int(self.knob.clamp(point))
-        settings = {"quality": quality, "method": int(self.option("method")), "lossless": False, "exact": False}
-        buffer = io.BytesIO()
-        Image.fromarray(rgb).save(buffer, format="WEBP", **settings)
-        return Bitstream(buffer.getvalue(), params=settings)
-
-    def decode(self, data: bytes) -> np.ndarray:
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                return np.asarray(image.convert("RGB"))
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise CodecError(f"WebP decode failed: {' '.join(str(exc).split())}") from None
+    def save_settings(self, point: float) -> dict[str, Any]:
+        return {"quality": int(self.knob.clamp(point)), "method": int(self.option("method")), "lossless": False,
+                "exact": False}

@@ -55,20 +55,6 @@ def quantize_ycbcr(ycc: np.ndarray, bit_depth: int, full_range: bool) -> np.ndar
     return np.clip(np.rint(out), 0, peak).astype(np.uint16)
 
 
-def dequantize_ycbcr(codes: np.ndarray, bit_depth: int, full_range: bool) -> np.ndarray:
-    """Inverse of :func:`quantize_ycbcr` to float Y'CbCr."""
-    codes = np.asarray(codes, dtype=np.float64)
-    peak = (1 << bit_depth) - 1
-    scale = 1 << (bit_depth - 8)
-    if full_range:
-        y = codes[..., 0] / peak
-        c = (codes[..., 1:] - (1 << (bit_depth - 1))) / peak
-    else:
-        y = (codes[..., 0] / scale - 16) / 219
-        c = (codes[..., 1:] / scale - 128) / 224
-    return np.concatenate([y[..., None], c], axis=-1)
-
-
 def rgb8_to_luma(rgb: np.ndarray, matrix: str) -> np.ndarray:
     """8-bit RGB -> Y' as float on the 0..255 scale (full range), for PSNR on luma."""
     kr, kb = LUMA_COEFFICIENTS[matrix]

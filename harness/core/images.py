@@ -22,7 +22,6 @@ line naming the file.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -30,6 +29,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from harness.core.errors import one_line
+from harness.core.hashing import sha256_bytes
 
 SUPPORTED_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm", ".bmp", ".webp")
 
@@ -61,10 +63,6 @@ class SourceImage:
         return self.height * self.width
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def load_image(path: str | Path, name: str | None = None) -> SourceImage:
     """Read ``path`` into a :class:`SourceImage` following the module's input policy."""
     path = Path(path)
@@ -91,7 +89,7 @@ def decode_image_bytes(data: bytes, path: str | Path = "<bytes>") -> tuple[np.nd
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not a recognised image file (starts with {data[:8]!r})") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"{path}: truncated or corrupt image data ({_one_line(exc)})") from None
+        raise ImageError(f"{path}: truncated or corrupt image data ({one_line(exc)})") from None
 
     if _png_bit_depth(data) == 16 or image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I") or (
         image.format == "TIFF" and _tiff_is_16bit(image)
@@ -114,8 +112,6 @@ def decode_image_bytes(data: bytes, path: str | Path = "<bytes>") -> tuple[np.nd
     return np.ascontiguousarray(pixels, dtype=np.uint8), tuple(notes)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _to_rgb8(image: Image.Image, notes: list[str]) -> np.ndarray:
@@ -166,7 +162,7 @@ def _read_16bit(data: bytes, path: str | Path, image: Image.Image) -> np.ndarray
         else:  # PGM/PPM with maxval > 255 and other 16-bit gray Pillow reads as mode I
             array = np.asarray(image)
     except Exception as exc:  # imagecodecs raises its own error classes per codec
-        raise ImageError(f"{path}: truncated or corrupt 16-bit image data ({_one_line(exc)})") from None
+        raise ImageError(f"{path}: truncated or corrupt 16-bit image data ({one_line(exc)})") from None
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[0] == 1 and image.format == "TIFF":
         array = array[0]

@@ -25,6 +25,8 @@ import os
 import sys
 from pathlib import Path
 
+from harness.core.errors import one_line
+
 _schema_library = None  # kept alive: a torch.library.Library unregisters its definitions when collected
 
 # Files in the torch cache each perceptual metric needs, relative to $TORCH_HOME/hub.
@@ -100,6 +102,6 @@ def create_pyiqa_metric(pyiqa_name: str, device: str = "cpu"):  # -> pyiqa Infer
                 raise WeightsMissing(
                     f"{pyiqa_name}: weight file {still[0]} is missing from the torch cache "
                     f"(TORCH_HOME={torch_home()}) and could not be downloaded "
-                    f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]})"
+                    f"({type(exc).__name__}: {one_line(exc, limit=160)})"
                 ) from None
         raise

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import fnmatch
 import glob as globlib
-import hashlib
 import importlib
 import importlib.resources
 import os
 import shutil
 import tempfile
-import tomllib
 import urllib.request
 import zipfile
 from collections.abc import Callable
@@ -28,7 +26,10 @@ from pathlib import Path
 
 import platformdirs
 
+from harness.core.errors import one_line
+from harness.core.hashing import sha256_file
 from harness.core.images import SUPPORTED_SUFFIXES
+from harness.core.toml import TomlReader
 
 
 class DatasetError(RuntimeError):
@@ -96,30 +97,32 @@ def cache_dir() -> Path:
     return Path(os.environ.get("HARNESS_CACHE", platformdirs.user_cache_dir("harness"))) / "datasets"
 
 
+_DEFINITION_KEYS = {"name", "description", "licence", "homepage", "aliases", "files", "archives", "package",
+                    "package_dir", "generator", "generator_inputs"}
+
+
 def load_definition(path: Path) -> DatasetDefinition:
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: not a valid dataset definition ({' '.join(str(exc).split())})") from None
-    if "name" not in raw:
-        raise DatasetError(f"{path}: dataset definition has no 'name'")
+    """Read and check one dataset definition; :class:`DatasetError` (one line, names the file) otherwise."""
+    r = TomlReader(path, DatasetError)
+    raw = r.read()
+    r.check_keys(raw, _DEFINITION_KEYS)
     try:
         return DatasetDefinition(
-            name=raw["name"],
-            description=raw.get("description", ""),
-            licence=raw.get("licence", ""),
-            homepage=raw.get("homepage", ""),
-            aliases=tuple(raw.get("aliases", ())),
-            files=tuple(DatasetFile(**f) for f in raw.get("files", ())),
-            archives=tuple(Archive(**a) for a in raw.get("archives", ())),
-            package=raw.get("package"),
-            package_dir=raw.get("package_dir", ""),
-            generator=raw.get("generator"),
-            generator_inputs=dict(raw.get("generator_inputs", {})),
+            name=r.get(raw, "name", str),
+            description=r.get(raw, "description", str, default=""),
+            licence=r.get(raw, "licence", str, default=""),
+            homepage=r.get(raw, "homepage", str, default=""),
+            aliases=r.strings(raw, "aliases", default=()) or (),
+            files=tuple(DatasetFile(**f) for f in r.tables(raw, "files")),
+            archives=tuple(Archive(**a) for a in r.tables(raw, "archives")),
+            package=r.get(raw, "package", str, default=None),
+            package_dir=r.get(raw, "package_dir", str, default=""),
+            generator=r.get(raw, "generator", str, default=None),
+            generator_inputs=dict(r.table(raw, "generator_inputs")),
             source=path,
         )
     except TypeError as exc:
-        raise DatasetError(f"{path}: unexpected key in dataset definition ({exc})") from None
+        raise r.fail(f"unexpected key in a [[files]] or [[archives]] table ({exc})") from None
 
 
 def dataset_definitions() -> dict[str, DatasetDefinition]:
@@ -139,14 +142,6 @@ def is_image_file(path: Path) -> bool:
 def _folder_images(root: Path) -> tuple[ImageRef, ...]:
     paths = sorted(p for p in root.rglob("*") if is_image_file(p))
     return tuple(ImageRef(str(p.relative_to(root).with_suffix("")), p) for p in paths)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _package_root(definition: DatasetDefinition) -> Path:
@@ -239,7 +234,6 @@ ProgressFactory = Callable[[str, int | None], Callable[[int], None]]
 
 def _download(url: str, destination: Path, expected_sha256: str | None, progress: ProgressFactory | None) -> None:
     destination.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
     with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as tmp:
         try:
             with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (https URLs from definitions)
@@ -247,15 +241,15 @@ def _download(url: str, destination: Path, expected_sha256: str | None, progress
                 advance = progress(destination.name, total) if progress else None
                 while block := response.read(1 << 20):
                     tmp.write(block)
-                    digest.update(block)
                     if advance:
                         advance(len(block))
         except OSError as exc:
             os.unlink(tmp.name)
-            raise DatasetError(f"{url}: download failed ({' '.join(str(exc).split())})") from None
-    if expected_sha256 and digest.hexdigest() != expected_sha256:
+            raise DatasetError(f"{url}: download failed ({one_line(exc)})") from None
+    actual = sha256_file(tmp.name) if expected_sha256 else ""
+    if expected_sha256 and actual != expected_sha256:
         os.unlink(tmp.name)
-        raise DatasetError(f"{url}: sha256 {digest.hexdigest()} differs from the expected {expected_sha256}")
+        raise DatasetError(f"{url}: sha256 {actual} differs from the expected {expected_sha256}")
     os.replace(tmp.name, destination)
 
 

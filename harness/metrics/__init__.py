@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
+from harness.core.errors import one_line
+from harness.core.registry import Registry
 from harness.metrics.base import Column, Metric, MetricError
 
 __all__ = ["Column", "Metric", "MetricError", "MetricSuite", "register", "metric_names", "get_metric",
@@ -17,42 +17,21 @@ __all__ = ["Column", "Metric", "MetricError", "MetricSuite", "register", "metric
 # What a run computes when the user names no metrics: cheap and always available.
 DEFAULT_METRICS = ("psnr",)
 
-_REGISTRY: dict[str, type[Metric]] = {}
-_loaded = False
-
-
-def register(cls: type[Metric]) -> type[Metric]:
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for info in pkgutil.iter_modules(__path__):
-        if info.name != "base" and not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
+_METRICS: Registry[Metric] = Registry("metric", __name__, MetricError, skip={"base"})
+register = _METRICS.register
 
 
 def metric_names() -> list[str]:
-    _load()
-    return sorted(_REGISTRY)
+    return _METRICS.names()
 
 
 def get_metric(name: str) -> Metric:
-    _load()
-    try:
-        return _REGISTRY[name]()
-    except KeyError:
-        raise MetricError(f"unknown metric {name!r} (known: {', '.join(sorted(_REGISTRY))})") from None
+    return _METRICS.get(name)()
 
 
 def column_info(column: str) -> Column | None:
     """The description of a result column produced by any registered metric, or None."""
-    _load()
-    for cls in _REGISTRY.values():
+    for cls in _METRICS.classes():
         for col in cls.columns:
             if col.name == column:
                 return col
@@ -87,7 +66,7 @@ class MetricSuite:
                 state = self._prepared_state(metric, image_key, reference)
                 values.update(metric.compute(reference, reconstruction, state))
             except Exception as exc:  # a failing metric is recorded, the run goes on
-                errors.append(f"metric {metric.name}: {' '.join(str(exc).split()) or type(exc).__name__}")
+                errors.append(f"metric {metric.name}: {one_line(exc)}")
         return values, errors
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 import weakref
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.core.process import ProgramNotFound, ffmpeg_exe, run_program
 from harness.metrics import register
 from harness.metrics.base import Column, Metric, MetricError
 
@@ -26,13 +26,11 @@ MODEL = "version=vmaf_v0.6.1"
 _CONVERT = "zscale=matrix=709:range=limited,format=yuv444p"
 
 
-def ffmpeg_exe() -> str:
+def _ffmpeg() -> str:
     try:
-        import imageio_ffmpeg
-
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as exc:  # imageio-ffmpeg raises RuntimeError when its binary is missing
-        raise MetricError(f"vmaf needs the ffmpeg of imageio-ffmpeg ({' '.join(str(exc).split())})") from None
+        return ffmpeg_exe()
+    except ProgramNotFound as exc:
+        raise MetricError(f"vmaf needs the ffmpeg of imageio-ffmpeg ({exc})") from None
 
 
 class _RawFrame:
@@ -63,13 +61,10 @@ def vmaf_score(reference: _RawFrame, reconstruction: np.ndarray) -> float:
     raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i"]
     graph = (f"[0:v]{_CONVERT}[dis];[1:v]{_CONVERT}[ref];"
              f"[dis][ref]libvmaf=model={MODEL}:log_fmt=json:log_path={log}:n_threads=1")
-    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *raw, str(dist.path), *raw,
+    command = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", *raw, str(dist.path), *raw,
                str(reference.path), "-lavfi", graph, "-f", "null", "-"]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            message = " ".join(done.stderr.split())[-300:] or f"exit status {done.returncode}"
-            raise MetricError(f"ffmpeg libvmaf failed: {message}")
+        run_program(command, "ffmpeg libvmaf", timeout=600, error=MetricError)
         data = json.loads(log.read_text())
         return float(data["pooled_metrics"]["vmaf"]["mean"])
     except (json.JSONDecodeError, KeyError, OSError) as exc:

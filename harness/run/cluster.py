@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from harness.core.errors import one_line
 from harness.run.runner import Executor, Job, JobResult, execute_job
 
 # Dask settings for the scheduler's and the workers' environment (docs/cluster.md). Dask's defaults
@@ -55,9 +56,6 @@ def task_key(job: Job) -> str:
     return f"harness-job-{job.key}-{digest}"
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def failed_result(job: Job, error: str) -> JobResult:
@@ -148,9 +146,9 @@ def _stream(client: Any, jobs: Sequence[Job]) -> Iterator[JobResult]:
         elif isinstance(outcome, tuple) and isinstance(outcome[1], BaseException):  # (type, exc, traceback)
             exc = outcome[1]
             if isinstance(exc, KilledWorker):
-                result = failed_result(job, f"the job killed every Dask worker it ran on ({_one_line(exc)})")
+                result = failed_result(job, f"the job killed every Dask worker it ran on ({one_line(exc, with_type=True)})")
             else:
-                result = failed_result(job, f"on the Dask worker: {_one_line(exc)}")
+                result = failed_result(job, f"on the Dask worker: {one_line(exc, with_type=True)}")
         else:  # cancelled: the scheduler forgot the task (restarted, or the connection was lost)
             raise ClusterError(f"lost the task of {job.codec} {job.image} {job.point} ({status}): the Dask scheduler "
                                f"restarted or became unreachable; run the same command again to resume")
@@ -170,7 +168,7 @@ def execute_dask(scheduler: str, connect_timeout: float = 30.0) -> Executor:
         try:
             client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {_one_line(exc)}") from None
+            raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {one_line(exc, with_type=True)}") from None
         try:
             yield from _stream(client, jobs)
         finally:

@@ -17,8 +17,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from harness.codecs.base import Codec, CodecError, pad_to_multiple
+from harness.codecs.base import Codec, pad_to_multiple
 from harness.core.images import SourceImage
+
+# Relative bpp error a --target-bpp or --match search accepts (0.02: within 2 % of the target).
+DEFAULT_RATE_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class SearchResult:
     trials: tuple[tuple[float, float], ...] = ()  # (point, bpp) in the order tried
 
 
-def search_point(codec: Codec, image: SourceImage, target_bpp: float, tolerance: float = 0.02,
+def search_point(codec: Codec, image: SourceImage, target_bpp: float, tolerance: float = DEFAULT_RATE_TOLERANCE,
                  max_encodes: int = 14) -> SearchResult:
     """The knob value of ``codec`` whose bpp on ``image`` is closest to ``target_bpp``.
 
@@ -113,13 +116,3 @@ def search_point(codec: Codec, image: SourceImage, target_bpp: float, tolerance:
         else:
             high = point
     return result()
-
-
-def require_within(result: SearchResult, codec: Codec, target_bpp: float) -> SearchResult:
-    """``result`` if it met its tolerance, else a :class:`CodecError` naming the miss (for strict callers)."""
-    if not result.within_tolerance:
-        raise CodecError(
-            f"{codec.label}: no {codec.knob.name} reaches {target_bpp:.4f} bpp within tolerance "
-            f"(closest {result.achieved_bpp:.4f} bpp at {result.point:g} after {result.iterations} encodes)"
-        )
-    return result

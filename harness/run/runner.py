@@ -9,7 +9,6 @@ uninterrupted run. Jobs never raise: a failure becomes a failed row with its mes
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -23,12 +22,13 @@ from typing import Any
 
 from harness import __version__
 from harness.codecs import Codec, get_codec
+from harness.core.errors import one_line
+from harness.core.hashing import sha256_bytes, sha256_file
+from harness.core.images import SourceImage, cached_load, decode_image_bytes, encode_png
 from harness.datasets import Dataset
-from harness.core.images import SourceImage, cached_load, decode_image_bytes, encode_png, sha256_bytes
 from harness.metrics import DEFAULT_METRICS, suite_for
+from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 from harness.run.store import RunStore
-
-DEFAULT_TOLERANCE = 0.02  # relative bpp error accepted by --target-bpp searches
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Job:
     codec: str
     point: float | None = None
     target_bpp: float | None = None
-    tolerance: float = DEFAULT_TOLERANCE
+    tolerance: float = DEFAULT_RATE_TOLERANCE
     metrics: tuple[str, ...] = DEFAULT_METRICS
     keep_reconstruction: bool = False
     # Set when the workers cannot read the dataset's files (no shared filesystem): the image ships with the job.
@@ -70,12 +70,12 @@ def job_key(image_sha256: str, codec_label: str, codec_version: str, point: floa
         "target_bpp": target_bpp,
         "tolerance": tolerance if target_bpp is not None else None,
     }
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:32]
+    return sha256_bytes(json.dumps(identity, sort_keys=True).encode())[:32]
 
 
 @functools.lru_cache(maxsize=None)
 def _file_sha256(path: str) -> str:
-    return sha256_bytes(Path(path).read_bytes())
+    return sha256_file(path)
 
 
 def plan_jobs(
@@ -86,7 +86,7 @@ def plan_jobs(
     per_image_targets: dict[str, list[float]] | None = None,
     metrics: tuple[str, ...] = DEFAULT_METRICS,
     keep_reconstructions: bool = False,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float = DEFAULT_RATE_TOLERANCE,
     ship_images: bool = False,
 ) -> list[Job]:
     """Jobs ordered image by image, so consecutive jobs reuse a worker's cached original and features.
@@ -101,9 +101,9 @@ def plan_jobs(
         for codec in codecs:
             label, version = codec.label, codec.version()
             specs: list[tuple[float | None, float | None]]
-            # Codecs with fixed per-image points (published reconstructions) have no knob to search:
+            # Contenders with fixed per-image points (published reconstructions) have no knob to search:
             # a rate-matched or --target-bpp run evaluates them at the points they have.
-            fixed = getattr(codec, "fixed_points", False)
+            fixed = codec.fixed_points
             if per_image_targets is not None and not fixed:
                 specs = [(None, t) for t in per_image_targets.get(ref.name, [])]
             elif target_bpps and not fixed:
@@ -138,9 +138,6 @@ def _source_image(job: Job) -> SourceImage:
     return SourceImage(job.image, Path(job.image_path), job.image_sha256, pixels, notes)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def execute_job(job: Job) -> JobResult:
@@ -183,7 +180,7 @@ def execute_job(job: Job) -> JobResult:
             png = encode_png(outcome.reconstruction)
             row["reconstruction"] = job.reconstruction_path
     except Exception as exc:  # a failing codec is a failed row; the run goes on
-        row.update(status="failed", error=_one_line(exc))
+        row.update(status="failed", error=one_line(exc, with_type=True))
     return JobResult(row, png)
 
 
@@ -298,7 +295,7 @@ def run_sweep(
     match: str | None = None,
     metrics: tuple[str, ...] = DEFAULT_METRICS,
     keep_reconstructions: bool = False,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float = DEFAULT_RATE_TOLERANCE,
     n_jobs: int = 1,
     executor: Executor = execute_local,
     ship_images: bool = False,

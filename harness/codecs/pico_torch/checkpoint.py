@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from harness.codecs.pico_torch.model import PicoConfig, PicoModel
+from harness.core.errors import one_line
 
 FORMAT = "pico-torch-unofficial"
 FORMAT_VERSION = 1
@@ -50,7 +51,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises several unrelated types for a bad file
-        raise CheckpointError(f"{path}: not a torch checkpoint ({' '.join(str(exc).split())[:120]})") from None
+        raise CheckpointError(f"{path}: not a torch checkpoint ({one_line(exc, limit=120)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a pico-torch checkpoint (no format tag {FORMAT!r})")
     if payload.get("format_version") != FORMAT_VERSION:

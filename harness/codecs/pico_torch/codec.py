@@ -8,8 +8,6 @@ codes, so listing codecs stays fast.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -89,7 +87,7 @@ class PicoTorch(Codec):
         return Bitstream(data, params={"level": level, "model_id": coder.model_id.hex(),
                                        "tiling": self.option("tiling")})
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         from harness.codecs.pico_torch.bitstream import BitstreamError
         from harness.codecs.pico_torch.coder import PicoError
 
@@ -97,15 +95,3 @@ class PicoTorch(Codec):
             return self._coder().decode(data)
         except (BitstreamError, PicoError) as exc:
             raise CodecError(str(exc)) from None
-
-
-def decode_in_fresh_process(bitstream_path: str | Path, output_png: str | Path,
-                            checkpoint: str | Path | None = None, timeout: float = 600) -> None:
-    """Decode a bitstream file with ``python -m harness.codecs.pico_torch.decode_cli`` in a new process."""
-    cmd = [sys.executable, "-m", "harness.codecs.pico_torch.decode_cli", str(bitstream_path), str(output_png)]
-    if checkpoint:
-        cmd += ["--checkpoint", str(checkpoint)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        message = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise CodecError(f"pico-torch decoder process failed: {message}")

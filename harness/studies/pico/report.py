@@ -27,8 +27,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.analysis.tables import (
+    ReportError,
+    load_run,
+    metric_columns,
+    resolve_anchor,
+    run_name,
+)
 from harness.metrics import column_info
-from harness.analysis.tables import ReportError, load_run, metric_columns, resolve_anchor, run_name
+from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 
 DEFAULT_MAX_GAP = 0.25  # relative rate difference beyond which two points are not "at equal bpp"
 PSNR_COLUMNS = ("psnr_rgb", "psnr_y709", "psnr_y601", "psnr_ycbcr611")
@@ -91,7 +98,7 @@ def _how(row: pd.Series, tolerance: float) -> str:
 
 
 def equal_rate(df: pd.DataFrame, anchor: str = "pico", metrics: Sequence[str] | None = None, *,
-               max_gap: float = DEFAULT_MAX_GAP, tolerance: float = 0.02, run: str = "run") -> EqualRate:
+               max_gap: float = DEFAULT_MAX_GAP, tolerance: float = DEFAULT_RATE_TOLERANCE, run: str = "run") -> EqualRate:
     """Pair every ok anchor row with each other codec's row at the same bpp on the same image."""
     if df.empty:
         raise ReportError(f"{run}: the results table is empty")
@@ -381,7 +388,7 @@ def _verdicts(result: EqualRate) -> list[str]:
 
 def write_summary(run_dir: str | Path, anchor: str = "pico", metrics: Sequence[str] | None = None, *,
                   out_dir: str | Path | None = None, max_gap: float = DEFAULT_MAX_GAP,
-                  tolerance: float = 0.02) -> tuple[EqualRate, Path]:
+                  tolerance: float = DEFAULT_RATE_TOLERANCE) -> tuple[EqualRate, Path]:
     """Compute the equal-rate comparison of a run and write ``summary.md`` (and the pairs as CSV)."""
     df = load_run(run_dir)
     result = equal_rate(df, anchor, metrics, max_gap=max_gap, tolerance=tolerance, run=run_name(run_dir))

@@ -1,0 +1,299 @@
+"""Middle classes for the codec families, so that an adapter states only its command, format and knob.
+
+:class:`ProgramCodec`
+    Programs run on files in a fresh temporary folder that is also their working directory (so the
+    command a row records names no temporary path): the adapter writes its input, states the encode and
+    decode commands, and reads the decoded file. ``avif`` (avifenc) and ``jxl`` (cjxl) sit on it directly,
+    the TOML-defined codecs of :mod:`harness.codecs.commandline` through their templates.
+:class:`FfmpegCodec`
+    One intra frame through the static ffmpeg of ``imageio-ffmpeg``: the adapter states its ffmpeg encoder
+    and its arguments for a point, the raw-stream format and the zscale chains to and from Y'CbCr.
+:class:`PillowCodec`
+    In process through Pillow: the adapter states the Pillow format, the library it needs and the save
+    settings for a point; decoding and error wrapping are written once, here.
+
+Not an adapter module: the registry does not import it for registrations.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import tempfile
+from abc import abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from PIL import Image, features
+
+from harness.codecs.base import (
+    Availability,
+    Bitstream,
+    Codec,
+    CodecError,
+    CodecUnavailable,
+)
+from harness.core.errors import one_line
+from harness.core.process import (
+    ProgramNotFound,
+    ffmpeg_exe,
+    ffmpeg_has,
+    ffmpeg_version,
+    program_output,
+    run_program,
+    scaled_timeout,
+)
+
+
+def read_png_rgb(data: bytes | None, what: str) -> np.ndarray:
+    """A decoder's PNG output as HxWx3 uint8 (refuses 16-bit or alpha output rather than guessing)."""
+    if data is None:
+        raise CodecError(f"{what} wrote no image")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            if image.mode != "RGB":
+                raise CodecError(f"{what} wrote a {image.mode} image, expected 8-bit RGB")
+            return np.asarray(image)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise CodecError(f"{what} output is not a readable PNG ({one_line(exc)})") from None
+
+
+@dataclass
+class Command:
+    """One program run: ``argv`` with files named relative to the working folder (or absolute),
+    ``shown`` what the row records (default: ``argv``), ``cwd`` and ``env`` when not the defaults."""
+
+    argv: list[str]
+    shown: list[str] | None = None
+    cwd: Path | None = None
+    env: dict[str, str] | None = field(default=None, repr=False)
+
+
+class ProgramCodec(Codec):
+    """A codec whose encoder and decoder are programs exchanging files.
+
+    Subclasses state :meth:`encode_command` and :meth:`decode_command` (file names as in the class
+    attributes, relative to the working folder), and :meth:`encode_params` for the row. Hooks with
+    defaults: :meth:`input_bytes` (a bare PNG), :meth:`read_decoded` (8-bit RGB PNG),
+    :meth:`payload_bytes` (the whole file), :meth:`program` (the executable for a command's first word).
+    """
+
+    display_name: ClassVar[str]  # "AVIF", "JPEG XL": what error messages call the codec
+    input_file: ClassVar[str] = "in.png"
+    decoded_file: ClassVar[str] = "out.png"
+    command_param: ClassVar[str] = "command"  # the params key that records the encode command
+    encode_seconds_per_mp: ClassVar[float] = 200.0
+
+    @property
+    def stream_file(self) -> str:
+        return f"stream{self.extension}"
+
+    def step(self, which: str) -> str:
+        """``"AVIF encoder"``: how messages name a step (``which`` is encoder or decoder)."""
+        return f"{self.display_name} {which}"
+
+    # --- what an adapter states --------------------------------------------------------------------
+    @abstractmethod
+    def encode_command(self, point: float, size: tuple[int, int], workdir: Path) -> Command: ...
+
+    @abstractmethod
+    def decode_command(self, size: tuple[int, int] | None, workdir: Path) -> Command: ...
+
+    @abstractmethod
+    def encode_params(self, point: float) -> dict[str, Any]:
+        """The exact settings of an encode at ``point`` (the command is added by the base)."""
+
+    def input_bytes(self, rgb: np.ndarray) -> bytes:
+        from harness.core.images import encode_png
+
+        return encode_png(rgb)
+
+    def read_decoded(self, data: bytes | None, size: tuple[int, int] | None) -> np.ndarray:
+        return read_png_rgb(data, self.step("decoder"))
+
+    def payload_bytes(self, data: bytes) -> int | None:
+        """Coded bytes without the container (None: the whole file); raise :class:`CodecError` for a
+        file that is not what the encoder should write."""
+        return None
+
+    def program(self, word: str) -> str:
+        return word
+
+    def encode_timeout(self, pixels: int) -> float | None:
+        return scaled_timeout(pixels, self.encode_seconds_per_mp)
+
+    def decode_timeout(self, data: bytes) -> float | None:
+        return scaled_timeout(len(data) * 8, 1.0)
+
+    # --- the work ----------------------------------------------------------------------------------
+    def _run(self, command: Command, which: str, workdir: Path, timeout: float | None) -> None:
+        argv = [self.program(command.argv[0]), *command.argv[1:]]
+        run_program(argv, self.step(which), timeout=timeout, cwd=command.cwd or workdir, env=command.env,
+                    error=CodecError)
+
+    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+        height, width = rgb.shape[:2]
+        with tempfile.TemporaryDirectory(prefix=f"harness-{self.name}-") as tmp:
+            work = Path(tmp)
+            (work / self.input_file).write_bytes(self.input_bytes(rgb))
+            command = self.encode_command(point, (height, width), work)
+            self._run(command, "encoder", work, self.encode_timeout(height * width))
+            try:
+                data = (work / self.stream_file).read_bytes()
+            except OSError:
+                raise CodecError(f"{self.step('encoder')} wrote no bitstream file") from None
+        if not data:
+            raise CodecError(f"{self.step('encoder')} wrote an empty bitstream")
+        params = {**self.encode_params(point), self.command_param: command.shown or command.argv}
+        return Bitstream(data, payload_bytes=self.payload_bytes(data), params=params)
+
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+        with tempfile.TemporaryDirectory(prefix=f"harness-{self.name}-") as tmp:
+            work = Path(tmp)
+            (work / self.stream_file).write_bytes(data)
+            command = self.decode_command(size, work)
+            self._run(command, "decoder", work, self.decode_timeout(data))
+            decoded = work / self.decoded_file
+            return self.read_decoded(decoded.read_bytes() if decoded.is_file() else None, size)
+
+
+@functools.lru_cache(maxsize=8)
+def _ffmpeg_encoder_version(encoder: str, pixel_format: str, extra: tuple[str, ...], pattern: str) -> str:
+    """Encoders print their version when they open: encode a black 32x32 frame at log level info."""
+    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", "lavfi", "-i",
+            "color=black:size=32x32:duration=0.04", "-frames:v", "1", "-pix_fmt", pixel_format,
+            "-c:v", encoder, *extra, "-f", "null", "-"]
+    match = re.search(pattern, program_output(args, timeout=60))
+    return match.group(1) if match else "unknown"
+
+
+class FfmpegCodec(ProgramCodec):
+    """One intra frame through the static ffmpeg: raw RGB in, a raw elementary stream out, decoded by ffmpeg's
+    native decoder with ``-xerror`` (several decoders conceal corrupt data and exit 0 otherwise).
+
+    Subclasses state the encoder (``ffmpeg_encoder``, :meth:`codec_args`), the raw stream format
+    (``stream_format``, both muxer and demuxer and decoder name), the chains :meth:`to_yuv` and
+    ``to_rgb`` (zscale filter graphs), and how the encoder's version is read (``version_probe``).
+    """
+
+    ffmpeg_encoder: ClassVar[str]  # "libvvenc"
+    encoder_label: ClassVar[str]  # "vvenc": how versions name the encoder
+    stream_format: ClassVar[str]  # "vvc": the raw muxer, demuxer and native decoder
+    to_rgb: ClassVar[str]  # zscale graph from the decoded Y'CbCr back to RGB
+    # (pixel format, extra encoder arguments, regex with the version as group 1) for the version probe
+    version_probe: ClassVar[tuple[str, tuple[str, ...], str]]
+    input_file = "in.rgb"
+    decoded_file = "out.png"
+
+    @abstractmethod
+    def to_yuv(self) -> str:
+        """zscale graph from RGB to the coded Y'CbCr (it may depend on options such as chroma)."""
+
+    @abstractmethod
+    def codec_args(self, point: float) -> list[str]:
+        """ffmpeg output options of the encoder for ``point`` (``-c:v`` and what follows)."""
+
+    def program(self, word: str) -> str:
+        return ffmpeg_exe() if word == "ffmpeg" else word
+
+    def check_availability(self) -> Availability:
+        ffmpeg_exe()
+        for kind, name in (("encoders", self.ffmpeg_encoder), ("decoders", self.stream_format),
+                           ("filters", "zscale")):
+            if not ffmpeg_has(kind, name):
+                return Availability(False, f"ffmpeg of imageio-ffmpeg has no {name} {kind[:-1]}")
+        return Availability(True)
+
+    def probe_version(self) -> str:
+        pixel_format, extra, pattern = self.version_probe
+        encoder = _ffmpeg_encoder_version(self.ffmpeg_encoder, pixel_format, extra, pattern)
+        return f"{self.encoder_label} {encoder} / ffmpeg {self.stream_format} decoder {ffmpeg_version()}"
+
+    def input_bytes(self, rgb: np.ndarray) -> bytes:
+        return np.ascontiguousarray(rgb, dtype=np.uint8).tobytes()
+
+    def encode_command(self, point: float, size: tuple[int, int], workdir: Path) -> Command:
+        height, width = size
+        return Command([
+            "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", self.input_file,
+            "-filter_threads", "1", "-vf", self.to_yuv(), "-frames:v", "1",
+            *self.codec_args(point), "-f", self.stream_format, self.stream_file,
+        ])
+
+    def decode_command(self, size: tuple[int, int] | None, workdir: Path) -> Command:
+        return Command([
+            "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-xerror", "-threads", "1",
+            "-f", self.stream_format, "-i", self.stream_file, "-filter_threads", "1", "-vf", self.to_rgb,
+            "-pix_fmt", "rgb24", "-frames:v", "1", "-update", "1", "-f", "image2", "-c:v", "png", self.decoded_file,
+        ])
+
+
+class PillowCodec(Codec):
+    """A codec in process through Pillow.
+
+    Subclasses state ``pillow_format`` (``"WEBP"``), ``pillow_feature`` (what :func:`PIL.features.check`
+    must find, e.g. ``"webp"`` or the codec ``"jpg"``), ``library`` (how the version reads) and
+    :meth:`save_settings` for a point; :meth:`encode_params` and :meth:`payload_bytes` when the row
+    records more than the settings or the file has a container.
+    """
+
+    display_name: ClassVar[str]
+    pillow_format: ClassVar[str]
+    pillow_feature: ClassVar[str]
+    library: ClassVar[str]
+
+    @abstractmethod
+    def save_settings(self, point: float) -> dict[str, Any]:
+        """Keyword arguments of ``Image.save`` for ``point``."""
+
+    def encode_params(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return settings
+
+    def payload_bytes(self, data: bytes) -> int | None:
+        return None
+
+    def check_availability(self) -> Availability:
+        if not features.check(self.pillow_feature):
+            return Availability(False, f"Pillow was built without {self.pillow_format} support")
+        return Availability(True)
+
+    def probe_version(self) -> str:
+        return f"{self.library} {features.version(self.pillow_feature)} (Pillow {Image.__version__})"
+
+    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+        settings = self.save_settings(point)
+        buffer = io.BytesIO()
+        try:
+            Image.fromarray(rgb).save(buffer, format=self.pillow_format, **settings)
+        except (OSError, ValueError) as exc:
+            raise CodecError(f"{self.display_name} encode failed: {one_line(exc)}") from None
+        data = buffer.getvalue()
+        return Bitstream(data, payload_bytes=self.payload_bytes(data), params=self.encode_params(settings))
+
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+        """8-bit RGB; grey, palette or alpha output (which these encoders do not write from RGB) is
+        converted, any other mode refused."""
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                if image.mode not in ("RGB", "RGBA", "L", "P"):
+                    raise CodecError(f"{self.display_name} decode: got a {image.mode} image, expected RGB")
+                return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise CodecError(f"{self.display_name} decode failed: {one_line(exc)}") from None
+
+
+__all__ = [
+    "CodecUnavailable",
+    "Command",
+    "FfmpegCodec",
+    "PillowCodec",
+    "ProgramCodec",
+    "ProgramNotFound",
+    "read_png_rgb",
+]

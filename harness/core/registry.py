@@ -1,0 +1,70 @@
+"""The one registry pattern: classes registered by name from the modules of a package, loaded on first use.
+
+Codecs and metrics each keep a :class:`Registry`; an adapter module decorates its class with the
+registry's :meth:`Registry.register`, and may expose ``discover() -> Iterable[type]`` for classes defined
+by data (the TOML command-line codecs).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable
+from typing import Generic, Protocol, TypeVar
+
+
+class Named(Protocol):
+    name: str
+
+
+T = TypeVar("T", bound=Named)
+
+
+class Registry(Generic[T]):
+    """Classes by ``cls.name``, filled by importing every module of ``package`` (except ``skip`` and names
+    starting with ``_``) the first time a name is asked for."""
+
+    def __init__(self, kind: str, package: str, error: Callable[[str], Exception], skip: Iterable[str] = ()) -> None:
+        self.kind = kind
+        self.package = package
+        self.error = error
+        self.skip = set(skip)
+        self._classes: dict[str, type[T]] = {}
+        self._loaded = False
+
+    def register(self, cls: type[T]) -> type[T]:
+        """Class decorator: make ``cls`` available under ``cls.name``; two classes may not share a name."""
+        existing = self._classes.get(cls.name)
+        if existing is not None and existing is not cls:
+            raise self.error(f"two {self.kind}s are named {cls.name!r}: {existing.__module__} and {cls.__module__}")
+        self._classes[cls.name] = cls
+        return cls
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        package = importlib.import_module(self.package)
+        for info in pkgutil.iter_modules(package.__path__):
+            if info.name in self.skip or info.name.startswith("_"):
+                continue
+            module = importlib.import_module(f"{self.package}.{info.name}")
+            discover = getattr(module, "discover", None)
+            if callable(discover):
+                for cls in discover():
+                    self.register(cls)
+
+    def names(self) -> list[str]:
+        self._load()
+        return sorted(self._classes)
+
+    def classes(self) -> list[type[T]]:
+        self._load()
+        return [self._classes[name] for name in sorted(self._classes)]
+
+    def get(self, name: str) -> type[T]:
+        self._load()
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise self.error(f"unknown {self.kind} {name!r} (known: {', '.join(sorted(self._classes))})") from None
