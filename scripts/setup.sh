@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-debian_packages=(libavif-bin libjxl-tools tesseract-ocr webp
+debian_packages=(libavif-bin libjxl-tools tesseract-ocr webp chromium
                  fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
 missing=()
 for pkg in "${debian_packages[@]}"; do

@@ -1,0 +1,374 @@
+/*
+ * viewer.js: the index page and the comparison page of a run's site (harness view). Data come from
+ * data/index.js and data/images/<slug>.js, loaded with <script> so the site works from file://.
+ *
+ * The comparison page keeps its whole state in the address (#image=..&a=..&b=..&mode=..&zoom=..&x=..&y=..
+ * &split=..&diff=..&gain=..&match=..): a side is "original", a row id, or a codec label (then the
+ * point is rate-matched to the other side, or the codec's middle point).
+ */
+(function () {
+  "use strict";
+
+  var INDEX = window.HARNESS_VIEWER_INDEX;
+  var PAGE_KEYS = {n: "next image", p: "previous image", ",": "A: lower point", ".": "A: higher point",
+                   "<": "B: lower point", ">": "B: higher point", "?": "this help"};
+
+  function $(selector, root) { return (root || document).querySelector(selector); }
+  function make(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function fmt(column, value) {
+    if (value === null || value === undefined) return "\u2013";
+    if (value === "inf") return "inf";
+    if (value === "-inf") return "-inf";
+    if (column === "file_bytes") return String(value);
+    return Number(value).toFixed(4);
+  }
+
+  function bppText(row) { return row && typeof row.bpp === "number" ? row.bpp.toFixed(4) + " bpp" : ""; }
+
+  // --- index page ---------------------------------------------------------------------------------
+  function renderIndex() {
+    document.title = "Reconstructions: " + INDEX.run;
+    $("#run-name").textContent = INDEX.run;
+    if (INDEX.report) { var r = $("#report-link"); r.href = INDEX.report; r.hidden = false; }
+    var table = $("#codecs");
+    var head = make("tr");
+    ["codec", "rate", "images", "rows", "bpp range", ""].forEach(function (h) { head.appendChild(make("th", {}, h)); });
+    table.appendChild(head);
+    var other = function (codec) {
+      if (INDEX.reference && INDEX.reference !== codec) return INDEX.reference;
+      var next = INDEX.codecs.filter(function (c) { return c.codec !== codec; })[0];
+      return next ? next.codec : "original";
+    };
+    INDEX.codecs.forEach(function (c) {
+      var tr = make("tr", {"data-codec": c.codec});
+      tr.appendChild(make("td", {}, c.codec));
+      tr.appendChild(make("td", {}, c.rate_source || ""));
+      tr.appendChild(make("td", {}, String(c.images)));
+      tr.appendChild(make("td", {}, String(c.rows)));
+      tr.appendChild(make("td", {}, c.bpp_min === null ? "" : c.bpp_min.toFixed(3) + " \u2013 " + c.bpp_max.toFixed(3)));
+      var td = make("td");
+      td.appendChild(make("a", {href: "view.html#a=" + encodeURIComponent(c.codec) + "&b=" + encodeURIComponent(other(c.codec))}, "compare"));
+      tr.appendChild(td);
+      table.appendChild(tr);
+    });
+    var cards = $("#images");
+    INDEX.images.forEach(function (im) {
+      var a = make("a", {"class": "card", href: "view.html#image=" + encodeURIComponent(im.image), "data-image": im.image});
+      a.appendChild(make("img", {src: im.thumb, loading: "lazy", alt: im.image, width: 160}));
+      a.appendChild(make("span", {"class": "name"}, im.image));
+      a.appendChild(make("span", {"class": "meta"}, im.width + "\u00d7" + im.height + ", " + im.rows + " reconstructions"));
+      cards.appendChild(a);
+    });
+    if (INDEX.not_shown.length) {
+      $("#not-shown-section").hidden = false;
+      $("#not-shown-summary").textContent = INDEX.not_shown.length + " rows not shown (no pixels)";
+      INDEX.not_shown.forEach(function (line) { $("#not-shown").appendChild(make("li", {}, line)); });
+    }
+  }
+
+  // --- comparison page ----------------------------------------------------------------------------
+  var page = null;      // data of the current image
+  var sides = {a: null, b: null};   // row objects, or "original"
+  var view = null;      // the HarnessCompare instance
+  var matchRate = true;
+  var pending = null;   // view state to apply once the image data are there
+
+  function params() {
+    var out = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+      if (!part) return;
+      var kv = part.split("=");
+      out[decodeURIComponent(kv[0])] = decodeURIComponent(kv.slice(1).join("=") || "");
+    });
+    return out;
+  }
+
+  function imageEntry(name) {
+    for (var i = 0; i < INDEX.images.length; i++) if (INDEX.images[i].image === name) return INDEX.images[i];
+    return null;
+  }
+
+  function loadPage(slug, done) {
+    var pages = window.HARNESS_VIEWER_PAGES || {};
+    if (pages[slug]) { done(pages[slug]); return; }
+    var script = make("script", {src: "data/images/" + encodeURIComponent(slug) + ".js"});
+    script.onload = function () { done(window.HARNESS_VIEWER_PAGES[slug]); };
+    script.onerror = function () { document.body.classList.add("failed"); };
+    document.head.appendChild(script);
+  }
+
+  function rowsOf(codec) {
+    return page.rows.filter(function (r) { return r.codec === codec; });
+  }
+  function codecsHere() {
+    var seen = [];
+    INDEX.codecs.forEach(function (c) { if (rowsOf(c.codec).length) seen.push(c.codec); });
+    return seen;
+  }
+  function middle(codec) {
+    var rows = rowsOf(codec);
+    return rows.length ? rows[Math.floor((rows.length - 1) / 2)] : null;
+  }
+  function closest(codec, bpp, exclude) {
+    // Rate matching: the point of `codec` closest in bpp (on a log scale) to `bpp`.
+    var best = null, gap = Infinity;
+    rowsOf(codec).forEach(function (r) {
+      if (r === exclude || typeof r.bpp !== "number") return;
+      var g = Math.abs(Math.log(r.bpp / bpp));
+      if (g < gap) { gap = g; best = r; }
+    });
+    return best;
+  }
+  function resolve(spec, other) {
+    if (!spec) return null;
+    if (spec === "original") return "original";
+    for (var i = 0; i < page.rows.length; i++) if (page.rows[i].id === spec) return page.rows[i];
+    if (!rowsOf(spec).length) return null;
+    if (other && other !== "original" && typeof other.bpp === "number") return closest(spec, other.bpp, other) || middle(spec);
+    return middle(spec);
+  }
+  function defaults() {
+    var codecs = codecsHere();
+    var first = INDEX.reference && codecs.indexOf(INDEX.reference) >= 0 ? INDEX.reference : codecs[0];
+    var a = first ? middle(first) : "original";
+    var second = codecs.filter(function (c) { return c !== first; })[0];
+    var b = second ? closest(second, a.bpp) : "original";
+    return {a: a, b: b};
+  }
+  function sideCodec(side) { return side === "original" ? "original" : side.codec; }
+  function sideId(side) { return side === "original" ? "original" : side.id; }
+  function sideLabel(side) {
+    if (side === "original") return "original";
+    return side.codec + " " + bppText(side);
+  }
+
+  function fillSide(which) {
+    var panel = $("#side-" + which), side = sides[which], other = sides[which === "a" ? "b" : "a"];
+    var codecSelect = $(".codec-select", panel), rowSelect = $(".row-select", panel);
+    codecSelect.innerHTML = "";
+    codecSelect.appendChild(make("option", {value: "original"}, "original"));
+    codecsHere().forEach(function (c) { codecSelect.appendChild(make("option", {value: c}, c)); });
+    codecSelect.value = sideCodec(side);
+    rowSelect.innerHTML = "";
+    if (side === "original") {
+      rowSelect.disabled = true;
+    } else {
+      rowSelect.disabled = false;
+      rowsOf(side.codec).forEach(function (r) {
+        var knob = r.knob && r.point !== null && r.rate_source !== "published" ? " (" + r.knob + " " + r.point + ")" : "";
+        rowSelect.appendChild(make("option", {value: r.id}, bppText(r) + knob));
+      });
+      rowSelect.value = side.id;
+    }
+    var table = $(".numbers", panel);
+    table.innerHTML = "";
+    function line(name, text, attrs) {
+      var tr = make("tr", attrs || {});
+      tr.appendChild(make("th", {}, name));
+      tr.appendChild(make("td", {}, text));
+      table.appendChild(tr);
+      return tr;
+    }
+    if (side === "original") {
+      line("image", page.image);
+      line("size", page.width + "\u00d7" + page.height);
+      panel.setAttribute("data-row", "original");
+      return;
+    }
+    panel.setAttribute("data-row", side.id);
+    line("codec", side.codec, {"data-column": "codec"});
+    if (side.codec_version) {
+      var tr = make("tr", {"class": "version"});
+      tr.appendChild(make("td", {colspan: "2"}, side.codec_version));
+      table.appendChild(tr);
+    }
+    if (side.rate_source === "published") line("rate", "published by the authors");
+    else if (side.knob) line(side.knob, String(side.point), {"data-column": "point"});
+    INDEX.numbers.forEach(function (n) {
+      var value = side.values[n.column];
+      if (value === null || value === undefined) return;
+      var label = n.label + (n.unit ? " [" + n.unit + "]" : "") + (n.better === "higher" ? " \u2191" : n.better === "lower" ? " \u2193" : "");
+      var tr = line(label, fmt(n.column, value), {"data-column": n.column, "data-value": JSON.stringify(value),
+                                                  title: n.column + " = " + value});
+      var theirs = other && other !== "original" ? other.values[n.column] : null;
+      if (n.better && typeof value === "number" && typeof theirs === "number" && value !== theirs) {
+        if ((n.better === "higher") === (value > theirs)) tr.className = "better";
+      }
+    });
+  }
+
+  function urls(side, kind) {
+    if (side === "original") return kind === "diff" ? null : page.original;
+    return kind === "diff" ? side.diff : side.file;
+  }
+
+  function writeHash(state) {
+    state = state || view.state();
+    var p = ["image=" + encodeURIComponent(page.image), "a=" + encodeURIComponent(sideId(sides.a)),
+             "b=" + encodeURIComponent(sideId(sides.b)), "mode=" + state.mode, "zoom=" + state.zoom];
+    if (state.zoom !== "fit") p.push("x=" + Math.round(state.center.x), "y=" + Math.round(state.center.y));
+    if (state.mode === "slider") p.push("split=" + state.split.toFixed(3));
+    if (state.mode === "flip") p.push("flip=" + state.flip);
+    if (state.showOriginal) p.push("original=1");
+    if (state.diff) p.push("diff=1", "gain=" + state.gain);
+    if (!matchRate) p.push("match=0");
+    var hash = "#" + p.join("&");
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+    document.querySelectorAll("#modes button").forEach(function (b) { b.classList.toggle("on", b.dataset.mode === state.mode); });
+    document.querySelectorAll("#zooms button").forEach(function (b) { b.classList.toggle("on", b.dataset.zoom === String(state.zoom)); });
+    $("#diff-toggle").classList.toggle("on", state.diff);
+    $("#original-toggle").classList.toggle("on", state.showOriginal);
+    $("#gain-select").value = String(state.gain);
+  }
+
+  function show() {
+    fillSide("a");
+    fillSide("b");
+    $("#match-rate").checked = matchRate;
+    document.title = page.image + ": " + sideLabel(sides.a) + " vs " + sideLabel(sides.b);
+    var update = {a: urls(sides.a), b: urls(sides.b), original: page.original, diffA: urls(sides.a, "diff"),
+                  diffB: urls(sides.b, "diff"), width: page.width, height: page.height,
+                  labels: {a: sideLabel(sides.a), b: sideLabel(sides.b)}};
+    if (pending) { Object.assign(update, pending); pending = null; }
+    view.set(update);
+  }
+
+  function setSide(which, side) {
+    sides[which] = side;
+    if (which === "a" && matchRate && side !== "original" && sides.b !== "original") {
+      sides.b = closest(sides.b.codec, side.bpp, side) || sides.b;
+    }
+    show();
+  }
+
+  function openImage(name, p) {
+    var entry = imageEntry(name) || INDEX.images[0];
+    $("#image-select").value = entry.image;
+    loadPage(entry.slug, function (data) {
+      var previous = sides;
+      page = data;
+      matchRate = p.match !== "0";
+      var d = defaults();
+      var a = resolve(p.a, null) || (previous.a && previous.a !== "original" ? resolve(previous.a.codec, previous.a) : null) || d.a;
+      var bSpec = p.b || (previous.b && previous.b !== "original" ? previous.b.codec : null);
+      var b = resolve(bSpec, matchRate ? a : null) || d.b;
+      if (b === a && b !== "original") b = d.b === a ? "original" : d.b;
+      sides = {a: a, b: b};
+      var state = {};
+      if (p.mode) state.mode = p.mode;
+      if (p.zoom) state.zoom = p.zoom === "fit" ? "fit" : Number(p.zoom);
+      if (p.x !== undefined && p.y !== undefined) state.center = {x: Number(p.x), y: Number(p.y)};
+      if (p.split !== undefined) state.split = Number(p.split);
+      if (p.flip) state.flip = p.flip;
+      state.showOriginal = p.original === "1";
+      if (p.diff !== undefined) state.diff = p.diff === "1";
+      if (p.gain) state.gain = Number(p.gain);
+      pending = state;
+      show();
+      document.body.setAttribute("data-ready", page.image);
+    });
+  }
+
+  function stepImage(delta) {
+    var i = INDEX.images.findIndex(function (im) { return im.image === page.image; });
+    var next = INDEX.images[(i + delta + INDEX.images.length) % INDEX.images.length];
+    openImage(next.image, {});
+  }
+
+  function stepRow(which, delta) {
+    var side = sides[which];
+    if (side === "original") return;
+    var rows = rowsOf(side.codec), i = rows.indexOf(side) + delta;
+    if (i < 0 || i >= rows.length) return;
+    if (which === "b") matchRate = false;
+    setSide(which, rows[i]);
+  }
+
+  function renderView() {
+    $("#run-name").textContent = INDEX.run;
+    var select = $("#image-select");
+    INDEX.images.forEach(function (im) { select.appendChild(make("option", {value: im.image}, im.image)); });
+    HarnessCompare.GAINS.forEach(function (g) { $("#gain-select").appendChild(make("option", {value: String(g)}, "x" + g)); });
+    view = HarnessCompare.mount($("#compare"), {onChange: writeHash, keys: true});
+    select.addEventListener("change", function () { openImage(select.value, {}); });
+    $("#prev-image").addEventListener("click", function () { stepImage(-1); });
+    $("#next-image").addEventListener("click", function () { stepImage(1); });
+    document.querySelectorAll("#modes button").forEach(function (b) {
+      b.addEventListener("click", function () { view.set({mode: b.dataset.mode, showOriginal: false}); });
+    });
+    document.querySelectorAll("#zooms button").forEach(function (b) {
+      b.addEventListener("click", function () { view.set({zoom: b.dataset.zoom}); });
+    });
+    $("#diff-toggle").addEventListener("click", function () { view.set({diff: !view.state().diff}); });
+    $("#original-toggle").addEventListener("click", function () { view.set({showOriginal: !view.state().showOriginal}); });
+    $("#gain-select").addEventListener("change", function () { view.set({gain: Number($("#gain-select").value), diff: true}); });
+    ["a", "b"].forEach(function (which) {
+      var panel = $("#side-" + which);
+      $(".codec-select", panel).addEventListener("change", function (e) {
+        var codec = e.target.value, other = sides[which === "a" ? "b" : "a"];
+        var side = codec === "original" ? "original" : (other !== "original" ? closest(codec, other.bpp) : null) || middle(codec);
+        if (which === "b" && side !== "original") matchRate = true;
+        setSide(which, side);
+      });
+      $(".row-select", panel).addEventListener("change", function (e) {
+        var row = page.rows.filter(function (r) { return r.id === e.target.value; })[0];
+        if (which === "b") matchRate = false;
+        setSide(which, row);
+      });
+    });
+    $("#match-rate").addEventListener("change", function (e) {
+      matchRate = e.target.checked;
+      setSide("a", sides.a);
+    });
+    var help = $("#help"), keys = Object.assign({}, HarnessCompare.KEYS, PAGE_KEYS);
+    Object.keys(keys).forEach(function (k) {
+      var tr = make("tr");
+      tr.appendChild(make("th", {}, k === " " ? "space" : k));
+      tr.appendChild(make("td", {}, keys[k]));
+      $("#help-keys").appendChild(tr);
+    });
+    $("#help-toggle").addEventListener("click", function () { help.hidden = !help.hidden; });
+    document.addEventListener("keydown", function (event) {
+      var t = event.target;
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
+      var handled = true;
+      if (event.key === "n") stepImage(1);
+      else if (event.key === "p") stepImage(-1);
+      else if (event.key === ",") stepRow("a", -1);
+      else if (event.key === ".") stepRow("a", 1);
+      else if (event.key === "<") stepRow("b", -1);
+      else if (event.key === ">") stepRow("b", 1);
+      else if (event.key === "?") help.hidden = !help.hidden;
+      else if (event.key === "Escape") help.hidden = true;
+      else handled = false;
+      if (handled) event.preventDefault();
+    });
+    window.addEventListener("hashchange", function () {
+      var p = params();
+      if (page && p.image === page.image && sideId(sides.a) === p.a && sideId(sides.b) === p.b) return;
+      openImage(p.image || page.image, p);
+    });
+    var p = params();
+    var start = p.image;
+    if (!start && p.a) {
+      // A codec named without an image: the first image that has it.
+      var hit = INDEX.images.filter(function (im) { return im.codecs.indexOf(p.a) >= 0; })[0];
+      start = hit ? hit.image : null;
+    }
+    openImage(start || INDEX.images[0].image, p);
+  }
+
+  if (!INDEX) {
+    document.body.textContent = "data/index.js is missing: run `harness view RUN` again.";
+    return;
+  }
+  if (document.body.dataset.page === "index") renderIndex();
+  else renderView();
+})();
