@@ -419,7 +419,7 @@ def view_command(run_dir: str, out_dir: str | None, serve: bool, port: int, host
         server = make_server(plan, result.out_dir, host=host, port=port)
     except OSError as exc:
         _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     out.print(f"serving http://{bound_host}:{bound_port}/index.html (Ctrl-C stops)", highlight=False)
     sys.stdout.flush()
     try:

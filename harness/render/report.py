@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -178,13 +180,18 @@ figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}
 """
 
 
-def _html_bd_table(grid: BDGrid) -> str:
-    """A BD table whose cells are coloured by whether the codec beats the anchor."""
+def _html_bd_table(grid: BDGrid, viewer: str | None = None, anchor: str = "") -> str:
+    """A BD table whose cells are coloured by whether the codec beats the anchor; with ``viewer`` (the
+    href of a ``harness view`` site), each codec links to its comparison with the anchor at equal rate."""
     headings = ["codec", *[bd_heading(axis, grid.kind) for axis in grid.metrics]]
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headings)
     body = []
     for codec, row in zip(grid.codecs, grid.cells):
-        cells = [f"<th>{html.escape(codec)}</th>"]
+        name = html.escape(codec)
+        if viewer:
+            href = f"{viewer}/view.html#a={quote(codec, safe='')}&b={quote(anchor, safe='')}"
+            name = f'<a href="{html.escape(href)}" title="look at {name} against the anchor">{name}</a>'
+        cells = [f"<th>{name}</th>"]
         for cell in row:
             css = _bd_class(cell)
             text = html.escape(bd_text(cell, grid.kind))
@@ -193,17 +200,24 @@ def _html_bd_table(grid: BDGrid) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def to_html(report: Report, figures: Sequence[Path] = ()) -> str:
-    """A standalone page: tables inline, figures embedded as PNG data."""
+def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = None) -> str:
+    """A standalone page: tables inline, figures embedded as PNG data; codecs link to the run's
+    comparison viewer when ``viewer`` (its href relative to the page) is given."""
     def table(frame: pd.DataFrame) -> str:
         return frame.to_html(escape=True, border=0, na_rep="n/a")
 
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>Codec comparison: {html.escape(report.run)}</title><style>{_CSS}</style></head><body>",
              f"<h1>Codec comparison: {html.escape(report.run)}</h1><ul>",
-             *[f"<li>{html.escape(line)}</li>" for line in _legend_lines(report)], "</ul>",
-             f"<h2>BD-rate against {html.escape(report.anchor)}</h2>", _html_bd_table(bd_grid(report, "rate")),
-             f"<h2>BD-quality against {html.escape(report.anchor)}</h2>", _html_bd_table(bd_grid(report, "quality"))]
+             *[f"<li>{html.escape(line)}</li>" for line in _legend_lines(report)],
+             (f'<li><a href="{html.escape(viewer)}/index.html">Look at the reconstructions</a>: every codec name '
+              "below opens its comparison with the anchor at equal rate</li>" if viewer else
+              "<li>`harness view RUN` makes a comparison viewer of the reconstructions, linked from these tables"
+              "</li>"), "</ul>",
+             f"<h2>BD-rate against {html.escape(report.anchor)}</h2>",
+             _html_bd_table(bd_grid(report, "rate"), viewer, report.anchor),
+             f"<h2>BD-quality against {html.escape(report.anchor)}</h2>",
+             _html_bd_table(bd_grid(report, "quality"), viewer, report.anchor)]
     matched = matched_wide(report)
     if not matched.empty:
         parts += [f"<h2>Matched quality: rate ratio to {html.escape(report.anchor)}</h2>", table(matched)]
@@ -276,8 +290,9 @@ def to_rich(report: Report) -> Any:
 # --- files ----------------------------------------------------------------------------------------------
 
 def write_report(report: Report, out_dir: str | Path, formats: Sequence[str] = ("md", "csv", "html"),
-                 figures: Sequence[Path] = ()) -> dict[str, Path]:
-    """Write the report files; returns name -> path."""
+                 figures: Sequence[Path] = (), viewer: str | Path | None = None) -> dict[str, Path]:
+    """Write the report files; returns name -> path. ``viewer``: the folder of the run's comparison
+    site (``harness view``), linked from the HTML tables when it exists."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
@@ -294,7 +309,10 @@ def write_report(report: Report, out_dir: str | Path, formats: Sequence[str] = (
                 frame.to_csv(files[f"csv:{name}"], index=False)
         elif fmt == "html":
             files["html"] = out / "report.html"
-            files["html"].write_text(to_html(report, figures))
+            href = None
+            if viewer is not None and (Path(viewer) / "view.html").is_file():
+                href = Path(os.path.relpath(Path(viewer).resolve(), out.resolve())).as_posix()
+            files["html"].write_text(to_html(report, figures, href))
         else:
             raise ReportError(f"unknown report format {fmt!r} (known: md, csv, html)")
     report.files.update(files)
@@ -316,7 +334,7 @@ def report_run(run_dir: str | Path, anchor: str, metrics: Sequence[str] | None =
     base = Path(run_dir).parent if Path(run_dir).is_file() else Path(run_dir)
     if figures is None:
         figures = sorted((base / "figures").glob("*.png")) if (base / "figures").is_dir() else []
-    write_report(report, Path(out_dir) if out_dir else base / "report", formats, figures)
+    write_report(report, Path(out_dir) if out_dir else base / "report", formats, figures, viewer=base / "viewer")
     if console is not None:
         console.print(to_rich(report))
     return report

@@ -25,7 +25,7 @@ class _Handler(SimpleHTTPRequestHandler):
     locks: dict[str, threading.Lock]
     guard: threading.Lock
 
-    def do_GET(self) -> None:  # noqa: N802 - the http.server name
+    def do_GET(self) -> None:
         relative = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path).lstrip("/")
         asset = self.plan.assets.get(relative)
         if asset is not None and not (self.site / relative).is_file():
@@ -45,7 +45,7 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

@@ -154,20 +154,24 @@
       return {x: Math.min(size.w, Math.max(0, c.x)), y: Math.min(size.h, Math.max(0, c.y))};
     }
 
-    function origin() {
-      var p = paneSize(), s = scale(), c = center();
-      var left = p.w / 2 - c.x * s, top = p.h / 2 - c.y * s;
-      if (state.zoom !== "fit") { left = Math.round(left); top = Math.round(top); }
-      return {left: left, top: top, s: s, w: p.w, h: p.h};
+    function origin(pane) {
+      var r = (pane || panes[0]).getBoundingClientRect(), s = scale(), c = center();
+      var left = r.width / 2 - c.x * s, top = r.height / 2 - c.y * s;
+      if (state.zoom !== "fit") {
+        // Whole screen pixels (the pane itself may sit at a fraction): no resampling at 1:1 and above.
+        left = Math.round(r.left + left) - r.left;
+        top = Math.round(r.top + top) - r.top;
+      }
+      return {left: left, top: top, s: s, w: r.width, h: r.height};
     }
 
     function layout() {
-      var g = origin();
+      var g = origin(), g2 = origin(panes[1]);
       var w = size.w * g.s, h = size.h * g.s;
       Object.keys(layers).forEach(function (k) {
-        var img = layers[k];
-        img.style.left = g.left + "px";
-        img.style.top = g.top + "px";
+        var img = layers[k], o = img.parentNode === panes[1] ? g2 : g;
+        img.style.left = o.left + "px";
+        img.style.top = o.top + "px";
         img.style.width = w + "px";
         img.style.height = h + "px";
       });

@@ -1,0 +1,47 @@
+"""Headless Chromium for tests: Debian's ``chromium`` driven by playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync",
+         # Screens are sRGB here: screenshots then hold the PNGs' stored values.
+         "--force-color-profile=srgb"]
+
+
+@contextmanager
+def chromium(width: int = 1280, height: int = 760) -> Iterator[Any]:
+    """A browser context with a fresh profile, device pixel ratio 1."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    try:
+        with sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
+                viewport={"width": width, "height": height}, device_scale_factor=1)
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshot(page: Any) -> np.ndarray:
+    """The viewport as an RGB array."""
+    return np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
