@@ -323,10 +323,10 @@ def published_command() -> None:
     """Published reconstructions found (PICO and the codecs of its viewer): where, which images and rates,
     and every file that could not be used."""
     from harness.codecs import codec_class, codec_names
-    from harness.codecs.published import (
+    from harness.sources.published import (
         ENV_DIRS,
         ENV_PICO,
-        PublishedCodec,
+        PublishedSource,
         current_index,
     )
 
@@ -347,7 +347,7 @@ def published_command() -> None:
     problems += [f"{codec} {key}: {line}" for (codec, key), lines in sorted(index.conflicts.items()) for line in lines]
     for name in codec_names():
         cls = codec_class(name)
-        if issubclass(cls, PublishedCodec):
+        if issubclass(cls, PublishedSource):
             ok = cls().availability()
             if not ok:
                 console.print(f"{name}: unavailable ({ok.reason})", highlight=False)

@@ -26,6 +26,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from harness.cli import main
+from harness.codecs import codec_names, get_codec
+from harness.datasets import resolve_dataset
 from harness.run.cluster import (
     QUIET_DASK_ENV,
     ClusterError,
@@ -33,9 +35,13 @@ from harness.run.cluster import (
     execute_dask,
     task_key,
 )
-from harness.codecs import codec_names, get_codec
-from harness.datasets import resolve_dataset
-from harness.run.runner import JobResult, execute_job, execute_plan, plan_jobs, run_sweep
+from harness.run.runner import (
+    JobResult,
+    execute_job,
+    execute_plan,
+    plan_jobs,
+    run_sweep,
+)
 from harness.run.store import RunStore, read_results
 from tests.conftest import KODAK, REPO
 

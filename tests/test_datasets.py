@@ -8,7 +8,13 @@ import sys
 
 import pytest
 
-from harness.datasets import DatasetError, dataset_definitions, fetch, resolve_dataset, verify_files
+from harness.datasets import (
+    DatasetError,
+    dataset_definitions,
+    fetch,
+    resolve_dataset,
+    verify_files,
+)
 from tests.conftest import KODAK, SHARED
 
 

@@ -199,10 +199,10 @@ def test_ms_ssim_against_pytorch_msssim_and_pyiqa(crop):
     assert v_low["ms_ssim_rgb"] == pytest.approx(float(ms_ssim(to(low), to(ref), data_range=1.0)), abs=1e-7)
     assert v_low["ms_ssim_y"] == pytest.approx(_pyiqa_direct("ms_ssim", low, ref), abs=1e-9)
     # pyiqa's RGB MS-SSIM (channels averaged inside each scale) agrees with the papers' to 1e-4.
+    import pyiqa
+
     from harness.core.torchsetup import create_pyiqa_metric
     from harness.metrics.perceptual import to_tensor
-
-    import pyiqa
 
     pyiqa_rgb = pyiqa.create_metric("ms_ssim", test_y_channel=False, device="cpu")
     assert v_low["ms_ssim_rgb"] == pytest.approx(float(pyiqa_rgb(to_tensor(low), to_tensor(ref))), abs=1e-4)

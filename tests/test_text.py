@@ -71,8 +71,8 @@ def test_generator_names_a_bad_kodak_folder(tmp_path):
 @pytest.mark.slow
 def test_detector_finds_at_least_90_percent_of_rendered_boxes(text_dataset):
     from harness.core.images import load_image
-    from harness.metrics.text import detect_boxes
     from harness.datasets.text import box_found, load_boxes
+    from harness.metrics.text import detect_boxes
 
     truth = load_boxes(text_dataset)
     found = total = 0

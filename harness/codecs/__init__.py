@@ -15,6 +15,7 @@ from harness.codecs.base import (
     CodecError,
     CodecUnavailable,
     ColourChain,
+    Contender,
     Knob,
     Outcome,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "CodecError",
     "CodecUnavailable",
     "ColourChain",
+    "Contender",
     "Knob",
     "Outcome",
     "codec_class",
@@ -36,7 +38,9 @@ __all__ = [
     "register",
 ]
 
-_CODECS: Registry[Codec] = Registry("codec", __name__, CodecError, skip={"base", "families"})
+# Published reconstructions (harness.sources) register here too: `--codecs pico` names them like codecs.
+_CODECS: Registry[Contender] = Registry("codec", (__name__, "harness.sources"), CodecError,
+                                        skip={"base", "families"})
 register = _CODECS.register
 
 
@@ -44,7 +48,7 @@ def codec_names() -> list[str]:
     return _CODECS.names()
 
 
-def codec_class(name: str) -> type[Codec]:
+def codec_class(name: str) -> type[Contender]:
     return _CODECS.get(name)
 
 
@@ -60,6 +64,6 @@ def parse_codec_spec(spec: str) -> tuple[str, dict[str, str]]:
     return name, options
 
 
-def get_codec(spec: str) -> Codec:
+def get_codec(spec: str) -> Contender:
     name, options = parse_codec_spec(spec)
     return codec_class(name)(**options)

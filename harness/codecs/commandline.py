@@ -583,7 +583,7 @@ _DEFINITION_MARKERS = {"encode", "decode", "programs", "knob"}
 
 def _is_other_config(path: Path) -> bool:
     """True for a well-formed TOML file in the folder that is not a codec definition (e.g. the
-    ``published.toml`` of :mod:`harness.codecs.published`); malformed files are reported, not skipped."""
+    ``published.toml`` of :mod:`harness.sources.published`); malformed files are reported, not skipped."""
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

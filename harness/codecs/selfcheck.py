@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from harness.codecs import codec_class, codec_names
-from harness.codecs.base import Codec
+from harness.codecs.base import Contender
 from harness.core.errors import one_line
 from harness.core.images import SourceImage
 
@@ -55,15 +55,13 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * float(np.log10(255.0**2 / mse))
 
 
-
-
-def _extremes(codec: Codec) -> tuple[float, float]:
+def _extremes(codec: Contender) -> tuple[float, float]:
     """(lowest-quality point, highest-quality point) of the codec's default points."""
     points = sorted(codec.default_points)
     return (points[0], points[-1]) if codec.knob.quality_rises else (points[-1], points[0])
 
 
-def check_codec(codec: Codec, image: SourceImage,
+def check_codec(codec: Contender, image: SourceImage,
                 jpeg_curve: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """One codec's check row: status ``ok``, ``suspect``, ``failed`` or ``unavailable``, with the numbers."""
     row: dict[str, Any] = {"codec": codec.label, "status": "unavailable", "detail": "", "version": "",

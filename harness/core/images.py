@@ -112,8 +112,6 @@ def decode_image_bytes(data: bytes, path: str | Path = "<bytes>") -> tuple[np.nd
     return np.ascontiguousarray(pixels, dtype=np.uint8), tuple(notes)
 
 
-
-
 def _to_rgb8(image: Image.Image, notes: list[str]) -> np.ndarray:
     mode = image.mode
     if mode == "RGB":

@@ -21,12 +21,13 @@ T = TypeVar("T", bound=Named)
 
 
 class Registry(Generic[T]):
-    """Classes by ``cls.name``, filled by importing every module of ``package`` (except ``skip`` and names
-    starting with ``_``) the first time a name is asked for."""
+    """Classes by ``cls.name``, filled by importing every module of the ``packages`` (except ``skip`` and
+    names starting with ``_``) the first time a name is asked for."""
 
-    def __init__(self, kind: str, package: str, error: Callable[[str], Exception], skip: Iterable[str] = ()) -> None:
+    def __init__(self, kind: str, packages: str | tuple[str, ...], error: Callable[[str], Exception],
+                 skip: Iterable[str] = ()) -> None:
         self.kind = kind
-        self.package = package
+        self.packages = (packages,) if isinstance(packages, str) else packages
         self.error = error
         self.skip = set(skip)
         self._classes: dict[str, type[T]] = {}
@@ -44,15 +45,16 @@ class Registry(Generic[T]):
         if self._loaded:
             return
         self._loaded = True
-        package = importlib.import_module(self.package)
-        for info in pkgutil.iter_modules(package.__path__):
-            if info.name in self.skip or info.name.startswith("_"):
-                continue
-            module = importlib.import_module(f"{self.package}.{info.name}")
-            discover = getattr(module, "discover", None)
-            if callable(discover):
-                for cls in discover():
-                    self.register(cls)
+        for name in self.packages:
+            package = importlib.import_module(name)
+            for info in pkgutil.iter_modules(package.__path__):
+                if info.name in self.skip or info.name.startswith("_"):
+                    continue
+                module = importlib.import_module(f"{name}.{info.name}")
+                discover = getattr(module, "discover", None)
+                if callable(discover):
+                    for cls in discover():
+                        self.register(cls)
 
     def names(self) -> list[str]:
         self._load()

@@ -20,7 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.core.colour import dequantize_plane, quantize_plane, rgb_to_ycbcr, ycbcr_to_rgb
+from harness.core.colour import (
+    dequantize_plane,
+    quantize_plane,
+    rgb_to_ycbcr,
+    ycbcr_to_rgb,
+)
 
 SUBSAMPLINGS = ("444", "420")
 

@@ -56,8 +56,6 @@ def task_key(job: Job) -> str:
     return f"harness-job-{job.key}-{digest}"
 
 
-
-
 def failed_result(job: Job, error: str) -> JobResult:
     """The row of a job that produced no result of its own (the task itself failed on the cluster)."""
     return JobResult({

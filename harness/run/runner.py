@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.codecs import Codec, get_codec
+from harness.codecs import Codec, CodecError, Contender, get_codec
 from harness.core.errors import one_line
 from harness.core.hashing import sha256_bytes, sha256_file
 from harness.core.images import SourceImage, cached_load, decode_image_bytes, encode_png
@@ -80,7 +80,7 @@ def _file_sha256(path: str) -> str:
 
 def plan_jobs(
     dataset: Dataset,
-    codecs: Sequence[Codec],
+    codecs: Sequence[Contender],
     points: Sequence[float] | None = None,
     target_bpps: Sequence[float] | None = None,
     per_image_targets: dict[str, list[float]] | None = None,
@@ -127,7 +127,7 @@ def plan_jobs(
 # --- execution (in worker processes) ------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=32)
-def _codec(spec: str) -> Codec:
+def _codec(spec: str) -> Contender:
     return get_codec(spec)
 
 
@@ -136,8 +136,6 @@ def _source_image(job: Job) -> SourceImage:
         return cached_load(job.image_path, job.image)
     pixels, notes = decode_image_bytes(job.image_bytes, job.image_path)
     return SourceImage(job.image, Path(job.image_path), job.image_sha256, pixels, notes)
-
-
 
 
 def execute_job(job: Job) -> JobResult:
@@ -161,6 +159,8 @@ def execute_job(job: Job) -> JobResult:
         if job.target_bpp is not None:
             from harness.run.ratecontrol import search_point
 
+            if not isinstance(codec, Codec):  # planning never asks this of fixed points; a guard, not a path
+                raise CodecError(f"{codec.name} has no knob to search for a target bpp")
             search = search_point(codec, image, job.target_bpp, job.tolerance)
             point = search.point
             row.update(point=point, search_encodes=search.iterations)
@@ -211,7 +211,7 @@ class RunSummary:
     run_dir: Path
 
 
-def environment(codecs: Sequence[Codec], argv: Sequence[str] | None = None) -> dict[str, Any]:
+def environment(codecs: Sequence[Contender], argv: Sequence[str] | None = None) -> dict[str, Any]:
     """What run.json records about the machine and software."""
     import numpy
     import PIL
@@ -262,7 +262,7 @@ def execute_plan(
     return RunSummary(len(jobs), len(jobs) - len(pending), len(pending), failed, failures, store.run_dir)
 
 
-def start_run_info(store: RunStore, dataset: Dataset, codecs: Sequence[Codec], argv: Sequence[str] | None) -> None:
+def start_run_info(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], argv: Sequence[str] | None) -> None:
     """run.json keeps the environment of every invocation that added rows (resumes included)."""
     info = store.read_info()
     invocation = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **environment(codecs, argv)}
@@ -288,7 +288,7 @@ def reference_targets(store: RunStore, reference_label: str, dataset: Dataset) -
 def run_sweep(
     store: RunStore,
     dataset: Dataset,
-    codecs: Sequence[Codec],
+    codecs: Sequence[Contender],
     *,
     points: Sequence[float] | None = None,
     target_bpps: Sequence[float] | None = None,

@@ -1,9 +1,10 @@
-"""Published reconstructions as codecs: the ``published`` family (``pico``, ``hific``, ``dcvc-rt``, ...).
+"""Published reconstructions as a source: the ``published`` family (``pico``, ``hific``, ``dcvc-rt``, ...).
 
 Some codecs cannot be run here (PICO's model is not public), but their authors published
-reconstructions and the bits per pixel they state for them. A published codec's "encode" is a lookup of
-such a reconstruction; the harness measures its distortion against the dataset's original itself, and
-the row says that the rate is the authors' figure (``rate_source = "published"``, no file sizes, no
+reconstructions and the bits per pixel they state for them. A published source is not a codec: it has
+no encoder or decoder, and evaluating it at a point is a lookup of such a reconstruction; the harness
+measures its distortion against the dataset's original itself, and the row says that the rate is the
+authors' figure (``rate_source = "published"``, no file sizes, no
 timing).
 
 Where reconstructions are found (every location is searched for every published codec):
@@ -12,8 +13,8 @@ Where reconstructions are found (every location is searched for every published 
   carries a rate but no codec token there are PICO's;
 - ``HARNESS_PUBLISHED_DIRS``: folder(s), each optionally ``codec=folder`` to name the codec of untagged
   files in it;
-- TOML files (``$HARNESS_PUBLISHED_CONFIG``, else every ``*.toml`` in ``codecs/published/`` at the
-  project root; a subfolder, because ``codecs/*.toml`` are command-line codec definitions) with
+- TOML files (``$HARNESS_PUBLISHED_CONFIG``, else every ``*.toml`` in ``harness/codecs/definitions/published/``;
+  a subfolder, because the ``*.toml`` beside it are command-line codec definitions) with
   ``[[source]]`` tables (``path``, optional ``codec``; relative paths resolve against the file) and
   ``[[codec]]`` tables (``name``, ``tokens``, ``description``) declaring more published codecs.
 
@@ -29,7 +30,7 @@ Layouts read in those folders (all three may be mixed; the same file found twice
   ``rate`` / ``label``); paths are relative to the manifest.
 
 Operating points: the point of a published codec IS the stated bpp of one reconstruction (so ``point``
-and ``bpp`` agree and read directly as rates); :meth:`PublishedCodec.points_for` lists the stated bpps
+and ``bpp`` agree and read directly as rates); :meth:`PublishedSource.points_for` lists the stated bpps
 available for an image. An image with none gives one failed row that says so.
 
 Image names: a scene/prefix key matches a dataset image when it equals the image's name or is that name
@@ -43,11 +44,11 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import importlib.resources
 import json
 import math
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,15 +58,15 @@ import numpy as np
 
 from harness.codecs.base import (
     Availability,
-    Bitstream,
-    Codec,
     CodecError,
     ColourChain,
+    Contender,
     Knob,
     Outcome,
 )
 from harness.core.errors import one_line
 from harness.core.images import SUPPORTED_SUFFIXES, ImageError, load_image
+from harness.core.toml import TomlReader
 
 if TYPE_CHECKING:
     from harness.core.images import SourceImage
@@ -73,7 +74,7 @@ if TYPE_CHECKING:
 ENV_PICO = "HARNESS_PICO_DIR"
 ENV_DIRS = "HARNESS_PUBLISHED_DIRS"
 ENV_CONFIG = "HARNESS_PUBLISHED_CONFIG"
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent / "definitions" / "published"
+DEFAULT_CONFIG_DIR = Path(str(importlib.resources.files("harness.codecs") / "definitions" / "published"))
 
 # A stated rate outside this range is a misread name (``DCVC_RT_287089bpp.png`` lost its "0."), not a rate.
 MAX_PLAUSIBLE_BPP = 48.0
@@ -161,26 +162,30 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
     else:
         config_files = sorted(DEFAULT_CONFIG_DIR.glob("*.toml")) if DEFAULT_CONFIG_DIR.is_dir() else []
     for config_path in config_files:
+        r = TomlReader(config_path, ValueError)
         try:
-            raw = tomllib.loads(config_path.read_text())
-            for table in raw.get("codec", ()):
-                name = str(table["name"])
+            raw = r.read()
+            r.check_keys(raw, {"codec", "source"})
+            for table in r.tables(raw, "codec"):
+                r.check_keys(table, {"name", "tokens", "description"}, "codec.")
+                name = r.get(table, "name", str, "codec.")
                 if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*-published", name):
                     # The suffix keeps published data from ever passing for (or clashing with) an encoder.
                     problems.append(f"{config_path}: published codec name {name!r} must be lower-case and "
                                     "end in '-published'")
                     continue
-                tokens = tuple(table.get("tokens", ())) or (name,)
+                tokens = r.strings(table, "tokens", "codec.", ()) or (name,)
                 specs.append(PublishedSpec(name, tuple(_norm(t) for t in tokens),
-                                           str(table.get("description", "published reconstructions")),
+                                           r.get(table, "description", str, "codec.", "published reconstructions"),
                                            _UNKNOWN))
-            for table in raw.get("source", ()):
-                folder = Path(str(table["path"])).expanduser()
+            for table in r.tables(raw, "source"):
+                r.check_keys(table, {"path", "codec"}, "source.")
+                folder = Path(r.get(table, "path", str, "source.")).expanduser()
                 if not folder.is_absolute():
                     folder = config_path.parent / folder
-                sources.append(Source(folder, table.get("codec"), str(config_path)))
-        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
-            problems.append(f"{config_path}: not a valid published-sources file ({one_line(exc)})")
+                sources.append(Source(folder, r.get(table, "codec", str, "source.", None), str(config_path)))
+        except ValueError as exc:
+            problems.append(str(exc))
     for source in sources:
         if not source.path.is_dir():
             problems.append(f"{source.path}: folder named by {source.origin} does not exist")
@@ -488,16 +493,14 @@ def image_key_matches(key: str, image_name: str) -> bool:
     return key == name or key.endswith("_" + name)
 
 
-# --- the codec ----------------------------------------------------------------------------------------
+# --- the source ----------------------------------------------------------------------------------------
 
-class PublishedCodec(Codec):
-    """A codec whose operating points are published reconstructions with their authors' stated rates."""
+class PublishedSource(Contender):
+    """A contender whose operating points are published reconstructions with their authors' stated rates."""
 
     spec: ClassVar[PublishedSpec]
     knob = Knob("stated_bpp", 0.0, MAX_PLAUSIBLE_BPP, integer=False, quality_rises=True)
     default_points: ClassVar[tuple[float, ...]] = ()
-    # Read by the runner: these points are fixed, so a rate-matched run evaluates them as they are
-    # instead of searching a knob for a target bpp.
     fixed_points: ClassVar[bool] = True
 
     def _entries(self) -> list[Entry]:
@@ -538,12 +541,6 @@ class PublishedCodec(Codec):
             if codec == self.name:
                 notes.extend(f"{key}: {line}" for line in lines)
         return notes
-
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
-        raise CodecError(f"{self.name} is published reconstructions only: there is no encoder to run")
-
-    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
-        raise CodecError(f"{self.name} is published reconstructions only: there is no decoder to run")
 
     def _entry(self, image: SourceImage, point: float | None) -> Entry:
         entries = self._entries_for(image.name)
@@ -640,14 +637,14 @@ def _compare_references(folder: Path, image: SourceImage) -> str | None:
     return None
 
 
-def _codec_class(spec: PublishedSpec) -> type[PublishedCodec]:
+def _source_class(spec: PublishedSpec) -> type[PublishedSource]:
     attrs = {"name": spec.name, "description": spec.description, "colour": spec.colour, "spec": spec,
              "__module__": __name__, "__doc__": spec.description}
     cls_name = "Published_" + re.sub(r"\W", "_", spec.name)
-    return type(cls_name, (PublishedCodec,), attrs)
+    return type(cls_name, (PublishedSource,), attrs)
 
 
-def discover() -> list[type[Codec]]:
+def discover() -> list[type[Contender]]:
     """The built-in published codecs (always listed, unavailable until configured), codecs declared in
     the TOML file, and one ``<name>-published`` codec per other name found in configured manifests/viewers."""
     config, index = current_index()
@@ -656,4 +653,4 @@ def discover() -> list[type[Codec]]:
         if entry.codec not in specs:
             specs[entry.codec] = PublishedSpec(entry.codec, (entry.codec,),
                                                f"published reconstructions ({entry.codec})", _UNKNOWN)
-    return [_codec_class(spec) for spec in specs.values()]
+    return [_source_class(spec) for spec in specs.values()]
