@@ -5,7 +5,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-debian_packages=(libavif-bin libjxl-tools tesseract-ocr webp chromium
+# libjxl-devtools: the official butteraugli_main (metric butteraugli).
+debian_packages=(libavif-bin libjxl-tools libjxl-devtools tesseract-ocr webp chromium
                  fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
 missing=()
 for pkg in "${debian_packages[@]}"; do
@@ -20,5 +21,8 @@ fi
 
 python3 -m pip install -q -c "$here/constraints.txt" torch torchvision
 python3 -m pip install -q -c "$here/constraints.txt" -e "$here[test]"
+# ColorVideoVDP (metric cvvdp): its wheel also declares PyEXR (a compiled OpenEXR binding) and the PyPI `ffmpeg` package, used only for EXR and
+# video files; the image metric needs ffmpeg-python, einops and huggingface_hub (in pyproject.toml).
+python3 -m pip install -q --no-deps "cvvdp==0.5.7"
 # pyenv installs console scripts behind shims that exist only after a rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi

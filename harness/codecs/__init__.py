@@ -19,7 +19,7 @@ from harness.codecs.base import (
     Knob,
     Outcome,
 )
-from harness.core.registry import Registry
+from harness.core.registry import Registry, parse_spec
 
 __all__ = [
     "Availability",
@@ -54,14 +54,7 @@ def codec_class(name: str) -> type[Contender]:
 
 def parse_codec_spec(spec: str) -> tuple[str, dict[str, str]]:
     """``"vvc:preset=slow:threads=1"`` -> ``("vvc", {"preset": "slow", "threads": "1"})``."""
-    name, *parts = spec.strip().split(":")
-    options: dict[str, str] = {}
-    for part in parts:
-        key, sep, value = part.partition("=")
-        if not sep or not key:
-            raise CodecError(f"codec string {spec!r}: option {part!r} is not key=value")
-        options[key] = value
-    return name, options
+    return parse_spec(spec, "codec", CodecError)
 
 
 def get_codec(spec: str) -> Contender:

@@ -70,3 +70,16 @@ class Registry(Generic[T]):
             return self._classes[name]
         except KeyError:
             raise self.error(f"unknown {self.kind} {name!r} (known: {', '.join(sorted(self._classes))})") from None
+
+
+def parse_spec(spec: str, kind: str, error: Callable[[str], Exception]) -> tuple[str, dict[str, str]]:
+    """A registry name with options: ``"vvc:preset=slow:threads=1"`` -> ``("vvc", {"preset": "slow",
+    "threads": "1"})`` (codec strings, metric strings); ``error`` says which option is not key=value."""
+    name, *parts = spec.strip().split(":")
+    options: dict[str, str] = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise error(f"{kind} string {spec!r}: option {part!r} is not key=value")
+        options[key] = value
+    return name, options

@@ -105,3 +105,26 @@ def create_pyiqa_metric(pyiqa_name: str, device: str = "cpu"):  # -> pyiqa Infer
                     f"({type(exc).__name__}: {one_line(exc, limit=160)})"
                 ) from None
         raise
+
+
+# --device for the torch metrics (LPIPS, DISTS, MS-SSIM, ColorVideoVDP): set by the command line in this
+# variable so that worker processes, which inherit the environment, use the same device.
+DEVICE_VARIABLE = "HARNESS_METRIC_DEVICE"
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def metric_device(preference: str | None = None) -> str:
+    """The torch device the metrics run on: ``cpu``, ``cuda`` (error if none is usable) or ``auto``
+    (``cuda`` when torch sees a GPU, else ``cpu``); default from ``$HARNESS_METRIC_DEVICE``, else auto."""
+    choice = (preference or os.environ.get(DEVICE_VARIABLE) or "auto").strip().lower()
+    if choice not in DEVICE_CHOICES:
+        raise ValueError(f"metric device {choice!r} is not one of {', '.join(DEVICE_CHOICES)}")
+    if choice == "cpu":
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if choice == "cuda":
+        raise RuntimeError(f"metric device cuda requested but torch {torch.__version__} sees no CUDA GPU")
+    return "cpu"

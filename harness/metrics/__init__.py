@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from harness.core.errors import one_line
-from harness.core.registry import Registry
+from harness.core.registry import Registry, parse_spec
 from harness.metrics.base import Column, Metric, MetricError
 
 __all__ = ["Column", "Metric", "MetricError", "MetricSuite", "register", "metric_names", "get_metric",
@@ -26,7 +26,14 @@ def metric_names() -> list[str]:
 
 
 def get_metric(name: str) -> Metric:
-    return _METRICS.get(name)()
+    """The metric named ``name``, or ``name:key=value:...`` for a metric that takes options
+    (e.g. ``cvvdp:display=standard_fhd``)."""
+    base, options = parse_spec(name, "metric", MetricError)
+    cls = _METRICS.get(base)
+    try:
+        return cls(**options)
+    except TypeError:
+        raise MetricError(f"metric {base!r} does not take the options {', '.join(options)}") from None
 
 
 def column_info(column: str) -> Column | None:
