@@ -23,7 +23,12 @@ from typing import Any
 import numpy as np
 
 from harness.core.images import encode_png
-from harness.core.process import ProgramNotFound, require_program, run_program, scaled_timeout
+from harness.core.process import (
+    ProgramNotFound,
+    require_program,
+    run_program,
+    scaled_timeout,
+)
 from harness.metrics import register
 from harness.metrics.base import Column, Metric, MetricError
 
