@@ -1,0 +1,242 @@
+"""From votes to conclusions: the Elo table, perceptual BD-rate, equal-Elo rates and metric agreement.
+
+Perceptual BD-rate is the BD-rate of the run's other tables (:mod:`harness.analysis.bdrate`, pchip on
+log10 rate over the shared quality range) with Elo as the quality axis: each codec's curve is its
+conditions' (mean bpp, Elo) points. Its 95% interval is the 2.5-97.5 percentile range of the same
+computation on every bootstrap refit of the Elo scores (raters and images resampled), so the uncertainty of
+the human scores carries into the bitrate saving. Codecs with a single condition (published
+reconstructions at one rate, as PICO's) have no curve: for them the equal-Elo table reads the rate the
+anchor needs to reach their Elo, as PICO's paper reports its savings.
+
+Metric agreement is Kendall's tau between each metric of the run (mean over the study's images, sign
+turned so that higher is better) and the Elo scores, over conditions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+
+from harness.analysis import bdrate
+from harness.study.db import StudyDB, StudyError
+from harness.study.scoring import DEFAULT_BOOTSTRAP, DEFAULT_GOLDEN_THRESHOLD, Scores, score_votes
+
+
+def condition_info(db: StudyDB) -> pd.DataFrame:
+    """Per condition: codec, point, mean bpp over its images, number of images."""
+    stimuli = pd.DataFrame([dict(r) for r in db.stimuli()])
+    conditions = pd.DataFrame([dict(r) for r in db.conditions()])
+    rates = stimuli.groupby("condition").agg(bpp=("bpp", "mean"), images=("image", "nunique")).reset_index()
+    return conditions.rename(columns={"name": "condition"}).merge(rates, on="condition")
+
+
+def score_study(db: StudyDB, *, bootstrap: int = DEFAULT_BOOTSTRAP,
+                golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, seed: int = 0) -> tuple[Scores, pd.DataFrame]:
+    """Scores and the Elo table (condition, elo, low, high, codec, point, bpp, images, votes), by Elo."""
+    info = condition_info(db)
+    votes = db.votes()
+    scores = score_votes(votes, list(info["condition"]), bootstrap=bootstrap, golden_threshold=golden_threshold,
+                         seed=seed)
+    dropped = set(scores.dropped_raters)
+    counted: dict[str, int] = {}
+    for v in votes:
+        if not v.golden and v.rater not in dropped:
+            counted[v.a] = counted.get(v.a, 0) + 1
+            counted[v.b] = counted.get(v.b, 0) + 1
+    table = scores.table().merge(info, on="condition")
+    table["votes"] = table["condition"].map(counted).fillna(0).astype(int)
+    return scores, table.sort_values("elo", ascending=False).reset_index(drop=True)
+
+
+def write_elo_csv(table: pd.DataFrame, path: Path) -> Path:
+    table[["condition", "elo", "low", "high"]].to_csv(path, index=False, float_format="%.2f")
+    return path
+
+
+# --- perceptual BD-rate ----------------------------------------------------------------------------------
+
+def perceptual_bd_rate(codecs: Sequence[str], bpp: np.ndarray, elo: np.ndarray, anchor: str, test: str,
+                       min_overlap: float = bdrate.DEFAULT_MIN_OVERLAP) -> bdrate.BDResult:
+    """BD-rate (pchip) of ``test`` against ``anchor`` with Elo as quality: one condition per point."""
+    codecs = np.asarray(codecs)
+    a, t = codecs == anchor, codecs == test
+    return bdrate.bd_rate(bpp[a], elo[a], bpp[t], elo[t], "pchip", min_overlap=min_overlap)
+
+
+def default_anchor(codecs: Sequence[str]) -> str:
+    """The codec with the most conditions (a curve to read others against); VVC on a tie, else by name."""
+    counts = pd.Series(list(codecs)).value_counts()
+    best = sorted(counts[counts == counts.max()].index, key=lambda c: (c.split(":")[0] != "vvc", c))
+    return str(best[0])
+
+
+@dataclass
+class StudyReport:
+    elo: pd.DataFrame
+    bd: pd.DataFrame
+    equal_elo: pd.DataFrame
+    kendall: pd.DataFrame
+    raters: pd.DataFrame
+    anchor: str
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _interval(values: np.ndarray) -> tuple[float, float, int]:
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return math.nan, math.nan, 0
+    return float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5)), int(finite.size)
+
+
+def bd_table(table: pd.DataFrame, scores: Scores, anchor: str,
+             min_overlap: float = bdrate.DEFAULT_MIN_OVERLAP) -> pd.DataFrame:
+    """Perceptual BD-rate of every codec against ``anchor`` with its bootstrap interval."""
+    order = {c: k for k, c in enumerate(scores.conditions)}
+    table = table.sort_values("condition", key=lambda s: s.map(order))
+    codecs, bpp = table["codec"].to_numpy(), table["bpp"].to_numpy(dtype=float)
+    rows = []
+    for test in sorted(set(codecs) - {anchor}):
+        point = perceptual_bd_rate(codecs, bpp, table["elo"].to_numpy(dtype=float), anchor, test, min_overlap)
+        boot = np.array([perceptual_bd_rate(codecs, bpp, rep, anchor, test, min_overlap).value or math.nan
+                         for rep in scores.replicates])
+        low, high, valid = _interval(boot) if point.ok else (math.nan, math.nan, 0)
+        rows.append({"anchor": anchor, "codec": test, "bd_rate": point.value, "low": low, "high": high,
+                     "replicates": valid, "of": len(scores.replicates), "overlap": point.overlap,
+                     "reason": point.reason})
+    return pd.DataFrame(rows, columns=["anchor", "codec", "bd_rate", "low", "high", "replicates", "of",
+                                       "overlap", "reason"])
+
+
+def equal_elo_table(table: pd.DataFrame, scores: Scores, anchor: str) -> pd.DataFrame:
+    """For each condition of another codec: the bpp the anchor needs for the same Elo (pchip on the anchor's
+    curve, never extrapolated) and the ratio anchor bpp / condition bpp (2.3 = 2.3x fewer bits)."""
+    order = {c: k for k, c in enumerate(scores.conditions)}
+    mask = (table["codec"] == anchor).to_numpy()
+    idx_anchor = [order[c] for c in table.loc[mask, "condition"]]
+    anchor_bpp = table.loc[mask, "bpp"].to_numpy(dtype=float)
+    rows = []
+    for _, row in table[~mask].iterrows():
+        k = order[row["condition"]]
+
+        def needed(elo: np.ndarray) -> float:
+            return float(bdrate.rate_at_quality(anchor_bpp, elo[idx_anchor], [elo[k]])[0])
+
+        point = needed(scores.elo)
+        boot = np.array([needed(rep) for rep in scores.replicates]) / row["bpp"]
+        low, high, valid = _interval(boot) if math.isfinite(point) else (math.nan, math.nan, 0)
+        rows.append({"condition": row["condition"], "codec": row["codec"], "bpp": row["bpp"], "elo": row["elo"],
+                     "anchor_bpp": point, "ratio": point / row["bpp"], "low": low, "high": high,
+                     "replicates": valid,
+                     "reason": "" if math.isfinite(point) else "Elo outside the anchor's range"})
+    return pd.DataFrame(rows, columns=["condition", "codec", "bpp", "elo", "anchor_bpp", "ratio", "low", "high",
+                                       "replicates", "reason"])
+
+
+def kendall_table(db: StudyDB, table: pd.DataFrame) -> pd.DataFrame:
+    """Kendall's tau-b between each metric (mean over the condition's images) and the Elo, over conditions."""
+    from harness.metrics import column_info
+
+    values: dict[str, dict[str, list[float]]] = {}
+    for s in db.stimuli():
+        for metric, value in json.loads(s["metrics"]).items():
+            values.setdefault(metric, {}).setdefault(s["condition"], []).append(float(value))
+    elo = dict(zip(table["condition"], table["elo"]))
+    rows = []
+    for metric, per_condition in sorted(values.items()):
+        info = column_info(metric)
+        sign = 1.0 if info is None or info.higher_is_better else -1.0
+        pairs = [(elo[c], sign * float(np.mean(v))) for c, v in per_condition.items()
+                 if c in elo and np.all(np.isfinite(v))]
+        if len(pairs) < 3:
+            continue
+        human, machine = map(np.array, zip(*pairs))
+        tau, p = scipy.stats.kendalltau(human, machine)
+        rows.append({"metric": metric, "kendall_tau": float(tau), "p_value": float(p), "conditions": len(pairs)})
+    return pd.DataFrame(rows, columns=["metric", "kendall_tau", "p_value", "conditions"])
+
+
+# --- figure and files ----------------------------------------------------------------------------------------
+
+def elo_figure(table: pd.DataFrame, title: str):  # -> matplotlib Figure
+    from matplotlib.figure import Figure
+
+    from harness.render import plots
+
+    styles = plots.codec_styles(sorted(table["codec"].unique()))
+    with plots.style():
+        fig = Figure(figsize=(5.6, 3.6), layout="constrained")
+        ax = fig.subplots()
+        for codec in sorted(table["codec"].unique()):
+            curve = table[table["codec"] == codec].sort_values("bpp")
+            st = styles[codec]
+            ax.errorbar(curve["bpp"], curve["elo"], yerr=[curve["elo"] - curve["low"], curve["high"] - curve["elo"]],
+                        fmt="none", ecolor=st["color"], elinewidth=0.8, alpha=0.6, capsize=2)
+            ax.plot(curve["bpp"], curve["elo"], label=codec, color=st["color"], marker=st["marker"],
+                    linestyle=st["linestyle"], markerfacecolor="white" if st["color"] != "#000000" else "#000000",
+                    markeredgewidth=1.1)
+        plots._rate_axis(ax, "bpp")
+        ax.set_ylabel("Elo (Bradley-Terry, higher is preferred)")
+        ax.set_title(title, loc="left")
+        plots._legend_outside(fig, ax, title="bars: 95 % bootstrap")
+    return fig
+
+
+def _md(frame: pd.DataFrame, floatfmt: str = ".1f") -> str:
+    return frame.to_markdown(index=False, floatfmt=floatfmt) if len(frame) else "(none)"
+
+
+def to_markdown(rep: StudyReport, name: str, votes: int) -> str:
+    dropped = rep.raters[rep.raters["dropped"]]
+    elo = rep.elo[["condition", "codec", "bpp", "elo", "low", "high", "votes", "images"]]
+    lines = [f"# Study {name}", "",
+             f"{votes} votes from {len(rep.raters)} raters; {len(dropped)} rater(s) dropped by the golden questions"
+             + (f": {', '.join(dropped['rater'])}" if len(dropped) else "") + ".", "",
+             "## Elo (Bradley-Terry, 95% bootstrap interval over raters and images)", "", _md(elo), "",
+             f"## Perceptual BD-rate against {rep.anchor} (pchip, Elo as quality; negative: fewer bits)", "",
+             _md(rep.bd), "",
+             f"## Rate {rep.anchor} needs for the same Elo (ratio > 1: the condition needs fewer bits)", "",
+             _md(rep.equal_elo, ".3f"), "",
+             "## Metrics against the human ranking (Kendall tau over conditions)", "",
+             _md(rep.kendall, ".3f"), "",
+             "## Raters", "", _md(rep.raters, ".2f"), ""]
+    return "\n".join(lines)
+
+
+def report_study(db: StudyDB, *, anchor: str | None = None, bootstrap: int = DEFAULT_BOOTSTRAP,
+                 golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, seed: int = 0,
+                 formats: Sequence[str] = ("png", "pdf")) -> StudyReport:
+    """Score, then write elo.csv, bd.csv, equal_elo.csv, kendall.csv, report.md and the Elo-vs-bpp figure."""
+    from harness.render import plots
+
+    scores, table = score_study(db, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed)
+    codecs = list(table["codec"])
+    chosen = anchor or default_anchor(codecs)
+    if chosen not in codecs:
+        by_name = sorted({c for c in codecs if c.split(":")[0] == chosen})
+        if len(by_name) != 1:
+            raise StudyError(f"anchor {chosen!r} is not a codec of the study (codecs: {', '.join(sorted(set(codecs)))})")
+        chosen = by_name[0]
+    rep = StudyReport(table, bd_table(table, scores, chosen), equal_elo_table(table, scores, chosen),
+                      kendall_table(db, table), scores.raters, chosen)
+    folder = db.folder
+    name = db.meta().get("name", folder.name)
+    rep.files["elo"] = write_elo_csv(table, folder / "elo.csv")
+    rep.bd.to_csv(folder / "bd.csv", index=False, float_format="%.4f")
+    rep.files["bd"] = folder / "bd.csv"
+    rep.equal_elo.to_csv(folder / "equal_elo.csv", index=False, float_format="%.4f")
+    rep.files["equal_elo"] = folder / "equal_elo.csv"
+    rep.kendall.to_csv(folder / "kendall.csv", index=False, float_format="%.4f")
+    rep.files["kendall"] = folder / "kendall.csv"
+    (folder / "report.md").write_text(to_markdown(rep, name, scores.votes_used))
+    rep.files["report"] = folder / "report.md"
+    fig = elo_figure(table, f"Elo vs rate, study {name} ({scores.votes_used} votes)")
+    for path in plots.save(fig, folder / "elo_vs_bpp", formats):
+        rep.files[f"figure {path.suffix[1:]}"] = path
+    return rep
