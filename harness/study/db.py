@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 SCHEMA_VERSION = 1
 DATABASE_NAME = "study.sqlite"
@@ -234,6 +233,3 @@ class StudyDB:
                 "SELECT t.* FROM trials t WHERE t.rater = ? AND NOT EXISTS "
                 "(SELECT 1 FROM votes v WHERE v.trial = t.id) ORDER BY t.shown_at DESC LIMIT 1", (rater,)).fetchone()
 
-
-def row_dict(row: sqlite3.Row) -> dict[str, Any]:
-    return {key: row[key] for key in row.keys()}

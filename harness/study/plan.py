@@ -116,7 +116,7 @@ def reconstruction_pixels(run_dir: Path, row: pd.Series) -> tuple[np.ndarray | N
                          "unavailable to decode it again (run with --keep-reconstructions)")
     outcome = codec.compress(image, float(row["point"]))
     recorded = row.get("file_bytes")
-    if recorded is not None and not pd.isna(recorded) and int(outcome.file_bytes) != int(recorded):
+    if recorded is not None and not pd.isna(recorded) and int(outcome.file_bytes or 0) != int(recorded):
         raise StudyError(f"{row['codec']} on {row['image']} at {row['point']:g}: encoding again gave "
                          f"{outcome.file_bytes} bytes, the run recorded {int(recorded)} (another codec "
                          "version?); run with --keep-reconstructions")
@@ -187,8 +187,9 @@ def create_study(run_dir: str | Path, name: str, *, codecs: Sequence[str] | None
                            original.shape[1], original.shape[0]))
         for _, row in rows.iterrows():
             pixels, png = reconstruction_pixels(run_dir, row)
-            if png is None:
+            if png is None and pixels is not None:
                 png = encode_png(pixels, compress_level=6)
+            assert png is not None
             target = base / f"{_safe(str(row['condition']))}.png"
             target.write_bytes(png)
             values = {m: float(row[m]) for m in metrics if m in row and pd.notna(row[m])}

@@ -26,7 +26,12 @@ import scipy.stats
 
 from harness.analysis import bdrate
 from harness.study.db import StudyDB, StudyError
-from harness.study.scoring import DEFAULT_BOOTSTRAP, DEFAULT_GOLDEN_THRESHOLD, Scores, score_votes
+from harness.study.scoring import (
+    DEFAULT_BOOTSTRAP,
+    DEFAULT_GOLDEN_THRESHOLD,
+    Scores,
+    score_votes,
+)
 
 
 def condition_info(db: StudyDB) -> pd.DataFrame:
@@ -65,8 +70,8 @@ def write_elo_csv(table: pd.DataFrame, path: Path) -> Path:
 def perceptual_bd_rate(codecs: Sequence[str], bpp: np.ndarray, elo: np.ndarray, anchor: str, test: str,
                        min_overlap: float = bdrate.DEFAULT_MIN_OVERLAP) -> bdrate.BDResult:
     """BD-rate (pchip) of ``test`` against ``anchor`` with Elo as quality: one condition per point."""
-    codecs = np.asarray(codecs)
-    a, t = codecs == anchor, codecs == test
+    names = np.asarray(codecs)
+    a, t = names == anchor, names == test
     return bdrate.bd_rate(bpp[a], elo[a], bpp[t], elo[t], "pchip", min_overlap=min_overlap)
 
 
@@ -120,21 +125,23 @@ def equal_elo_table(table: pd.DataFrame, scores: Scores, anchor: str) -> pd.Data
     order = {c: k for k, c in enumerate(scores.conditions)}
     mask = (table["codec"] == anchor).to_numpy()
     idx_anchor = [order[c] for c in table.loc[mask, "condition"]]
+    others = table[~mask]
+    idx_other = [order[c] for c in others["condition"]]
     anchor_bpp = table.loc[mask, "bpp"].to_numpy(dtype=float)
+    own_bpp = others["bpp"].to_numpy(dtype=float)
+
+    def needed(elo: np.ndarray) -> np.ndarray:
+        return bdrate.rate_at_quality(anchor_bpp, elo[idx_anchor], elo[idx_other])
+
+    point = needed(scores.elo)
+    boot = np.array([needed(rep) for rep in scores.replicates]).reshape(-1, len(idx_other)) / own_bpp
     rows = []
-    for _, row in table[~mask].iterrows():
-        k = order[row["condition"]]
-
-        def needed(elo: np.ndarray) -> float:
-            return float(bdrate.rate_at_quality(anchor_bpp, elo[idx_anchor], [elo[k]])[0])
-
-        point = needed(scores.elo)
-        boot = np.array([needed(rep) for rep in scores.replicates]) / row["bpp"]
-        low, high, valid = _interval(boot) if math.isfinite(point) else (math.nan, math.nan, 0)
+    for k, (_, row) in enumerate(others.iterrows()):
+        low, high, valid = _interval(boot[:, k]) if math.isfinite(point[k]) else (math.nan, math.nan, 0)
         rows.append({"condition": row["condition"], "codec": row["codec"], "bpp": row["bpp"], "elo": row["elo"],
-                     "anchor_bpp": point, "ratio": point / row["bpp"], "low": low, "high": high,
+                     "anchor_bpp": point[k], "ratio": point[k] / row["bpp"], "low": low, "high": high,
                      "replicates": valid,
-                     "reason": "" if math.isfinite(point) else "Elo outside the anchor's range"})
+                     "reason": "" if math.isfinite(point[k]) else "Elo outside the anchor's range"})
     return pd.DataFrame(rows, columns=["condition", "codec", "bpp", "elo", "anchor_bpp", "ratio", "low", "high",
                                        "replicates", "reason"])
 

@@ -49,7 +49,7 @@ def burn_in_pairs(db: StudyDB, seed: int) -> list[tuple[str, str, str]]:
     for image in sorted(by_image):
         order = list(rng.permutation(sorted(by_image[image])))
         cycle = list(zip(order, order[1:] + order[:1])) if len(order) > 2 else [(order[0], order[1])]
-        pairs += [(image, *sorted((str(x), str(y)))) for x, y in cycle]
+        pairs += [(image, min(str(x), str(y)), max(str(x), str(y))) for x, y in cycle]
     return pairs
 
 

@@ -10,11 +10,15 @@ design (:func:`simulate_votes`, for the import path) or from the live pair selec
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from harness.study.db import DEGRADED, ORIGINAL, StudyDB, Vote
 from harness.study.scoring import win_probability
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CAREFUL_GOLDEN_ACCURACY = 0.98
 
@@ -81,3 +85,19 @@ def simulate_session(db: StudyDB, truth: Truth, n_votes: int, n_raters: int = 10
         db.cast(trial.id, _answer(truth, trial.image, trial.a, trial.b, False, rng), float(rng.gamma(4, 1.5)))
         cast += 1
     return cast
+
+
+def rate_shift_truth(info: pd.DataFrame, offsets: Mapping[str, float], slope: float = 250.0) -> dict[str, float]:
+    """Known Elo that rises by ``slope`` per doubling of bpp, shifted by ``offsets[codec]``: every codec's
+    curve is the same line in (log2 bpp, Elo), so the true perceptual BD-rate of codec X against codec Y is
+    exactly 2^((off_Y - off_X) / slope) - 1 wherever their Elo ranges overlap (pchip is exact on lines).
+    Centred, as the fitted scores are."""
+    elo = {str(r.condition): slope * float(np.log2(r.bpp)) + offsets.get(str(r.codec), 0.0)
+           for r in info.itertuples()}
+    mean = float(np.mean(list(elo.values())))
+    return {c: e - mean for c, e in elo.items()}
+
+
+def true_bd_rate(offsets: Mapping[str, float], anchor: str, test: str, slope: float = 250.0) -> float:
+    """Percent, as :func:`harness.analysis.bdrate.bd_rate` reports it, for :func:`rate_shift_truth`."""
+    return (2.0 ** ((offsets.get(anchor, 0.0) - offsets.get(test, 0.0)) / slope) - 1.0) * 100.0

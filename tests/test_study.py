@@ -1,0 +1,226 @@
+"""Pairwise preference studies: plan on a real run, simulated raters through import and through the live
+pair selector, scoring and perceptual BD-rate against a known truth, CSV checks, and the web app's API."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+
+from harness.study.db import DEGRADED, ORIGINAL, StudyDB, StudyError, Vote
+from harness.study.exchange import export_votes, read_votes_csv
+from harness.study.plan import create_study
+from harness.study.report import condition_info, perceptual_bd_rate
+from harness.study.scoring import fit_elo, score_votes, screen_raters, win_probability
+from harness.study.select import Selector, burn_in_pairs
+from harness.study.simulate import (
+    Truth,
+    rate_shift_truth,
+    simulate_session,
+    simulate_votes,
+    true_bd_rate,
+)
+from tests.conftest import REPO
+from tests.runs import make_run
+
+# webp saves bits against jpeg, jpeg-444 costs bits, by construction of the simulated truth.
+OFFSETS = {"jpeg": 0.0, "jpeg-444": -60.0, "webp": 90.0}
+SLOPE = 250.0
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """Real encodes: 3 codecs x 4 quality points (12 conditions) on two Kodak crops."""
+    return make_run(tmp_path_factory.mktemp("study-run"), codecs=("jpeg", "jpeg-444", "webp"),
+                    points=[10, 25, 45, 70], metrics=("psnr",))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness.cli", "study", *args], capture_output=True, text=True,
+                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+
+
+def test_fit_recovers_known_elo_and_sums_to_zero():
+    rng = np.random.default_rng(3)
+    true = np.linspace(-400, 400, 8)
+    a = rng.integers(0, 8, 4000)
+    b = (a + rng.integers(1, 8, 4000)) % 8
+    a_wins = rng.random(4000) < win_probability(true[a], true[b])
+    elo = fit_elo(np.where(a_wins, a, b), np.where(a_wins, b, a), 8)
+    assert abs(elo.sum()) < 1e-6
+    assert np.max(np.abs(elo - true)) < 45  # about 2 standard errors at ~1000 votes per condition
+    # one condition winning everything stays finite (the L2 term)
+    always = fit_elo(np.zeros(5, int), np.ones(5, int), 2)
+    assert 500 < always[0] - always[1] < 2000
+
+
+def test_screening_drops_raters_below_threshold():
+    votes = [Vote("good", "i", ORIGINAL, DEGRADED, "a"), Vote("good", "i", DEGRADED, ORIGINAL, "b"),
+             Vote("bad", "i", ORIGINAL, DEGRADED, "b"), Vote("bad", "i", DEGRADED, ORIGINAL, "b"),
+             Vote("unscreened", "i", "x@1", "x@2", "a")]
+    table = screen_raters(votes, 0.8).set_index("rater")
+    assert list(table.index[table["dropped"]]) == ["bad"]
+    assert table.loc["bad", "golden_right"] == 1 and table.loc["good", "golden_share"] == 1.0
+    assert not table.loc["unscreened", "dropped"]
+
+
+def test_create_plans_conditions_and_lossless_images(run_dir):
+    db = create_study(run_dir, "plan")
+    info = condition_info(db)
+    assert sorted(info["condition"]) == sorted(f"{c}@{q}" for c in OFFSETS for q in (10, 25, 45, 70))
+    assert (info["images"] == 2).all()
+    run = pd.read_parquet(run_dir / "results.parquet")
+    # every stimulus is the run's reconstruction, pixel for pixel, decoded again (the run kept none)
+    from harness.codecs import get_codec
+    from harness.core.images import load_image
+
+    s = next(r for r in db.stimuli() if r["condition"] == "webp@25")
+    row = run[(run["codec"] == "webp") & (run["point"] == 25) & (run["image"] == s["image"])].iloc[0]
+    expected = get_codec("webp").compress(load_image(row["image_path"]), 25).reconstruction
+    assert np.array_equal(load_image(db.folder / s["path"]).pixels, expected)
+    assert s["bpp"] == pytest.approx(row["bpp"])
+    with db.connect() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    with pytest.raises(StudyError, match="exists already"):
+        create_study(run_dir, "plan")
+
+
+def test_simulated_raters_recover_order_and_perceptual_bd_rate(run_dir, tmp_path):
+    """2,000 simulated votes on 12 conditions, imported through the CLI, scored and reported."""
+    assert _cli("create", str(run_dir), "sim").returncode == 0
+    db = StudyDB(run_dir / "studies" / "sim")
+    info = condition_info(db)
+    assert len(info) == 12
+    truth_elo = rate_shift_truth(info, OFFSETS, SLOPE)
+    truth = Truth(truth_elo, sorted(r["name"] for r in db.images()))
+    votes = simulate_votes(db, truth, 2000, n_raters=20, careless=2, seed=11)
+    csv_path = tmp_path / "votes.csv"
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["rater", "image", "a", "b", "choice", "seconds"])
+        writer.writerows([v.rater, v.image, v.a, v.b, v.choice, f"{v.seconds:.2f}"] for v in votes)
+    result = _cli("import", str(run_dir), "sim", str(csv_path))
+    assert result.returncode == 0, result.stderr
+    assert f"imported {len(votes)} votes" in result.stderr
+
+    result = _cli("report", str(run_dir), "sim", "--anchor", "jpeg", "--bootstrap", "400", "--format", "png")
+    assert result.returncode == 0, result.stderr
+    elo = pd.read_csv(db.folder / "elo.csv")
+    assert list(elo.columns) == ["condition", "elo", "low", "high"]
+    assert len(elo) == 12 and (elo["low"] <= elo["elo"]).all() and (elo["elo"] <= elo["high"]).all()
+    rho = scipy.stats.spearmanr(elo["elo"], elo["condition"].map(truth_elo)).statistic
+    assert rho >= 0.95
+    # the two careless raters answered golden questions at random and are dropped, and said so
+    assert "sim000" in result.stdout and "sim001" in result.stdout
+    bd = pd.read_csv(db.folder / "bd.csv").set_index("codec")
+    for codec in ("jpeg-444", "webp"):
+        known = true_bd_rate(OFFSETS, "jpeg", codec, SLOPE)
+        # the truth through the same pchip machinery equals the closed form (lines are exact)
+        exact = perceptual_bd_rate(info["codec"], info["bpp"].to_numpy(), info["condition"].map(truth_elo).to_numpy(),
+                                   "jpeg", codec)
+        assert exact.value == pytest.approx(known, abs=1e-6)
+        assert bd.loc[codec, "low"] <= known <= bd.loc[codec, "high"], (codec, known, bd.loc[codec].to_dict())
+    assert np.sign(bd.loc["webp", "bd_rate"]) == -1 and np.sign(bd.loc["jpeg-444", "bd_rate"]) == 1
+    kendall = pd.read_csv(db.folder / "kendall.csv").set_index("metric")
+    assert {"psnr_rgb", "psnr_y709"} <= set(kendall.index)
+    assert (kendall["kendall_tau"].abs() <= 1).all() and (kendall["conditions"] == 12).all()
+    assert (db.folder / "elo_vs_bpp.png").stat().st_size > 10_000
+    assert "Perceptual BD-rate" in (db.folder / "report.md").read_text()
+
+    exported = tmp_path / "out.csv"
+    assert _cli("export", str(run_dir), "sim", str(exported)).returncode == 0
+    again = pd.read_csv(exported)
+    assert list(again.columns) == ["rater", "image", "a", "b", "choice", "seconds"] and len(again) == len(votes)
+    assert list(again["choice"]) == [v.choice for v in votes]
+
+
+def test_import_names_the_bad_line(run_dir, tmp_path):
+    db = create_study(run_dir, "bad-import")
+    path = tmp_path / "votes.csv"
+    path.write_text("rater,image,a,b,choice,seconds\nr1,kodim23,jpeg@10,webp@10,a,1.5\n"
+                    "r1,kodim23,jpeg@10,webp@99,b,2\n")
+    with pytest.raises(StudyError, match=r"votes.csv:3: 'webp@99' is not a condition"):
+        read_votes_csv(path, db)
+    path.write_text("rater,image,a,b,choice,seconds\nr1,kodim23,jpeg@10,webp@10,left,1.5\n")
+    with pytest.raises(StudyError, match=r"votes.csv:2: choice must be 'a' or 'b'"):
+        read_votes_csv(path, db)
+    path.write_text("rater,image,a,b\nr1,kodim23,jpeg@10,webp@10\n")
+    with pytest.raises(StudyError, match="missing column"):
+        read_votes_csv(path, db)
+    result = _cli("import", str(db.folder.parent.parent), "bad-import", str(path))
+    assert result.returncode == 2 and "missing column(s) choice, seconds" in result.stderr
+    assert db.votes() == []
+    assert export_votes(db, tmp_path / "empty.csv") == 0
+
+
+def test_adaptive_session_burn_in_golden_and_recovery(run_dir):
+    """The live selector: golden questions at each rater's 3rd comparison, a burn-in covering every image
+    and condition, then informative pairs; scores still recover the truth."""
+    db = create_study(run_dir, "adaptive", codecs=["jpeg", "webp"])
+    info = condition_info(db)
+    truth_elo = rate_shift_truth(info, OFFSETS, SLOPE)
+    design = burn_in_pairs(db, 0)
+    images = sorted(r["name"] for r in db.images())
+    assert {(i, c) for i, a, b in design for c in (a, b)} == {(i, c) for i in images for c in info["condition"]}
+    simulate_session(db, Truth(truth_elo, images), 600, n_raters=6, seed=5)
+    votes = db.votes()
+    assert len(votes) == 600
+    per_rater = {}
+    for v in votes:
+        per_rater.setdefault(v.rater, []).append(v)
+    assert all(vs[2].golden for vs in per_rater.values())
+    answered = {(v.image, *sorted((v.a, v.b))) for v in votes}
+    assert set(design) <= answered
+    with db.connect() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM votes WHERE trial IS NULL").fetchone()[0] == 0
+        seconds = [r[0] for r in conn.execute("SELECT seconds FROM votes")]
+    assert all(s > 0 for s in seconds)
+    scores = score_votes(votes, list(info["condition"]), bootstrap=100)
+    rho = scipy.stats.spearmanr(scores.elo, info["condition"].map(truth_elo)).statistic
+    assert rho >= 0.9
+
+
+def test_two_raters_at_once_get_different_burn_in_pairs(run_dir):
+    db = create_study(run_dir, "concurrent", codecs=["jpeg"])
+    selector = Selector(db)
+    first, second = selector.next_trial("r1"), selector.next_trial("r2")
+    assert first.id != second.id
+    assert (first.image, {first.a, first.b}) != (second.image, {second.a, second.b})
+    assert selector.next_trial("r1").id == first.id  # a reload shows the open comparison again
+    db.cast(second.id, "b", 1.0)
+    db.cast(first.id, "a", 2.0)
+    with pytest.raises(StudyError, match="has a vote already"):
+        db.cast(first.id, "b", 1.0)
+    assert [(v.rater, v.choice) for v in db.votes()] == [("r2", "b"), ("r1", "a")]
+
+
+def test_api_is_blind_and_refuses_double_votes(run_dir):
+    from starlette.testclient import TestClient
+
+    from harness.core.images import load_image
+    from harness.study.server import make_app
+
+    db = create_study(run_dir, "api", codecs=["jpeg", "webp"])
+    client = TestClient(make_app(db))
+    rater = client.post("/api/rater").json()["rater"]
+    trial = client.get("/api/next", params={"rater": rater}).json()
+    assert "jpeg" not in str(trial) and "webp" not in str(trial)  # the page never learns the conditions
+    shown = db.trial(trial["trial"])
+    stimuli = {(r["image"], r["condition"]): r["path"] for r in db.stimuli()}
+    png = client.get(trial["b"]).content
+    assert png == (db.folder / stimuli[(shown["image"], shown["b"])]).read_bytes()
+    original = load_image(db.folder / next(r["original"] for r in db.images() if r["name"] == shown["image"]))
+    assert original.width == trial["width"]
+    assert client.post("/api/vote", json={"trial": trial["trial"], "choice": "b", "seconds": 3.5}).json()["votes"] == 1
+    again = client.post("/api/vote", json={"trial": trial["trial"], "choice": "a", "seconds": 1})
+    assert again.status_code == 409
+    assert client.get("/api/next", params={"rater": "no spaces"}).status_code == 400
+    assert [(v.choice, v.seconds) for v in db.votes()] == [("b", 3.5)]
