@@ -17,7 +17,7 @@ from harness.codecs import get_codec
 from harness.core.images import load_image
 from harness.metrics.psnr import mse, psnr
 
-DEFAULT_CODECS = "vvc,hevc,avif,avif-pillow,jxl,jxl-imagecodecs,webp,jpeg"
+DEFAULT_CODECS = "vvc,hevc,h264,avif,avif-svt,avif-rav1e,avif-avifenc,jxl,jxl-imagecodecs,jxl-cjxl,jpeg2000,webp,jpeg,jpegli"
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
 FIELDS = ["codec", "version", "image", "point", "bpp", "bpp_payload", "psnr_rgb", "encode_s", "decode_s"]
 

@@ -18,10 +18,12 @@ from harness.metrics.psnr import mse, psnr
 from harness.run.ratecontrol import search_point
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
-CODECS = ["vvc", "hevc", "avif", "avif-pillow", "jxl", "jxl-imagecodecs", "webp", "jpeg", "jpeg-444"]
+CODECS = ["vvc", "hevc", "h264", "avif", "avif-svt", "avif-rav1e", "avif-avifenc", "jxl", "jxl-imagecodecs",
+          "jxl-cjxl", "jpeg2000", "webp", "jpeg", "jpeg-444", "jpegli"]
 # Measured PSNR of the best default point on the 96x64 crop, minus ~1.5 dB of margin.
-HIGH_QUALITY_DB = {"vvc": 39.5, "hevc": 39.5, "avif": 38.5, "avif-pillow": 39.0, "jxl": 39.5,
-                   "jxl-imagecodecs": 40.0, "webp": 38.5, "jpeg": 39.0, "jpeg-444": 40.0}
+HIGH_QUALITY_DB = {"vvc": 39.5, "hevc": 39.5, "h264": 38.5, "avif": 39.0, "avif-svt": 38.5, "avif-rav1e": 39.5,
+                   "avif-avifenc": 38.5, "jxl": 40.0, "jxl-imagecodecs": 40.0, "jxl-cjxl": 39.5,
+                   "jpeg2000": 35.5, "webp": 38.5, "jpeg": 39.0, "jpeg-444": 40.0, "jpegli": 39.5}
 SLOW = {"vvc"}  # many encodes of VVenC take ~10 s even on tiny crops
 
 
@@ -82,11 +84,15 @@ def test_rate_falls_and_quality_rises_along_default_points(name, small):
     codec = available(name)
     points = by_quality(codec)
     assert 6 <= len(points) <= 8
+    if name == "jpeg2000":
+        # On a 96x64 crop the ~180-byte main header is the rate floor: its two lowest PSNR targets both
+        # land on it with the same bytes (on Kodak images they are 0.05 and 0.1 bpp apart).
+        points = points[1:]
     results = [codec.compress(small, p) for p in points]
     bpps = [r.bpp for r in results]
     psnrs = [rgb_psnr(small.pixels, r.reconstruction) for r in results]
     assert all(b2 > b1 for b1, b2 in itertools.pairwise(bpps)), bpps
-    if name == "jxl":
+    if name == "jxl-cjxl":
         # cjxl 0.7 on a 96x64 crop is not monotone at its largest distances (on Kodak images it is):
         # check the upper part of the curve only.
         psnrs = psnrs[-4:]
@@ -152,7 +158,7 @@ def test_hevc_mid_slice_truncation_is_a_known_gap(small):
 
 
 def test_avif_payload_is_the_mdat_box(small):
-    for name in ("avif", "avif-pillow"):
+    for name in ("avif", "avif-svt", "avif-rav1e", "avif-avifenc"):
         codec = available(name)
         outcome = codec.compress(small, codec.default_points[2], keep_bitstream=True)
         kinds = [kind for kind, _, _ in isobmff_boxes(outcome.bitstream)]
@@ -163,7 +169,8 @@ def test_avif_payload_is_the_mdat_box(small):
         mdat_payload_bytes(b"\x00\x00\x00\x10ftypavif\x00\x00")
 
 
-@pytest.mark.parametrize("name", ["vvc", "hevc", "avif"])
+@pytest.mark.parametrize("name", ["vvc", "hevc", "h264", "avif", "avif-svt", "avif-rav1e", "jxl", "jpeg2000",
+                                  "jpegli"])
 def test_encodes_are_deterministic(name, small):
     codec = available(name)
     first = codec.encode(small.pixels, codec.default_points[3]).data
@@ -181,7 +188,7 @@ def test_versions_come_from_the_tools():
 
 def test_missing_program_is_reported(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
-    for name, program in (("avif", "avifenc"), ("jxl", "cjxl")):
+    for name, program in (("avif-avifenc", "avifenc"), ("jxl-cjxl", "cjxl")):
         ok = get_codec(name).availability()
         assert not ok and program in ok.reason
 

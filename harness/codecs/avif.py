@@ -1,17 +1,23 @@
-"""AVIF with libaom, two builds, named apart because they are different encoders:
+"""AVIF: one libavif front end, three AV1 encoders, and the older Debian build as a named variant.
 
-``avif``
-    Debian's ``avifenc``/``avifdec`` (libavif 0.11, libaom 3.6 encoder, dav1d decoder). Knob: the libaom
-    quantizer 0-63 (``--min q --max q``; libaom maps it onto its 0-255 qindex through a fixed table).
-    ``-y 420`` is passed explicitly (avifenc's default for PNG input is 4:4:4), ``tune=psnr``, one worker
-    thread (libaom's output bytes depend on the thread count), speed 6 (avifenc's default).
-``avif-pillow``
-    In process through Pillow's AVIF support (libavif 1.4 with libaom 3.14, dav1d). Knob: quality 0-100,
-    which libavif maps to a quantizer with ``(100 - quality) * 63 / 100`` rounded: only 64 distinct
-    settings, no finer than ``avif``. ``tune=psnr`` is passed explicitly: libavif 1.x otherwise picks
-    ``tune=ssim`` or libaom's ``tune=iq``.
+``avif`` (the default: the newest build here)
+    libavif 1.4 with libaom 3.14, in process through Pillow's own AVIF support; dav1d decodes.
+``avif-svt``, ``avif-rav1e``
+    The same libavif with SVT-AV1 and with rav1e, from PyPI ``pillow-avif-plugin`` (Pillow's wheel carries
+    only libaom). The plugin is loaded without letting it replace Pillow's AVIF handlers, so ``avif``
+    always runs Pillow's own build; decoding is Pillow's (dav1d) for all three.
+``avif-avifenc``
+    Debian's ``avifenc``/``avifdec`` (libavif 0.11, libaom 3.6 from 2023, dav1d), kept to compare builds.
 
-Both code BT.601 full-range 8-bit Y'CbCr (the colr box says so) and are stored as a complete AVIF file;
+Knob (all four): the AV1 quantizer 0-63 of libavif (``--min q --max q`` for avifenc; for the in-process
+ones the libavif quality whose quantizer ``((100 - quality) * 63 + 50) // 100`` is exactly q), so the
+same point means the same quantizer in every build. 4:2:0 is explicit (avifenc's default for PNG input
+is 4:4:4); option ``yuv=444`` except for SVT-AV1. Tuned for PSNR: ``tune=psnr`` for aom (libavif 1.x
+otherwise picks ``tune=ssim`` or libaom's ``tune=iq``), ``tune=1`` (PSNR) for SVT-AV1, ``tune=Psnr`` for
+rav1e (its default is psycho-visual). One thread (libaom's output bytes depend on the thread count);
+option ``speed`` 0-10 (libavif's scale; SVT-AV1 takes it as its preset).
+
+All code BT.601 full-range 8-bit Y'CbCr (the colr box says so) and are stored as a complete AVIF file;
 the container adds ~280-350 bytes, so the payload (the ``mdat`` box contents) is recorded apart from the
 file size.
 
@@ -23,9 +29,16 @@ encoder configuration (not all-intra, not libavif) and is not wrapped here.
 
 from __future__ import annotations
 
+import functools
+import io
+import os
 import re
+from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar
+
+from PIL import Image
 
 from harness.codecs import register
 from harness.codecs.base import Availability, Codec, CodecError, ColourChain, Knob
@@ -58,10 +71,10 @@ class _Avif(Codec):
 
 
 @register
-class AvifAom(_Avif, ProgramCodec):
-    name = "avif"
-    display_name = "AVIF"
-    description = "AVIF, libaom via Debian avifenc/avifdec, BT.601 full range 8-bit 4:2:0, tune=psnr"
+class AvifAvifenc(_Avif, ProgramCodec):
+    name = "avif-avifenc"
+    display_name = "AVIF (avifenc)"
+    description = "AVIF, libaom 3.6 via Debian avifenc/avifdec 0.11, BT.601 full range 8-bit 4:2:0, tune=psnr"
     knob = Knob("q", 0, 63, integer=True, quality_rises=False)
     # ~1.5 .. 0.05 bpp mean on Kodak (speed 6, 4:2:0)
     default_points = (16.0, 24.0, 32.0, 40.0, 48.0, 56.0, 62.0)
@@ -96,36 +109,121 @@ class AvifAom(_Avif, ProgramCodec):
                 "tune": "psnr", "threads": 1}
 
 
-@register
-class AvifPillow(_Avif, PillowCodec):
-    name = "avif-pillow"
-    display_name = "AVIF (Pillow)"
-    description = "AVIF, libaom via Pillow's libavif 1.x, BT.601 full range 8-bit 4:2:0, tune=psnr"
-    knob = Knob("quality", 0, 100, integer=True, quality_rises=True)
-    # the same quantizers as avif's default points (16 .. 62)
-    default_points = (75.0, 62.0, 49.0, 37.0, 24.0, 11.0, 2.0)
+def _codec_versions(text: str) -> dict[str, str]:
+    """libavif's "dav1d [dec]:1.5.3-0-g..., aom [enc]:3.14.1" -> {"dav1d": "1.5.3-0-g...", "aom": "3.14.1"}."""
+    out = {}
+    for part in text.split(", "):
+        name, _, version = part.partition(" [")
+        out[name] = version.partition(":")[2].split(" ")[0]
+    return out
+
+
+def _quality_for(quantizer: int) -> int:
+    """The libavif quality whose quantizer, ``((100 - quality) * 63 + 50) // 100``, is ``quantizer``."""
+    return next(q for q in range(101) if ((100 - q) * 63 + 50) // 100 == quantizer)
+
+
+@functools.lru_cache(maxsize=1)
+def _pillow_avif_plugin() -> ModuleType | None:
+    """pillow-avif-plugin's save module, imported without letting it replace Pillow's AVIF handlers."""
+    Image.init()
+    tables = ("OPEN", "SAVE", "SAVE_ALL", "EXTENSION", "MIME")
+    saved = {name: dict(getattr(Image, name)) for name in tables}
+    ids = list(Image.ID)
+    try:
+        import pillow_avif.AvifImagePlugin as plugin  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    finally:
+        for name, table in saved.items():
+            getattr(Image, name).clear()
+            getattr(Image, name).update(table)
+        Image.ID[:] = ids
+    return plugin
+
+
+class _Libavif(_Avif, PillowCodec):
+    """libavif in process: Pillow's build for aom, pillow-avif-plugin's for the encoders Pillow lacks."""
+
+    knob = Knob("q", 0, 63, integer=True, quality_rises=False)
+    # ~1.5 .. 0.05 bpp mean on Kodak (speed 6, 4:2:0)
+    default_points = (16.0, 24.0, 32.0, 40.0, 48.0, 56.0, 62.0)
     pillow_format = "AVIF"
     pillow_feature = "avif"
+    encoder: ClassVar[str]  # libavif's codec name: aom, svt, rav1e
+    advanced: ClassVar[dict[str, str]]  # codec-specific options: PSNR tuning
+
+    def _module(self) -> Any:
+        """The module whose ``_avif`` extension and ``_save`` encode with :attr:`encoder`."""
+        if self.encoder == "aom":
+            from PIL import AvifImagePlugin
+
+            return AvifImagePlugin
+        return _pillow_avif_plugin()
 
     def check_availability(self) -> Availability:
-        available = super().check_availability()
+        available = super().check_availability()  # Pillow's AVIF decodes all three
         if not available:
             return available
-        from PIL import _avif
-
-        if not _avif.encoder_codec_available("aom"):
-            return Availability(False, "Pillow's libavif has no libaom encoder")
+        module = self._module()
+        if module is None:
+            return Availability(False, "Python package pillow-avif-plugin is not installed")
+        if not module._avif.encoder_codec_available(self.encoder):
+            return Availability(False, f"libavif of {module.__name__} has no {self.encoder} encoder")
         return Availability(True)
 
     def probe_version(self) -> str:
-        from PIL import Image, _avif, features
+        from PIL import _avif as pillow_avif
 
-        return f"libavif {features.version('avif')} ({_avif.codec_versions()}) via Pillow {Image.__version__}"
+        module = self._module()
+        encoder = _codec_versions(module._avif.codec_versions()).get(self.encoder, "?")
+        dav1d = _codec_versions(pillow_avif.codec_versions()).get("dav1d", "?")
+        libavif = ".".join(str(v) for v in module._avif.VERSION)
+        source = (f"Pillow {Image.__version__}" if self.encoder == "aom"
+                  else f"pillow-avif-plugin {metadata.version('pillow-avif-plugin')}")
+        return f"libavif {libavif} ({self.encoder} {encoder}) via {source} / dav1d {dav1d} via Pillow"
 
     def save_settings(self, point: float) -> dict[str, Any]:
-        return {"quality": int(self.knob.clamp(point)), "subsampling": {"420": "4:2:0", "444": "4:4:4"}[self.option("yuv")],
-                "speed": int(self.option("speed")), "max_threads": 1, "codec": "aom", "range": "full",
-                "autotiling": False, "advanced": {"tune": "psnr"}}
+        return {"quality": _quality_for(int(self.knob.clamp(point))),
+                "subsampling": {"420": "4:2:0", "444": "4:4:4"}[self.option("yuv")],
+                "speed": int(self.option("speed")), "max_threads": 1, "codec": self.encoder, "range": "full",
+                "autotiling": False, "advanced": dict(self.advanced)}
+
+    def save(self, image: Image.Image, buffer: io.BytesIO, settings: dict[str, Any]) -> None:
+        # The module's own handler, not whichever AVIF handler Pillow has registered last.
+        if self.encoder == "svt":
+            os.environ.setdefault("SVT_LOG", "1")  # errors only: SVT-AV1 prints a banner on stderr
+        image.encoderinfo = dict(settings)
+        self._module()._save(image, buffer, "")
 
     def encode_params(self, settings: dict[str, Any]) -> dict[str, Any]:
-        return {**settings, "quantizer": ((100 - settings["quality"]) * 63 + 50) // 100}
+        return {"q": ((100 - settings["quality"]) * 63 + 50) // 100, **settings}
+
+
+@register
+class Avif(_Libavif):
+    name = "avif"
+    display_name = "AVIF"
+    description = "AVIF, libaom 3.14 via Pillow's libavif 1.4, BT.601 full range 8-bit 4:2:0, tune=psnr"
+    encoder = "aom"
+    advanced: ClassVar[dict[str, str]] = {"tune": "psnr"}
+
+
+@register
+class AvifSvt(_Libavif):
+    name = "avif-svt"
+    display_name = "AVIF (SVT-AV1)"
+    description = "AVIF, SVT-AV1 via pillow-avif-plugin's libavif, BT.601 full range 8-bit 4:2:0, tune PSNR"
+    encoder = "svt"
+    advanced: ClassVar[dict[str, str]] = {"tune": "1"}
+    option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"yuv": ("420",), "speed": _SPEEDS}
+    min_size = 4  # SVT-AV1 refuses pictures under 4x4
+
+
+@register
+class AvifRav1e(_Libavif):
+    name = "avif-rav1e"
+    display_name = "AVIF (rav1e)"
+    description = "AVIF, rav1e via pillow-avif-plugin's libavif, BT.601 full range 8-bit 4:2:0, tune Psnr"
+    encoder = "rav1e"
+    advanced: ClassVar[dict[str, str]] = {"tune": "Psnr"}

@@ -257,6 +257,10 @@ class PillowCodec(Codec):
     def payload_bytes(self, data: bytes) -> int | None:
         return None
 
+    def save(self, image: Image.Image, buffer: io.BytesIO, settings: dict[str, Any]) -> None:
+        """Write ``image`` with ``settings``: Pillow's registered handler of ``pillow_format`` by default."""
+        image.save(buffer, format=self.pillow_format, **settings)
+
     def check_availability(self) -> Availability:
         if not features.check(self.pillow_feature):
             return Availability(False, f"Pillow was built without {self.pillow_format} support")
@@ -269,8 +273,8 @@ class PillowCodec(Codec):
         settings = self.save_settings(point)
         buffer = io.BytesIO()
         try:
-            Image.fromarray(rgb).save(buffer, format=self.pillow_format, **settings)
-        except (OSError, ValueError) as exc:
+            self.save(Image.fromarray(rgb), buffer, settings)
+        except (OSError, ValueError, RuntimeError) as exc:
             raise CodecError(f"{self.display_name} encode failed: {one_line(exc)}") from None
         data = buffer.getvalue()
         return Bitstream(data, payload_bytes=self.payload_bytes(data), params=self.encode_params(settings))
@@ -284,7 +288,7 @@ class PillowCodec(Codec):
                 if image.mode not in ("RGB", "RGBA", "L", "P"):
                     raise CodecError(f"{self.display_name} decode: got a {image.mode} image, expected RGB")
                 return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-        except (OSError, SyntaxError, ValueError) as exc:
+        except (OSError, SyntaxError, ValueError, RuntimeError) as exc:  # Pillow 13's AVIF: RuntimeError
             raise CodecError(f"{self.display_name} decode failed: {one_line(exc)}") from None
 
 

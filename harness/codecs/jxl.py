@@ -1,10 +1,15 @@
-"""JPEG XL (VarDCT, XYB), two builds, named apart because their encoders and decoders differ:
+"""JPEG XL (VarDCT, XYB), three builds, named apart because their encoders and decoders differ:
 
-``jxl``
-    Debian's ``cjxl``/``djxl`` 0.7. cjxl 0.7 reads PNG gAMA/cHRM chunks and changes the coded colour
-    space, so it is fed a bare PNG (:func:`harness.core.images.encode_png`).
+``jxl`` (the default: the newest build here)
+    libjxl 0.12 in process through PyPI ``pillow-jxl-plugin`` (its Rust bindings, jpegxl-rs, link libjxl
+    statically). Its encoder takes libjxl's quality, not the distance: the distance knob is converted
+    with the exact inverse of libjxl's ``JxlEncoderDistanceFromQuality`` (quality is a float, so every
+    distance is reachable). No metadata is given, so no Exif box and no container.
 ``jxl-imagecodecs``
     In process through ``imagecodecs`` (libjxl 0.11).
+``jxl-cjxl``
+    Debian's ``cjxl``/``djxl`` 0.7 (2022). cjxl 0.7 reads PNG gAMA/cHRM chunks and changes the coded
+    colour space, so it is fed a bare PNG (:func:`harness.core.images.encode_png`).
 
 Knob: the butteraugli distance (0 = lossless, 1 = visually lossless, up to 25); option ``effort`` 1-9
 (default 7, libjxl's default). The file is a bare codestream (no container: no metadata is given), so
@@ -14,7 +19,10 @@ recorded. The rate floor is ~0.13 bpp on Kodak: JPEG XL cannot reach the lowest 
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -57,8 +65,8 @@ class _Jxl(Codec):
 
 @register
 class JxlCli(_Jxl, ProgramCodec):
-    name = "jxl"
-    display_name = "JPEG XL"
+    name = "jxl-cjxl"
+    display_name = "JPEG XL (cjxl)"
     description = "JPEG XL, Debian cjxl/djxl 0.7, VarDCT (XYB)"
 
     def check_availability(self) -> Availability:
@@ -129,3 +137,71 @@ class JxlImagecodecs(_Jxl):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise CodecError(f"{self.display_name} decode: got {image.shape} {image.dtype}, expected HxWx3 uint8")
         return image
+
+
+def quality_for_distance(distance: float) -> float:
+    """The libjxl quality whose ``JxlEncoderDistanceFromQuality`` is ``distance`` (0 < distance <= 25):
+    ``0.1 + (100 - q) * 0.09`` from quality 30 up, ``53/3000 q^2 - 23/20 q + 25`` below."""
+    if distance <= 6.4:
+        return 100.0 - (distance - 0.1) / 0.09
+    a, b, c = 53.0 / 3000.0, -23.0 / 20.0, 25.0 - distance
+    return (-b - math.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a)
+
+
+@functools.lru_cache(maxsize=1)
+def _pillow_jxl_libjxl() -> str:
+    """The libjxl version the plugin's binary was built with (its Rust crate is named ``+libjxl-X``)."""
+    import pillow_jxl
+
+    for path in Path(pillow_jxl.__file__).parent.glob("pillow_jxl*.so"):
+        match = re.search(rb"jpegxl-rs-[\d.]+\+libjxl-(\d+\.\d+\.\d+)", path.read_bytes())
+        if match:
+            return match.group(1).decode()
+    return "unknown"
+
+
+@register
+class JxlPillow(_Jxl):
+    name = "jxl"
+    display_name = "JPEG XL"
+    description = "JPEG XL, libjxl 0.12 via pillow-jxl-plugin (in process), VarDCT (XYB)"
+
+    def check_availability(self) -> Availability:
+        try:
+            import pillow_jxl  # noqa: F401
+        except ImportError:
+            return Availability(False, "Python package pillow-jxl-plugin is not installed")
+        return Availability(True)
+
+    def probe_version(self) -> str:
+        return f"libjxl {_pillow_jxl_libjxl()} via pillow-jxl-plugin {metadata.version('pillow-jxl-plugin')}"
+
+    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+        from pillow_jxl import Encoder
+
+        distance = self.knob.clamp(point)
+        if distance <= 0:
+            raise CodecError(f"{self.display_name}: distance 0 (lossless) is not a lossy point")
+        quality = quality_for_distance(distance)
+        effort = int(self.option("effort"))
+        height, width = rgb.shape[:2]
+        encoder = Encoder(mode="RGB", lossless=False, quality=quality, decoding_speed=0, effort=effort,
+                          use_container=False, use_original_profile=False, num_threads=1)
+        try:
+            data = bytes(encoder(np.ascontiguousarray(rgb).tobytes(), width, height, jpeg_encode=False))
+        except (ValueError, RuntimeError) as exc:  # its JxlException is a RuntimeError
+            raise CodecError(f"{self.display_name} encode failed: {one_line(exc)}") from None
+        return Bitstream(data, payload_bytes=self.payload_bytes(data),
+                         params={"distance": distance, "quality": round(quality, 6), "effort": effort,
+                                 "threads": 1})
+
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+        from pillow_jxl import Decoder
+
+        try:
+            jpeg, info, pixels, _icc, _boxes = Decoder(num_threads=1)(data)
+        except (ValueError, RuntimeError) as exc:
+            raise CodecError(f"{self.display_name} decode failed: {one_line(exc)}") from None
+        if jpeg or info.mode != "RGB":
+            raise CodecError(f"{self.display_name} decode: got {info.mode} (jpeg={jpeg}), expected RGB")
+        return np.frombuffer(pixels, np.uint8).reshape(info.height, info.width, 3)
