@@ -174,11 +174,13 @@ class _Libavif(_Avif, PillowCodec):
 
     def probe_version(self) -> str:
         from PIL import _avif as pillow_avif
+        from PIL import features
 
         module = self._module()
         encoder = _codec_versions(module._avif.codec_versions()).get(self.encoder, "?")
         dav1d = _codec_versions(pillow_avif.codec_versions()).get("dav1d", "?")
-        libavif = ".".join(str(v) for v in module._avif.VERSION)
+        libavif = (features.version("avif") if self.encoder == "aom"
+                   else ".".join(str(v) for v in module._avif.VERSION))
         source = (f"Pillow {Image.__version__}" if self.encoder == "aom"
                   else f"pillow-avif-plugin {metadata.version('pillow-avif-plugin')}")
         return f"libavif {libavif} ({self.encoder} {encoder}) via {source} / dav1d {dav1d} via Pillow"

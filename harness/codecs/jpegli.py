@@ -42,7 +42,7 @@ class Jpegli(PillowCodec):
 
     def check_availability(self) -> Availability:
         try:
-            import pyjpegli  # noqa: F401
+            import pyjpegli  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
         except ImportError:
             return Availability(False, "Python package pyjpegli is not installed")
         return super().check_availability()
@@ -56,7 +56,7 @@ class Jpegli(PillowCodec):
         return {"quality": int(self.knob.clamp(point))}
 
     def save(self, image: Image.Image, buffer: io.BytesIO, settings: dict[str, Any]) -> None:
-        import pyjpegli
+        import pyjpegli  # type: ignore[import-not-found,unused-ignore]
 
         buffer.write(pyjpegli.encode(image.tobytes(), image.width, image.height, settings["quality"]))
 
@@ -66,7 +66,7 @@ class Jpegli(PillowCodec):
     def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         if self.option("decoder") == "libjpeg-turbo":
             return super().decode(data, size)
-        import pyjpegli
+        import pyjpegli  # type: ignore[import-not-found,unused-ignore]
 
         try:
             pixels, width, height = pyjpegli.decode(data)

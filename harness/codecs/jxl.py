@@ -185,8 +185,11 @@ class JxlPillow(_Jxl):
         quality = quality_for_distance(distance)
         effort = int(self.option("effort"))
         height, width = rgb.shape[:2]
-        encoder = Encoder(mode="RGB", lossless=False, quality=quality, decoding_speed=0, effort=effort,
-                          use_container=False, use_original_profile=False, num_threads=1)
+        # The wheel's .pyi stub predates these keywords; its own Pillow plugin passes them all.
+        settings: dict[str, Any] = {"mode": "RGB", "lossless": False, "quality": quality, "decoding_speed": 0,
+                                    "effort": effort, "use_container": False, "use_original_profile": False,
+                                    "num_threads": 1}
+        encoder = Encoder(**settings)
         try:
             data = bytes(encoder(np.ascontiguousarray(rgb).tobytes(), width, height, jpeg_encode=False))
         except (ValueError, RuntimeError) as exc:  # its JxlException is a RuntimeError
