@@ -75,6 +75,8 @@ class TrainSettings:
     export_calibration: int = 64
     gain_lr_mult: float = 10.0  # learning-rate factor of the per-level gains and biases (see _param_groups)
     downscale: int = 2  # box-filter factor; lowered per image so that its short side stays >= max(crop, 256)
+    init_from: str = ""  # start a new run from the weights of this checkpoint (exported or not)
+    lambdas: str = ""  # comma-separated lambdas of the levels; re-levels the weights (see relevel)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -190,6 +192,34 @@ def _param_groups(model: PicoModel, gain_lr_mult: float) -> list[dict[str, Any]]
     return [{"params": slow, "lr_mult": 1.0}, {"params": fast, "lr_mult": gain_lr_mult}]
 
 
+_LEVEL_PARAMS = ("log_gain_enc", "log_gain_dec", "log_gain_z", "level_bias")
+
+
+@torch.no_grad()
+def relevel(model: PicoModel, lambdas: tuple[float, ...]) -> PicoModel:
+    """The model with new per-level lambdas. Every per-level parameter (gains, level biases) of a new level is
+    interpolated linearly in log(lambda) between the old levels, and extrapolated along the nearest two
+    beyond them, so that a trained model moves to another rate range without starting over."""
+    old = torch.log(torch.tensor(model.cfg.lambdas, dtype=torch.float64))
+    new = torch.log(torch.tensor(lambdas, dtype=torch.float64))
+    if len(old) < 2:
+        raise TrainingError("re-levelling needs a model with at least two levels")
+    cfg = PicoConfig.from_dict({**model.cfg.to_dict(), "levels": len(lambdas), "lambdas": tuple(lambdas),
+                                "init_steps": tuple(float(model.cfg.init_steps[0]) for _ in lambdas)})
+    lo = torch.searchsorted(old, new).clamp(1, len(old) - 1) - 1
+    t = ((new - old[lo]) / (old[lo + 1] - old[lo])).float()
+    state = model.state_dict()
+    for name, value in state.items():
+        if any(key in name for key in _LEVEL_PARAMS) and value.shape[0] == len(old):
+            view = t.view(-1, *([1] * (value.dim() - 1)))
+            state[name] = value[lo] + view * (value[lo + 1] - value[lo])
+    out = PicoModel(cfg)
+    if any(getattr(m, "folded", False) for m in model.modules()):
+        out.fold_scales()
+    out.load_state_dict(state)
+    return out
+
+
 def _select_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -214,6 +244,13 @@ def train(settings: TrainSettings, progress: bool = True) -> Path:
         resume = read_checkpoint(out)
         model = build_model(resume)
         step = int(resume.get("train", {}).get("step", 0))
+    elif settings.init_from:
+        model = build_model(read_checkpoint(settings.init_from))
+    if settings.lambdas:
+        lambdas_wanted = tuple(float(v) for v in settings.lambdas.split(","))
+        if lambdas_wanted != model.cfg.lambdas:
+            model = relevel(model, lambdas_wanted)
+    cfg = model.cfg
     model.to(device).train()
     opt = torch.optim.Adam(_param_groups(model, settings.gain_lr_mult), lr=settings.lr)
     sampler = CropSampler(images, settings.crop, settings.seed + step)
