@@ -53,7 +53,14 @@ def codec_class(name: str) -> type[Contender]:
 
 
 def parse_codec_spec(spec: str) -> tuple[str, dict[str, str]]:
-    """``"vvc:preset=slow:threads=1"`` -> ``("vvc", {"preset": "slow", "threads": "1"})``."""
+    """``"vvc:preset=slow:threads=1"`` -> ``("vvc", {"preset": "slow", "threads": "1"})``; a codec with a
+    positional option also takes a bare first part (``"compressai:mbt2018"`` -> ``{"arch": "mbt2018"}``)."""
+    name, _, rest = spec.strip().partition(":")
+    first, _, tail = rest.partition(":")
+    positional = codec_class(name).positional_option if first and "=" not in first else None
+    if positional:
+        name, options = parse_spec(f"{name}:{tail}" if tail else name, "codec", CodecError)
+        return name, {positional: first, **options}
     return parse_spec(spec, "codec", CodecError)
 
 

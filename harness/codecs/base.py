@@ -148,6 +148,8 @@ class Contender(ABC):
     option_defaults: ClassVar[dict[str, str]] = {}
     # Allowed values of options that take one of a fixed set, checked when the codec is made.
     option_choices: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # The option a bare first part of the codec string sets (``compressai:mbt2018`` -> arch=mbt2018).
+    positional_option: ClassVar[str | None] = None
 
     def __init__(self, **options: str) -> None:
         unknown = sorted(set(options) - set(self.option_defaults))
@@ -167,7 +169,10 @@ class Contender(ABC):
     @property
     def label(self) -> str:
         """The codec string that names this configuration in results (name plus options)."""
-        return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.options.items()))])
+        bare = self.positional_option
+        head = [self.options[bare]] if bare and self.options.get(bare) else []
+        rest = (f"{k}={v}" for k, v in sorted(self.options.items()) if not (k == bare and head))
+        return ":".join([self.name, *head, *rest])
 
     @functools.cached_property
     def _availability(self) -> Availability:
