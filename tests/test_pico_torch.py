@@ -260,6 +260,24 @@ def test_training_two_stages_resume_and_export(tmp_path: Path) -> None:
         train(TrainSettings(mse_steps=1, data=[str(KODAK)], output=str(tmp_path / "x.pt")), progress=False)
 
 
+def test_relevel_keeps_trained_levels_and_moves_the_rate() -> None:
+    """Re-levelling to lambdas the model has reproduces those levels exactly; a lower lambda gets a coarser
+    quantizer (extrapolated gain), so fewer estimated bits on a real crop."""
+    from harness.codecs.pico_torch.checkpoint import build_model, read_checkpoint
+    from harness.codecs.pico_torch.train import relevel
+
+    model = build_model(read_checkpoint(DEFAULT_CHECKPOINT)).eval()
+    old = model.cfg.lambdas
+    moved = relevel(model, (old[0] / 4, old[1], old[3])).eval()
+    assert moved.cfg.lambdas == (old[0] / 4, old[1], old[3]) and moved.cfg.levels == 3
+    x = torch.from_numpy(kodak("kodim19")[:128, :128].copy()).permute(2, 0, 1)[None].float() / 255
+    with torch.no_grad():
+        for new_level, old_level in ((1, 1), (2, 3)):
+            a, b = moved(x, torch.tensor([new_level])), model(x, torch.tensor([old_level]))
+            assert torch.equal(a["x_hat"], b["x_hat"]) and torch.equal(a["bpp"], b["bpp"])
+        assert moved(x, torch.tensor([0]))["bpp"] < 0.8 * model(x, torch.tensor([0]))["bpp"]
+
+
 @pytest.mark.slow
 def test_every_kodak_image_decodes_bit_exact_in_fresh_process(coder, tmp_path: Path) -> None:
     """All 24 Kodak images at one level: file on disk -> new process -> identical pixels. Measured 138 s on
