@@ -196,6 +196,73 @@ def test_env_folder_search_finds_cmake_layouts_and_data_files(tmp_path, monkeypa
     assert codec_class(defn)().availability()
 
 
+def test_env_naming_an_executable_finds_its_sibling_and_the_checkout(tmp_path, monkeypatch) -> None:
+    # $HARNESS_VTM_DIR set to the EncoderApp binary instead of the checkout: DecoderApp beside it and cfg/
+    # upwards from it are found, rather than failing later on a missing cfg.
+    checkout = tmp_path / "vtm"
+    release = checkout / "bin" / "umake" / "gcc-12.2" / "x86_64" / "release"
+    release.mkdir(parents=True)
+    (checkout / "cfg").mkdir()
+    (checkout / "cfg" / "enc.cfg").write_text("QP : 32\n")
+    for name in ("toy-enc", "toy-dec"):
+        (release / name).write_text("#!/bin/sh\necho 'Toy Version 1.2'\n")
+        (release / name).chmod(0o755)
+    text = minimal(programs='encoder = { names = ["toy-enc"], env = "TOY_DIR" }\n'
+                            'decoder = { names = ["toy-dec"], env = "TOY_DIR" }',
+                   extra='[files]\ncfg = { path = "cfg/enc.cfg", env = "TOY_DIR" }\n')
+    text = text.replace('command = ["{encoder}", "{bitstream}", "{output}"]',
+                        'command = ["{decoder}", "-c", "{cfg}", "{bitstream}", "{output}"]')
+    codec = codec_class(load_definition(_write(tmp_path, "toy.toml", text)))()
+    monkeypatch.setenv("TOY_DIR", str(release / "toy-enc"))
+    programs, files = codec._resolve()
+    assert programs == {"encoder": release / "toy-enc", "decoder": release / "toy-dec"}
+    assert files == {"cfg": checkout / "cfg" / "enc.cfg"}
+    (release / "toy-dec").unlink()
+    ok = codec_class(codec.definition)().availability()
+    assert not ok and ok.reason == f"toy-dec not found beside $TOY_DIR={release / 'toy-enc'}"
+
+
+LOSSLESS = """
+name = "{name}"
+format = "yuv"
+size_multiple = 2
+[knob]
+name = "level"
+low = 0
+high = 1
+quality_rises = true
+default_points = [1]
+[colour]
+matrix = "bt709"
+range = "full"
+bit_depth = 10
+subsampling = "420"
+[programs]
+ffmpeg = {{ names = ["ffmpeg"], provider = "imageio_ffmpeg:get_ffmpeg_exe" }}
+[encode]
+command = ["{{ffmpeg}}", "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p10le",
+           "-video_size", "{{width}}x{{height}}", "-i", "{{input}}",
+           "-map", "0", "-c:v", "ffv1", "-f", "nut", "-y", "{{bitstream}}",
+           "-map", "0", {recon_filter}"-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-y", "{{reconstruction}}"]
+[decode]
+command = ["{{ffmpeg}}", "-hide_banner", "-loglevel", "error", "-i", "{{bitstream}}",
+           "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-y", "{{output}}"]
+"""
+
+
+def test_encoder_reconstruction_must_equal_the_decoders_output(tmp_path) -> None:
+    # FFV1 is lossless, so the input is the encoder's true reconstruction: it matches the decoder's output.
+    # The same encoder reporting a reconstruction one code value off (as a mismatched decoder would) fails.
+    image = kodak_crop()
+    good = codec_class(load_definition(_write(tmp_path, "good.toml", LOSSLESS.format(name="good", recon_filter=""))))()
+    outcome = good.compress(image, 1)
+    assert np.array_equal(outcome.reconstruction, good.decode(good.encode(image.pixels, 1).data, (64, 96)))
+    text = LOSSLESS.format(name="bad", recon_filter='"-vf", "lutyuv=y=val+4", ')
+    bad = codec_class(load_definition(_write(tmp_path, "bad.toml", text)))()
+    with pytest.raises(CodecError, match="encoder's reconstruction differs from the decoder's output"):
+        bad.compress(image, 1)
+
+
 def test_required_version_guards_against_the_wrong_program(tmp_path, monkeypatch) -> None:
     # VTM and ECM both ship EncoderApp: a definition refuses a program that does not identify as its own.
     monkeypatch.setenv("TOY_FFMPEG", _ffmpeg())
@@ -262,8 +329,8 @@ def _command(name: str, step: str) -> list[str]:
     codec = codec_class(defn)()
     values = codec._static_values({k: Path(f"/opt/{k}") for k in defn.programs},
                                   {k: Path(f"/src/{f.path}") for k, f in defn.files.items()})
-    values.update(input="/w/input.yuv", bitstream="/w/stream.bin", output="/w/decoded.yuv", workdir="/w",
-                  width=768, height=512, point=32)
+    values.update(input="/w/input.yuv", bitstream="/w/stream.bin", output="/w/decoded.yuv",
+                  reconstruction="/w/recon.yuv", workdir="/w", width=768, height=512, point=32)
     return [render(a, values) for a in (defn.encode if step == "encode" else defn.decode)]
 
 
@@ -276,7 +343,10 @@ def test_jvet_command_lines(name: str) -> None:
     cfg = "encoder_intra_ecm.cfg" if name.startswith("ecm") else "encoder_intra_vtm.cfg"
     assert enc[:3] == ["/opt/encoder", "-c", f"/src/cfg/{cfg}"]
     pairs = dict(zip(enc[3::2], enc[4::2]))
-    assert pairs["-i"] == "/w/input.yuv" and pairs["-b"] == "/w/stream.bin" and pairs["-o"] == ""
+    # The encoder writes its reconstruction; the harness compares it with the decoder's output.
+    assert pairs["-i"] == "/w/input.yuv" and pairs["-b"] == "/w/stream.bin" and pairs["-o"] == "/w/recon.yuv"
+    # The 4:4:4 common test conditions read cfg/444/yuv444.cfg (BDPCM on) after the all-intra cfg.
+    assert (pairs.get("-c") == "/src/cfg/444/yuv444.cfg") == (chroma == "444")
     assert (pairs["-wdt"], pairs["-hgt"], pairs["-f"], pairs["-q"]) == ("768", "512", "1", "32")
     for flag in ("--InputBitDepth=10", f"--InputChromaFormat={chroma}", f"--ChromaFormatIDC={chroma}",
                  "--InternalBitDepth=10", "--OutputBitDepth=10", "--ConformanceWindowMode=1"):

@@ -90,6 +90,9 @@ class Bitstream:
     data: bytes
     payload_bytes: int | None = None  # None: the whole file is payload
     params: dict[str, Any] = field(default_factory=dict)  # the exact encoder settings
+    # The encoder's own reconstruction (HxWx3 uint8, the encoded size), when it writes one: the decoder's
+    # output must equal it, or the encoder and decoder disagree and the point is not a data point.
+    reconstruction: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def file_bytes(self) -> int:
@@ -262,6 +265,11 @@ class Codec(Contender):
             raise CodecError(
                 f"decoder returned {decoded.shape} {decoded.dtype}, expected {padded.shape} uint8"
             )
+        if stream.reconstruction is not None and not np.array_equal(stream.reconstruction, decoded):
+            differ = int(np.count_nonzero(np.any(stream.reconstruction != decoded, axis=-1))) \
+                if stream.reconstruction.shape == decoded.shape else -1
+            raise CodecError(f"the encoder's reconstruction differs from the decoder's output "
+                             f"({'shapes differ' if differ < 0 else f'{differ} pixels differ'}): encoder/decoder mismatch")
         recon = np.ascontiguousarray(decoded[:h, :w])
         quality = plausibility_psnr(recon, rgb)
         if quality < self.implausible_psnr_db:

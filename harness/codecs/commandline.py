@@ -62,7 +62,8 @@ CODECS_DIR_ENV = "HARNESS_CODECS_DIR"
 FORMATS = ("yuv", "png")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}|[{}]")
-_PER_CALL = ("input", "bitstream", "output", "workdir", "width", "height", "point")
+_PER_CALL = ("input", "bitstream", "output", "reconstruction", "workdir", "width", "height", "point")
+_RECONSTRUCTION_FILE = "encoder-reconstruction"
 _COLOUR_KEYS = ("bit_depth", "chroma", "matrix", "range", "full_range")
 _TOP_KEYS = {"name", "description", "extension", "size_multiple", "min_size", "timeout", "format", "cwd",
              "knob", "colour", "programs", "files", "options", "vars", "environment", "version", "encode",
@@ -336,13 +337,22 @@ def _find_in_dir(folder: Path, names: tuple[str, ...]) -> Path | None:
     return None
 
 
-def locate_program(spec: ProgramSpec) -> Path:
-    """The program's path, or :class:`CodecUnavailable` saying where it was looked for."""
+def locate_program(spec: ProgramSpec, shares_env: bool = False) -> Path:
+    """The program's path, or :class:`CodecUnavailable` saying where it was looked for. ``$env`` may name a
+    folder (searched as :func:`_find_in_dir`) or an executable; when other programs of the definition share
+    the variable (``shares_env``), an executable of another name stands for its folder."""
     label = spec.names[0] if spec.names else spec.key
     if spec.env and os.environ.get(spec.env):
         where = Path(os.environ[spec.env]).expanduser()
         if _is_executable(where):
-            return where
+            if where.name in spec.names or not shares_env:
+                return where
+            # One variable for several programs (VTM's EncoderApp and DecoderApp) names one of them:
+            # the others are its neighbours.
+            found = _find_in_dir(where.resolve().parent, spec.names)
+            if found:
+                return found
+            raise CodecUnavailable(f"{label} not found beside ${spec.env}={where}")
         if where.is_dir():
             found = _find_in_dir(where, spec.names)
             if found:
@@ -368,12 +378,13 @@ def locate_program(spec: ProgramSpec) -> Path:
 
 
 def locate_file(spec: FileSpec, programs: dict[str, Path]) -> Path:
-    """A data file: relative to ``$env`` if set, else searched upwards from the programs' real locations
-    (a build tree inside the source checkout finds ``cfg/...`` this way)."""
+    """A data file: relative to ``$env`` if it names a folder, else searched upwards from the programs' real
+    locations (a build tree inside the source checkout finds ``cfg/...`` this way; so does ``$env`` naming
+    the executable itself)."""
     def ok(p: Path) -> bool:
         return p.is_dir() if spec.kind == "dir" else p.is_file()
 
-    if spec.env and os.environ.get(spec.env):
+    if spec.env and os.environ.get(spec.env) and not _is_executable(Path(os.environ[spec.env]).expanduser()):
         base = Path(os.environ[spec.env]).expanduser()
         candidate = base / spec.path
         if ok(candidate):
@@ -401,7 +412,9 @@ class CommandLineCodec(ProgramCodec):
     # --- resolution -------------------------------------------------------------------------------
     def _resolve(self) -> tuple[dict[str, Path], dict[str, Path]]:
         d = self.definition
-        programs = {key: locate_program(spec) for key, spec in d.programs.items()}
+        envs = [spec.env for spec in d.programs.values() if spec.env]
+        programs = {key: locate_program(spec, shares_env=envs.count(spec.env) > 1)
+                    for key, spec in d.programs.items()}
         files = {key: locate_file(spec, programs) for key, spec in d.files.items()}
         return programs, files
 
@@ -467,7 +480,7 @@ class CommandLineCodec(ProgramCodec):
     def _symbolic(self, template: tuple[str, ...], values: dict[str, object]) -> list[str]:
         """The command as recorded in params: machine-specific paths replaced by their placeholder."""
         shown = dict(values)
-        for key in ("input", "bitstream", "output", "workdir"):
+        for key in ("input", "bitstream", "output", "reconstruction", "workdir"):
             shown[key] = "{" + key + "}"
         for key in self.definition.programs:
             shown[key] = Path(str(values[key])).name
@@ -499,7 +512,21 @@ class CommandLineCodec(ProgramCodec):
         height, width = size
         return self._command(self.definition.encode, workdir, input=str(workdir / self.input_file),
                              bitstream=str(workdir / self.stream_file), output=str(workdir / "unused"),
+                             reconstruction=str(workdir / self._reconstruction_file),
                              width=width, height=height, point=self._point_value(point))
+
+    @property
+    def _reconstruction_file(self) -> str:
+        return _RECONSTRUCTION_FILE + (".yuv" if self.definition.format == "yuv" else ".png")
+
+    def encoder_reconstruction(self, workdir: Path, size: tuple[int, int]) -> np.ndarray | None:
+        """Read when the encode command names ``{reconstruction}``: same layout as the decoder's output."""
+        if "reconstruction" not in {p for t in self.definition.encode for p in _placeholders(t)}:
+            return None
+        path = workdir / self._reconstruction_file
+        if not path.is_file():
+            raise CodecError(f"{self.name} encoder wrote no reconstruction file")
+        return self.read_decoded(path.read_bytes(), size)
 
     def decode_command(self, size: tuple[int, int] | None, workdir: Path) -> Command:
         if self.definition.format == "yuv" and size is None:
@@ -508,7 +535,7 @@ class CommandLineCodec(ProgramCodec):
         height, width = size or (0, 0)
         return self._command(self.definition.decode, workdir, input=str(workdir / "unused"),
                              bitstream=str(workdir / self.stream_file), output=str(workdir / self.decoded_file),
-                             width=width, height=height, point="")
+                             reconstruction=str(workdir / "unused"), width=width, height=height, point="")
 
     def encode_params(self, point: float) -> dict[str, Any]:
         d = self.definition

@@ -123,6 +123,11 @@ class ProgramCodec(Codec):
     def program(self, word: str) -> str:
         return word
 
+    def encoder_reconstruction(self, workdir: Path, size: tuple[int, int]) -> np.ndarray | None:
+        """The encoder's own reconstruction as 8-bit RGB, read from ``workdir`` after encoding, when it
+        writes one (None: it does not). :meth:`Codec.compress` requires the decoder's output to equal it."""
+        return None
+
     def encode_timeout(self, pixels: int) -> float | None:
         return scaled_timeout(pixels, self.encode_seconds_per_mp)
 
@@ -146,10 +151,11 @@ class ProgramCodec(Codec):
                 data = (work / self.stream_file).read_bytes()
             except OSError:
                 raise CodecError(f"{self.step('encoder')} wrote no bitstream file") from None
+            reconstruction = self.encoder_reconstruction(work, (height, width)) if data else None
         if not data:
             raise CodecError(f"{self.step('encoder')} wrote an empty bitstream")
         params = {**self.encode_params(point), self.command_param: command.shown or command.argv}
-        return Bitstream(data, payload_bytes=self.payload_bytes(data), params=params)
+        return Bitstream(data, payload_bytes=self.payload_bytes(data), params=params, reconstruction=reconstruction)
 
     def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         with tempfile.TemporaryDirectory(prefix=f"harness-{self.name}-") as tmp:

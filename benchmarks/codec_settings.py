@@ -1,0 +1,140 @@
+"""BD-rate studies of codec builds and settings on a Kodak subset, through the harness's own runner and
+BD tables (pchip, per image then mean), so every figure in docs/codec-settings.md can be re-made.
+
+Suites (each a run under OUT/<suite>/, resumable: re-running redoes only what is missing)::
+
+    builds       newest builds against the older ones: avif vs avif-avifenc; jxl, jxl-imagecodecs vs jxl-cjxl
+    vvenc        VVenC presets faster..slower against VTM-23.13 (vtm-420, if HARNESS_VTM_DIR is set) and
+                 against each other (anchor vvc:preset=fast, the quick profile)
+    avif-speed   libaom speeds through libavif 1.4 (anchor avif, speed 6)
+    jxl-effort   libjxl 0.12 efforts (anchor jxl, effort 7)
+    all          every available codec at its defaults against vvc, RGB PSNR and MS-SSIM
+
+The images are crops (``--crop`` pixels square, from the centre; 0 keeps the whole picture) of the
+Kodak originals named by ``--images``; one worker process unless ``--jobs``. Run it under ``nice``::
+
+    nice -n 10 python benchmarks/codec_settings.py --suite vvenc --out results/settings
+    nice -n 10 python benchmarks/codec_settings.py --suite all --crop 0 --images all --out results/kodak-all
+
+Codec strings may be given instead of a suite (``--codecs a,b,c --anchor a``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from harness.analysis.tables import bd_table, load_run
+from harness.codecs import codec_names, get_codec
+from harness.datasets import resolve_dataset
+from harness.run.runner import run_sweep
+from harness.run.store import RunStore
+
+KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
+SUBSET = "kodim01,kodim05,kodim15,kodim23"
+VVENC_PRESETS = ("faster", "fast", "medium", "slow", "slower")
+
+# suite -> [(anchor, codecs compared with it)], codecs run = the union
+SUITES: dict[str, list[tuple[str, list[str]]]] = {
+    "builds": [("avif-avifenc", ["avif"]), ("jxl-cjxl", ["jxl", "jxl-imagecodecs"])],
+    "vvenc": [("vtm-420", [f"vvc:preset={p}" for p in VVENC_PRESETS]),
+              ("vvc:preset=fast", [f"vvc:preset={p}" for p in VVENC_PRESETS if p != "fast"])],
+    "avif-speed": [("avif", [f"avif:speed={s}" for s in (2, 4, 8, 10)])],
+    "jxl-effort": [("jxl", [f"jxl:effort={e}" for e in (3, 5, 8, 9)])],
+}
+
+
+def write_crops(folder: Path, images: list[str], crop: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in images:
+        pixels = np.asarray(Image.open(KODAK / f"{name}.png").convert("RGB"))
+        if crop:
+            top, left = (pixels.shape[0] - crop) // 2, (pixels.shape[1] - crop) // 2
+            pixels = pixels[top:top + crop, left:left + crop]
+        target = folder / f"{name}.png"
+        if not target.exists():
+            Image.fromarray(np.ascontiguousarray(pixels)).save(target)
+    return folder
+
+
+def all_available() -> list[tuple[str, list[str]]]:
+    names = []
+    for name in codec_names():
+        codec = get_codec(name)
+        if codec.availability() and not codec.fixed_points and name not in ("vvc", "vvenc-yuv", "pico-torch"):
+            names.append(name)
+    return [("vvc", names)]
+
+
+def timing(df: pd.DataFrame) -> pd.Series:
+    ok = df[df["status"] == "ok"]
+    return (ok["encode_seconds"] / (ok["width"] * ok["height"] / 1e6)).groupby(ok["codec"]).median()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", choices=[*SUITES, "all"], help="a predefined comparison")
+    parser.add_argument("--codecs", help="comma-separated codec strings (instead of --suite)")
+    parser.add_argument("--anchor", help="anchor codec string for --codecs")
+    parser.add_argument("--images", default=SUBSET, help="comma-separated Kodak names, or 'all'")
+    parser.add_argument("--crop", type=int, default=256, help="square centre crop in pixels (0: whole image)")
+    parser.add_argument("--metrics", default="psnr,ms_ssim")
+    parser.add_argument("--out", type=Path, default=Path("results/settings"))
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args()
+
+    if args.suite:
+        comparisons = all_available() if args.suite == "all" else SUITES[args.suite]
+        run_name = args.suite
+    elif args.codecs and args.anchor:
+        comparisons = [(args.anchor, [c for c in args.codecs.split(",") if c != args.anchor])]
+        run_name = "custom"
+    else:
+        parser.error("give --suite, or --codecs with --anchor")
+    images = sorted(p.stem for p in KODAK.glob("kodim*.png")) if args.images == "all" else args.images.split(",")
+    crops = write_crops(args.out / f"kodak-{len(images)}-crop{args.crop}", images, args.crop)
+
+    wanted = list(dict.fromkeys(c for anchor, tests in comparisons for c in [anchor, *tests]))
+    codecs, skipped = [], []
+    for spec in wanted:
+        codec = get_codec(spec)
+        (codecs if codec.availability() else skipped).append(codec)
+    for codec in skipped:
+        print(f"skipped {codec.label}: {codec.availability().reason}", file=sys.stderr)
+    store = RunStore(args.out / run_name)
+    summary = run_sweep(store, resolve_dataset(str(crops)), codecs, metrics=tuple(args.metrics.split(",")),
+                        n_jobs=args.jobs, argv=sys.argv)
+    print(f"{run_name}: {summary}", file=sys.stderr)
+
+    df = load_run(store.run_dir)
+    seconds = timing(df)
+    lines = [f"Kodak {', '.join(images)}, {'whole images' if not args.crop else f'{args.crop}x{args.crop} centre crops'};"
+             f" BD-rate (pchip, per image then mean; negative = fewer bits than the anchor)", ""]
+    for anchor, tests in comparisons:
+        labels = {c.label for c in codecs}
+        if anchor not in labels:
+            lines.append(f"anchor {anchor} unavailable: no table\n")
+            continue
+        sub = df[df["codec"].isin([anchor, *[t for t in tests if t in labels]])]
+        metrics = [m for m in ("psnr_rgb", "ms_ssim_rgb") if m in sub.columns]
+        table = bd_table(sub, anchor, metrics)
+        wide = table.pivot(index="codec", columns="metric", values="value").reindex(
+            [t for t in tests if t in labels])
+        wide.columns = [f"BD-rate {m} (%)" for m in wide.columns]
+        wide["encode s/MP (median)"] = seconds.reindex(wide.index)
+        lines += [f"anchor `{anchor}` (encode {seconds.get(anchor, float('nan')):.1f} s/MP)", "",
+                  wide.to_markdown(floatfmt=".2f"), ""]
+    text = "\n".join(lines)
+    (args.out / f"{run_name}.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SVT_LOG", "1")
+    main()
