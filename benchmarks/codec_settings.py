@@ -114,8 +114,9 @@ def main() -> None:
 
     df = load_run(store.run_dir)
     seconds = timing(df)
-    lines = [f"Kodak {', '.join(images)}, {'whole images' if not args.crop else f'{args.crop}x{args.crop} centre crops'};"
-             f" BD-rate (pchip, per image then mean; negative = fewer bits than the anchor)", ""]
+    where = "whole images" if not args.crop else f"{args.crop}x{args.crop} centre crops"
+    lines = [f"Kodak {', '.join(images)}, {where}; BD-rate (pchip, per image then mean; negative = fewer bits "
+             "than the anchor)", ""]
     for anchor, tests in comparisons:
         labels = {c.label for c in codecs}
         if anchor not in labels:
