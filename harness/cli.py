@@ -62,8 +62,13 @@ def main() -> None:
               help="Relative bpp error accepted by --target-bpp/--match searches.")
 @click.option("--metrics", default=None, help="Comma-separated metrics (default: psnr). See `harness metrics --list`.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel worker processes.")
-@click.option("--keep-reconstructions", is_flag=True, help="Keep decoded images (PNG) for later metrics and viewing.")
-@click.option("--retry-failed", is_flag=True, help="Redo jobs that failed in an earlier attempt of this run.")
+@click.option("--keep-reconstructions", is_flag=True, help="Also keep decoded images as PNG (for viewing; metrics "
+              "can always be added from the kept bitstreams).")
+@click.option("--no-keep-bitstreams", "no_keep_bitstreams", is_flag=True,
+              help="Do not keep the encoded files under RUN/bitstreams/ (saves disk; metrics can then no longer "
+                   "be added without encoding again).")
+@click.option("--retry-failed", is_flag=True, help="Redo what failed in an earlier attempt of this run: failed encodes "
+              "are encoded again, failed metrics are computed again on the kept bitstream (no encode).")
 @click.option("--pico-checkpoint", default=None, type=click.Path(dir_okay=False),
               help="Checkpoint for the pico-torch codec (same as pico-torch:checkpoint=PATH).")
 @click.option("--backend", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -75,7 +80,7 @@ def main() -> None:
                    "(default: workers read the same paths, i.e. a shared filesystem).")
 def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str, points: str | None,
         target_bpp: str | None, match: str | None, tolerance: float, metrics: str | None, jobs: int,
-        keep_reconstructions: bool, retry_failed: bool, pico_checkpoint: str | None, backend: str,
+        keep_reconstructions: bool, no_keep_bitstreams: bool, retry_failed: bool, pico_checkpoint: str | None, backend: str,
         scheduler: str | None, ship_images: bool) -> None:
     """Encode and decode every image of DATASET with every codec, and record one row per operating point."""
     from harness.codecs import CodecError, get_codec
@@ -83,22 +88,24 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
     from harness.metrics import DEFAULT_METRICS, MetricError, get_metric
     from harness.run.cluster import ClusterError, execute_dask
     from harness.run.runner import execute_local, run_sweep
-    from harness.run.store import RunStore
+    from harness.run.store import RunStore, StoreError
 
+    if jobs < 1:
+        _fail(f"--jobs {jobs}: give at least 1 worker process")
     if points and (target_bpp or match):
         _fail("--points cannot be combined with --target-bpp or --match")
     if backend == "dask" and not scheduler:
         _fail("--backend dask needs --scheduler tcp://HOST:PORT (the address `dask scheduler` prints)")
     if scheduler and backend != "dask":
         _fail("--scheduler is only used with --backend dask")
-    specs = _split(codec_specs)
+    specs = list(dict.fromkeys(_split(codec_specs)))  # "jpeg,,jpeg" is one codec, run once
     if pico_checkpoint:
         specs = [f"{s}:checkpoint={pico_checkpoint}" if s.split(":")[0] == "pico-torch" and "checkpoint=" not in s
                  else s for s in specs]
     try:
         data = resolve_dataset(dataset)
         codecs = [get_codec(s) for s in specs]
-        metric_names = tuple(_split(metrics)) or DEFAULT_METRICS
+        metric_names = tuple(dict.fromkeys(_split(metrics))) or DEFAULT_METRICS
         for name in metric_names:
             get_metric(name)
     except (DatasetError, CodecError, MetricError) as exc:
@@ -111,6 +118,10 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
     for line in sorted({p for c in codecs if c.availability() for p in c.problems()}):
         console.print(f"[yellow]warning:[/yellow] published file not used: {line}", highlight=False)
     store = RunStore(Path(results_root) / (run_name or data.name))
+    try:
+        store.lock()
+    except StoreError as exc:
+        _fail(str(exc))
     executor = execute_dask(scheduler) if backend == "dask" and scheduler else execute_local
     console.print(f"dataset {data.name}: {len(data.images)} images; run directory {store.run_dir}")
 
@@ -123,26 +134,49 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
 
         def on_result(result) -> None:
             row = result.row
-            progress.update(task, advance=1, description=f"{row['codec']} {row['image']}")
-            if row["status"] != "ok":
-                progress.console.print(f"[red]failed[/red] {row['codec']} {row['image']} {row.get('point')}: {row['error']}",
+            progress.update(task, advance=1, description=f"{row.codec} {row.image}")
+            if not row.ok:
+                progress.console.print(f"[red]failed[/red] {row.codec} {row.image} {row.point}: {row.error}",
                                        highlight=False)
+            for name in result.metric_failed:
+                progress.console.print(f"[yellow]metric {name} failed[/yellow] {row.codec} {row.image} {row.point}: "
+                                       f"{row.metric_errors.get(name)}", highlight=False)
 
         try:
             summary = run_sweep(
                 store, data, codecs, points=_floats(points, "--points"),
                 target_bpps=_floats(target_bpp, "--target-bpp"), match=match, metrics=metric_names,
-                keep_reconstructions=keep_reconstructions, tolerance=tolerance, n_jobs=jobs,
-                retry_failed=retry_failed, argv=sys.argv, on_plan=on_plan, on_result=on_result,
-                executor=executor, ship_images=ship_images,
+                keep_reconstructions=keep_reconstructions, keep_bitstreams=not no_keep_bitstreams,
+                tolerance=tolerance, n_jobs=jobs, retry_failed=retry_failed, argv=sys.argv, on_plan=on_plan,
+                on_result=on_result, executor=executor, ship_images=ship_images,
             )
-        except (ValueError, ClusterError) as exc:
+        except (ValueError, ClusterError, StoreError) as exc:
             _fail(str(exc))
-    table = store.table()
-    failed = int((table["status"] != "ok").sum()) if len(table) else 0
-    console.print(f"{summary.total} jobs: {summary.ran} ran, {summary.skipped} already done; "
-                  f"{len(table)} rows, {failed} failed -> {store.parquet}")
-    sys.exit(min(failed, 100))
+    rows = store.rows()
+    failed = sum(not row.ok for row in rows)
+    metric_missing = _count_metric_errors(rows)
+    console.print(f"{summary.total} jobs: {summary.ran} encoded, {summary.skipped} already done"
+                  + (f", {summary.completed} completed without encoding" if summary.completed else "")
+                  + f"; {len(rows)} rows, {failed} failed -> {store.parquet}", highlight=False)
+    _print_metric_changes(summary.gained, metric_missing)
+    sys.exit(min(failed + sum(1 for row in rows if row.ok and row.metric_errors), 100))
+
+
+def _count_metric_errors(rows) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row.ok:
+            for name in row.metric_errors:
+                counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _print_metric_changes(gained: dict[str, int], missing: dict[str, int]) -> None:
+    for name, n in sorted(gained.items()):
+        console.print(f"{n} rows gained {name} (no encode)", highlight=False)
+    for name, n in sorted(missing.items()):
+        console.print(f"[yellow]{n} rows have no {name}[/yellow] (the metric failed; see the error_{name} column; "
+                      f"fix the cause and run again with --retry-failed)", highlight=False)
 
 
 @main.command("codecs")
@@ -181,11 +215,11 @@ def codecs_command(check: bool) -> None:
 
 @main.command("metrics")
 @click.argument("run_dir", required=False, type=click.Path(exists=True, file_okay=False))
-@click.option("--add", "names", default=None, help="Comma-separated metrics to compute on the run's kept reconstructions.")
+@click.option("--add", "names", default=None, help="Comma-separated metrics to compute on every successful row that lacks them.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel worker processes.")
 @click.option("--list", "list_only", is_flag=True, help="List the metrics and the columns they produce.")
 def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only: bool) -> None:
-    """Add metric columns to an earlier run without re-encoding (it must have --keep-reconstructions)."""
+    """Add metrics to an earlier run without encoding again (decoding its kept bitstreams)."""
     from harness.metrics import MetricError, get_metric, metric_names
 
     if list_only or not run_dir:
@@ -200,12 +234,20 @@ def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only
     if not names:
         _fail("name the metrics to add, e.g. --add lpips,dists")
     from harness.run.remetric import add_metrics
+    from harness.run.store import StoreError
 
     try:
-        updated = add_metrics(Path(run_dir), _split(names), jobs=jobs)
-    except (MetricError, FileNotFoundError) as exc:
+        added = add_metrics(Path(run_dir), _split(names), jobs=jobs)
+    except (MetricError, FileNotFoundError, StoreError) as exc:
         _fail(str(exc))
-    console.print(f"{updated} rows updated -> {Path(run_dir) / 'results.parquet'}", highlight=False)
+    if not added.rows:
+        console.print(f"every successful row already has {', '.join(_split(names))}", highlight=False)
+    for name, n in sorted(added.gained.items()):
+        console.print(f"{n} rows gained {name} (no encode)", highlight=False)
+    for name, n in sorted(added.failed.items()):
+        console.print(f"[yellow]{name} failed on {n} rows[/yellow]: {added.errors.get(name)}", highlight=False)
+    console.print(f"-> {Path(run_dir) / 'results.parquet'}", highlight=False)
+    sys.exit(min(sum(added.failed.values()), 100))
 
 
 @main.group()

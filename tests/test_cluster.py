@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import distributed
@@ -228,8 +228,8 @@ def test_ship_images_sends_the_bytes_to_workers_that_cannot_read_the_files(clust
     control = RunStore(tmp_path / "by-path")
     execute_plan(control, by_path, executor=execute_dask(cluster.address))
     rows = control.rows()
-    assert len(rows) == len(by_path) and all(r["status"] == "failed" for r in rows)
-    assert all("cannot read file" in r["error"] and r["image_path"] in r["error"] for r in rows)
+    assert len(rows) == len(by_path) and all(r.status == "failed" for r in rows)
+    assert all("cannot read file" in r.error and r.image_path in r.error for r in rows)
     assert moved.is_dir()
 
 
@@ -243,10 +243,10 @@ def test_cli_runs_on_the_cluster_and_resumes(cluster, local_run, tmp_path):
     first = runner.invoke(main, args)
     n_jobs, failed = 4 * len(CODECS) * 3, len(CODECS) * 3
     assert first.exit_code == failed, first.output  # the exit status counts failed rows (broken.png)
-    assert f"{n_jobs} jobs: {n_jobs} ran, 0 already done" in first.output
+    assert f"{n_jobs} jobs: {n_jobs} encoded, 0 already done" in first.output
     pd.testing.assert_frame_equal(comparable(read_results(local_dir)), comparable(read_results(tmp_path / "cli")))
     second = runner.invoke(main, args)
-    assert f"{n_jobs} jobs: 0 ran, {n_jobs} already done" in second.output
+    assert f"{n_jobs} jobs: 0 encoded, {n_jobs} already done" in second.output
 
     missing = runner.invoke(main, ["run", "--dataset", str(images), "--backend", "dask"])
     assert missing.exit_code == 2 and "--backend dask needs --scheduler" in missing.output
@@ -277,11 +277,13 @@ def test_a_worker_with_another_codec_build_gives_failed_rows(tmp_path):
     dataset = resolve_dataset(str(write_images(tmp_path / "images", names=("kodim03",), broken=False)))
     job = plan_jobs(dataset, [get_codec("jpeg")], points=[50], keep_reconstructions=True)[0]
     result = execute_job(job)
-    assert _check_version(JobResult(dict(result.row), result.reconstruction_png), result.row["codec_version"]).row[
-        "status"] == "ok"
-    other = _check_version(JobResult(dict(result.row), result.reconstruction_png), "libjpeg-turbo 0.0")
-    assert other.row["status"] == "failed" and "codec version mismatch" in other.row["error"]
-    assert other.reconstruction_png is None and "reconstruction" not in other.row
+    assert _check_version(JobResult(replace(result.row), result.reconstruction_png, result.bitstream),
+                          result.row.codec_version).row.status == "ok"
+    other = _check_version(JobResult(replace(result.row), result.reconstruction_png, result.bitstream),
+                           "libjpeg-turbo 0.0")
+    assert other.row.status == "failed" and "codec version mismatch" in other.row.error
+    assert other.reconstruction_png is None and other.row.reconstruction is None
+    assert other.bitstream is None and other.row.bitstream is None and not other.row.values
 
 
 @pytest.mark.slow

@@ -287,7 +287,8 @@ def test_add_metrics_to_a_run_without_reencoding(tmp_path):
     before = pd.read_parquet(store.parquet)
     assert "lpips_alex" not in before.columns
     journal_before = store.journal.read_text()
-    assert add_metrics(store.run_dir, ["lpips", "vmaf"]) == len(before) == 4
+    added = add_metrics(store.run_dir, ["lpips", "vmaf"])
+    assert added.gained == {"lpips": 4, "vmaf": 4} and added.rows == len(before) == 4
     after = pd.read_parquet(store.parquet)
     assert list(after["job_key"]) == list(before["job_key"])
     assert list(after["bpp"]) == list(before["bpp"]) and list(after["psnr_rgb"]) == list(before["psnr_rgb"])

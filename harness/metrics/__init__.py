@@ -64,16 +64,27 @@ class MetricSuite:
             self._prepared.popitem(last=False)
         return state
 
+    def evaluate_each(self, image_key: str, reference: np.ndarray,
+                      reconstruction: np.ndarray) -> dict[str, tuple[dict[str, float | None], str | None]]:
+        """Per metric name, its columns' values and None, or no values and its one-line error: a failing
+        metric is recorded and the others still count."""
+        outcomes: dict[str, tuple[dict[str, float | None], str | None]] = {}
+        for metric in self.metrics:
+            try:
+                state = self._prepared_state(metric, image_key, reference)
+                outcomes[metric.name] = (dict(metric.compute(reference, reconstruction, state)), None)
+            except Exception as exc:  # noqa: BLE001  (a failing metric is recorded, the run goes on)
+                outcomes[metric.name] = ({}, one_line(exc))
+        return outcomes
+
     def evaluate(self, image_key: str, reference: np.ndarray, reconstruction: np.ndarray) -> tuple[dict[str, float | None], list[str]]:
         """All metric columns, and one error line per metric that failed (the others still count)."""
         values: dict[str, float | None] = {}
         errors: list[str] = []
-        for metric in self.metrics:
-            try:
-                state = self._prepared_state(metric, image_key, reference)
-                values.update(metric.compute(reference, reconstruction, state))
-            except Exception as exc:  # a failing metric is recorded, the run goes on
-                errors.append(f"metric {metric.name}: {one_line(exc)}")
+        for name, (got, error) in self.evaluate_each(image_key, reference, reconstruction).items():
+            values.update(got)
+            if error is not None:
+                errors.append(f"metric {name}: {error}")
         return values, errors
 
 

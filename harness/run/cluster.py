@@ -23,10 +23,11 @@ import hashlib
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from harness.core.errors import one_line
-from harness.run.runner import Executor, Job, JobResult, execute_job
+from harness.run.runner import Executor, Job, JobResult, execute_job, new_row
 
 # Dask settings for the scheduler's and the workers' environment (docs/cluster.md). Dask's defaults
 # sample every worker's stack every 10 ms and check event loops every 20 ms: ~6% of a core per idle worker
@@ -58,11 +59,15 @@ def task_key(job: Job) -> str:
 
 def failed_result(job: Job, error: str) -> JobResult:
     """The row of a job that produced no result of its own (the task itself failed on the cluster)."""
-    return JobResult({
-        "job_key": job.key, "status": "failed", "error": error, "dataset": job.dataset, "image": job.image,
-        "image_path": job.image_path, "image_sha256": job.image_sha256, "codec": job.codec,
-        "point": job.point, "target_bpp": job.target_bpp,
-    })
+    if job.previous is not None:  # a metrics-only job: the codec's row stands, its metrics say why
+        row = replace(job.previous, values=dict(job.previous.values),
+                      metric_errors=dict(job.previous.metric_errors))
+        for name in job.metrics:
+            row.set_metric_outcome(name, {}, error)
+        return JobResult(row, metrics_only=True, metric_failed=job.metrics)
+    row = new_row(job)
+    row.status, row.error = "failed", error
+    return JobResult(row)
 
 
 class _PlannedVersions:
@@ -85,12 +90,13 @@ class _PlannedVersions:
 def _check_version(result: JobResult, planned: str | None) -> JobResult:
     # A worker with another build of a codec would file its rows under keys that promise the client's build.
     row = result.row
-    found = row.get("codec_version")
-    if row["status"] == "ok" and planned is not None and found is not None and found != planned:
-        row.update(status="failed", error=(f"codec version mismatch: the worker has {found!r}, the client "
-                                           f"planned with {planned!r}; install the same versions everywhere"))
-        result.reconstruction_png = None
-        row.pop("reconstruction", None)
+    found = row.codec_version
+    if not result.metrics_only and row.ok and planned is not None and found is not None and found != planned:
+        row.status, row.error = "failed", (f"codec version mismatch: the worker has {found!r}, the client "
+                                           f"planned with {planned!r}; install the same versions everywhere")
+        row.values, row.metric_errors = {}, {}
+        result.reconstruction_png = result.bitstream = None
+        row.reconstruction = row.bitstream = row.bitstream_sha256 = None
     return result
 
 

@@ -16,7 +16,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from harness.core.images import SourceImage, cached_load, decode_image_bytes, en
 from harness.datasets import Dataset
 from harness.metrics import DEFAULT_METRICS, suite_for
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
+from harness.run.rows import Row, job_key
 from harness.run.store import RunStore
 
 
@@ -44,8 +45,14 @@ class Job:
     tolerance: float = DEFAULT_RATE_TOLERANCE
     metrics: tuple[str, ...] = DEFAULT_METRICS
     keep_reconstruction: bool = False
+    keep_bitstream: bool = True
+    requested_point: float | None = None  # the point asked for, when the codec's range changed it
     # Set when the workers cannot read the dataset's files (no shared filesystem): the image ships with the job.
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)
+    # A metrics-only job: the finished row to complete with ``metrics``, from the run folder ``run_dir``
+    # (its kept bitstream or reconstruction); nothing is encoded.
+    previous: Row | None = None
+    run_dir: str | None = None
 
     @property
     def reconstruction_path(self) -> str:
@@ -56,21 +63,17 @@ class Job:
 
 @dataclass
 class JobResult:
-    row: dict[str, Any]
+    row: Row
     reconstruction_png: bytes | None = None
+    bitstream: bytes | None = None  # to keep at ``row.bitstream``
+    metrics_only: bool = False  # the row was completed from what the run kept, not encoded
+    gained: tuple[str, ...] = ()  # metrics that got values in this job
+    metric_failed: tuple[str, ...] = ()  # metrics that failed in this job
 
 
-def job_key(image_sha256: str, codec_label: str, codec_version: str, point: float | None,
-            target_bpp: float | None, tolerance: float) -> str:
-    identity = {
-        "image": image_sha256,
-        "codec": codec_label,
-        "version": codec_version,
-        "point": point,
-        "target_bpp": target_bpp,
-        "tolerance": tolerance if target_bpp is not None else None,
-    }
-    return sha256_bytes(json.dumps(identity, sort_keys=True).encode())[:32]
+def bitstream_path(sha256: str, extension: str) -> str:
+    """Where a run keeps a bitstream: named by its content, so identical streams are stored once."""
+    return f"bitstreams/{sha256}{extension if extension.startswith('.') else '.' + extension}"
 
 
 @functools.lru_cache(maxsize=None)
@@ -88,6 +91,7 @@ def plan_jobs(
     keep_reconstructions: bool = False,
     tolerance: float = DEFAULT_RATE_TOLERANCE,
     ship_images: bool = False,
+    keep_bitstreams: bool = True,
 ) -> list[Job]:
     """Jobs ordered image by image, so consecutive jobs reuse a worker's cached original and features.
 
@@ -110,16 +114,27 @@ def plan_jobs(
                 specs = [(None, float(t)) for t in target_bpps]
             else:
                 specs = [(float(p), None) for p in (points if points else codec.points_for(ref.name))]
+                if points and not fixed:
+                    # The codec would clamp the point anyway: key and record the point it really uses,
+                    # so two requests that give one encode are one row, not two RD points.
+                    specs = [(codec.knob.clamp(p), None) if p is not None else (p, t) for p, t in specs]
+                    requested = {codec.knob.clamp(float(p)): float(p) for p in reversed(points)}
                 if not specs:
                     # No point for this image (no published reconstruction of it): one job whose failed
                     # row says so, rather than a silent gap in the table.
                     specs = [(None, None)]
+            seen: set[str] = set()
             for point, target in specs:
+                key = job_key(sha, ref.name, label, version, point, target, tolerance)
+                if key in seen:
+                    continue
+                seen.add(key)
+                asked = requested.get(point) if points and not fixed and point is not None else None
                 jobs.append(Job(
-                    key=job_key(sha, label, version, point, target, tolerance),
-                    dataset=dataset.name, image=ref.name, image_path=str(ref.path), image_sha256=sha,
+                    key=key, dataset=dataset.name, image=ref.name, image_path=str(ref.path), image_sha256=sha,
                     codec=label, point=point, target_bpp=target, tolerance=tolerance, metrics=metrics,
-                    keep_reconstruction=keep_reconstructions, image_bytes=data,
+                    keep_reconstruction=keep_reconstructions, keep_bitstream=keep_bitstreams,
+                    requested_point=asked if asked != point else None, image_bytes=data,
                 ))
     return jobs
 
@@ -138,23 +153,32 @@ def _source_image(job: Job) -> SourceImage:
     return SourceImage(job.image, Path(job.image_path), job.image_sha256, pixels, notes)
 
 
+
+
+def new_row(job: Job) -> Row:
+    """The row of a job before it runs: what the plan knows."""
+    return Row(job_key=job.key, dataset=job.dataset, image=job.image, image_path=job.image_path,
+               image_sha256=job.image_sha256, codec=job.codec, point=job.point,
+               requested_point=job.requested_point, target_bpp=job.target_bpp)
+
+
 def execute_job(job: Job) -> JobResult:
-    """Run one job to a row. Never raises: any failure is recorded in the row."""
-    row: dict[str, Any] = {
-        "job_key": job.key, "status": "ok", "error": None, "dataset": job.dataset, "image": job.image,
-        "image_path": job.image_path, "image_sha256": job.image_sha256, "codec": job.codec,
-        "point": job.point, "target_bpp": job.target_bpp,
-    }
-    png = None
+    """Run one job to a row. Never raises: a codec failure is the row's status, a metric failure that
+    metric's error."""
+    if job.previous is not None:
+        return complete_metrics(job)
+    row = new_row(job)
+    png = bitstream = None
     try:
         codec = _codec(job.codec)
-        row.update(codec_name=codec.name, codec_version=codec.version(), knob=codec.knob.name,
-                   **codec.colour.as_columns())
+        row.codec_name, row.codec_version, row.knob = codec.name, codec.version(), codec.knob.name
+        for name, value in codec.colour.as_columns().items():
+            setattr(row, name, value)
         availability = codec.availability()
         if not availability:
             raise RuntimeError(f"codec unavailable: {availability.reason}")
         image = _source_image(job)
-        row.update(width=image.width, height=image.height)
+        row.width, row.height = image.width, image.height
         point = job.point
         if job.target_bpp is not None:
             from harness.run.ratecontrol import search_point
@@ -163,25 +187,55 @@ def execute_job(job: Job) -> JobResult:
                 raise CodecError(f"{codec.name} has no knob to search for a target bpp")
             search = search_point(codec, image, job.target_bpp, job.tolerance)
             point = search.point
-            row.update(point=point, search_encodes=search.iterations)
-        outcome = codec.compress(image, point)
+            row.point, row.search_encodes = point, search.iterations
+        outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream)
         params = {**outcome.params, **({"input_notes": list(image.notes)} if image.notes else {})}
-        row.update(
-            file_bytes=outcome.file_bytes, payload_bytes=outcome.payload_bytes, bpp=outcome.bpp,
-            bpp_payload=outcome.bpp_payload, rate_source=outcome.rate_source,
-            encode_seconds=outcome.encode_seconds, decode_seconds=outcome.decode_seconds,
-            params=json.dumps(params, sort_keys=True, default=str),
-        )
-        values, errors = suite_for(job.metrics).evaluate(image.sha256, image.pixels, outcome.reconstruction)
-        row.update(values)
-        if errors:
-            row.update(status="failed", error="; ".join(errors))
+        row.file_bytes, row.payload_bytes = outcome.file_bytes, outcome.payload_bytes
+        row.bpp, row.bpp_payload, row.rate_source = outcome.bpp, outcome.bpp_payload, outcome.rate_source
+        row.encode_seconds, row.decode_seconds = outcome.encode_seconds, outcome.decode_seconds
+        row.params = json.dumps(params, sort_keys=True, default=str)
+        from harness.run.reconstruct import pixels_sha256
+
+        row.reconstruction_sha256 = pixels_sha256(outcome.reconstruction)
+        if outcome.bitstream is not None:
+            bitstream = outcome.bitstream
+            row.bitstream_sha256 = sha256_bytes(bitstream)
+            row.bitstream = bitstream_path(row.bitstream_sha256, codec.extension)
         if job.keep_reconstruction:
             png = encode_png(outcome.reconstruction)
-            row["reconstruction"] = job.reconstruction_path
+            row.reconstruction = job.reconstruction_path
     except Exception as exc:  # a failing codec is a failed row; the run goes on
-        row.update(status="failed", error=one_line(exc, with_type=True))
-    return JobResult(row, png)
+        row.status, row.error = "failed", one_line(exc, with_type=True)
+        return JobResult(row)
+    outcomes = suite_for(job.metrics).evaluate_each(image.sha256, image.pixels, outcome.reconstruction)
+    for name, (values, error) in outcomes.items():
+        row.set_metric_outcome(name, values, error)
+    return JobResult(row, png, bitstream, gained=tuple(n for n, (_, e) in outcomes.items() if e is None),
+                     metric_failed=tuple(n for n, (_, e) in outcomes.items() if e is not None))
+
+
+def complete_metrics(job: Job) -> JobResult:
+    """A metrics-only job: compute ``job.metrics`` on the reconstruction of the finished row
+    ``job.previous``, decoded again from what the run kept. Never encodes; never raises."""
+    from harness.run.reconstruct import reconstruction
+
+    assert job.previous is not None and job.run_dir is not None
+    row = replace(job.previous, values=dict(job.previous.values), metric_errors=dict(job.previous.metric_errors))
+    try:
+        image = _source_image(job)
+        if image.sha256 != row.image_sha256:
+            raise RuntimeError(f"the original {job.image_path} changed since the row was made (sha256 differs)")
+        recon = reconstruction(job.run_dir, row)
+    except Exception as exc:  # the row keeps its codec outcome; these metrics say why they have no value
+        message = one_line(exc)
+        for name in job.metrics:
+            row.set_metric_outcome(name, {}, message)
+        return JobResult(row, metrics_only=True, metric_failed=job.metrics)
+    outcomes = suite_for(job.metrics).evaluate_each(image.sha256, image.pixels, recon)
+    for name, (values, error) in outcomes.items():
+        row.set_metric_outcome(name, values, error)
+    return JobResult(row, metrics_only=True, gained=tuple(n for n, (_, e) in outcomes.items() if e is None),
+                     metric_failed=tuple(n for n, (_, e) in outcomes.items() if e is not None))
 
 
 # --- execution backends -------------------------------------------------------------------------------
@@ -205,10 +259,13 @@ Executor = Callable[[Sequence[Job], int], Iterable[JobResult]]
 class RunSummary:
     total: int
     skipped: int
-    ran: int
+    ran: int  # jobs encoded
     failed: int
     failures: list[tuple[str, str]]
     run_dir: Path
+    completed: int = 0  # finished rows given missing or failed metrics, without encoding
+    gained: dict[str, int] = field(default_factory=dict)  # metric -> rows that gained a value
+    metric_failures: dict[str, int] = field(default_factory=dict)  # metric -> rows whose metric failed now
 
 
 def environment(codecs: Sequence[Contender], argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -235,6 +292,30 @@ def environment(codecs: Sequence[Contender], argv: Sequence[str] | None = None) 
     return info
 
 
+def metrics_job(row: Row, metrics: Sequence[str], run_dir: str | Path) -> Job:
+    """A job that computes ``metrics`` on the finished row ``row`` of the run in ``run_dir``."""
+    return Job(key=row.job_key, dataset=row.dataset, image=row.image, image_path=row.image_path,
+               image_sha256=row.image_sha256, codec=row.codec, point=row.point, target_bpp=row.target_bpp,
+               metrics=tuple(metrics), previous=row, run_dir=str(run_dir))
+
+
+def pending_work(store: RunStore, jobs: Sequence[Job], retry_failed: bool = False) -> tuple[list[Job], int]:
+    """The jobs to run now, and how many are already done. A job never run, or whose codec failed (with
+    ``retry_failed``), is encoded; a finished job missing some of its metrics, or whose metrics failed
+    (with ``retry_failed``), becomes a metrics-only job on what the run kept."""
+    finished = store.finished()
+    pending: list[Job] = []
+    for job in jobs:
+        row = finished.get(job.key)
+        if row is None or (not row.ok and retry_failed):
+            pending.append(job)
+        elif row.ok:
+            missing = row.missing_metrics(job.metrics, retry_failed)
+            if missing:
+                pending.append(replace(job, metrics=tuple(missing), previous=row, run_dir=str(store.run_dir)))
+    return pending, len(jobs) - len(pending)
+
+
 def execute_plan(
     store: RunStore,
     jobs: Sequence[Job],
@@ -245,21 +326,29 @@ def execute_plan(
 ) -> RunSummary:
     """Run the jobs not yet in the store, persisting each result the moment it arrives."""
     store.create()
-    finished = store.finished()
-    pending = [j for j in jobs if j.key not in finished or (retry_failed and finished[j.key] != "ok")]
-    failed = 0
-    failures: list[tuple[str, str]] = []
+    pending, skipped = pending_work(store, jobs, retry_failed)
+    summary = RunSummary(len(jobs), skipped, 0, 0, [], store.run_dir)
     for result in executor(pending, n_jobs):
-        if result.reconstruction_png is not None:
-            store.save_reconstruction(result.row["reconstruction"], result.reconstruction_png)
-        store.append(result.row)
-        if result.row["status"] != "ok":
-            failed += 1
-            failures.append((f"{result.row['codec']} {result.row['image']} {result.row.get('point')}",
-                             result.row["error"]))
+        row = result.row
+        if result.bitstream is not None and row.bitstream:
+            store.save_file(row.bitstream, result.bitstream)
+        if result.reconstruction_png is not None and row.reconstruction:
+            store.save_file(row.reconstruction, result.reconstruction_png)
+        store.append(row)
+        if result.metrics_only:
+            summary.completed += 1
+            for name in result.gained:
+                summary.gained[name] = summary.gained.get(name, 0) + 1
+        else:
+            summary.ran += 1
+        if not row.ok:
+            summary.failed += 1
+            summary.failures.append((f"{row.codec} {row.image} {row.point}", row.error or ""))
+        for name in result.metric_failed:
+            summary.metric_failures[name] = summary.metric_failures.get(name, 0) + 1
         if on_result:
             on_result(result)
-    return RunSummary(len(jobs), len(jobs) - len(pending), len(pending), failed, failures, store.run_dir)
+    return summary
 
 
 def start_run_info(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], argv: Sequence[str] | None) -> None:
@@ -276,12 +365,16 @@ def reference_targets(store: RunStore, reference_label: str, dataset: Dataset) -
     """Per image of ``dataset``, the bpp the reference codec reached on it: the targets of a rate-matched
     run. Rows are matched by the original's hash (job keys are content keys, whatever the dataset was
     called), and a row whose rate exists counts even if one of its metrics failed."""
-    names_by_hash = {_file_sha256(str(ref.path)): ref.name for ref in dataset.images}
+    names_by_hash: dict[str, set[str]] = {}
+    for ref in dataset.images:
+        names_by_hash.setdefault(_file_sha256(str(ref.path)), set()).add(ref.name)
     targets: dict[str, set[float]] = {}
     for row in store.rows():
-        name = names_by_hash.get(row.get("image_sha256"))
-        if name is not None and row.get("codec") == reference_label and row.get("bpp") is not None:
-            targets.setdefault(name, set()).add(float(row["bpp"]))
+        names = names_by_hash.get(row.image_sha256, set())
+        if row.codec == reference_label and row.ok and row.bpp is not None:
+            # The row's own image, or every name of the same content when the name changed.
+            for name in ({row.image} & names) or names:
+                targets.setdefault(name, set()).add(float(row.bpp))
     return {image: sorted(values) for image, values in targets.items()}
 
 
@@ -295,6 +388,7 @@ def run_sweep(
     match: str | None = None,
     metrics: tuple[str, ...] = DEFAULT_METRICS,
     keep_reconstructions: bool = False,
+    keep_bitstreams: bool = True,
     tolerance: float = DEFAULT_RATE_TOLERANCE,
     n_jobs: int = 1,
     executor: Executor = execute_local,
@@ -308,8 +402,8 @@ def run_sweep(
     then runs, per image, at the bpp the reference reached on that image."""
     store.create()
     start_run_info(store, dataset, codecs, argv)
-    common = dict(metrics=metrics, keep_reconstructions=keep_reconstructions, tolerance=tolerance,
-                  ship_images=ship_images)
+    common: dict[str, Any] = {"metrics": metrics, "keep_reconstructions": keep_reconstructions,
+                              "keep_bitstreams": keep_bitstreams, "tolerance": tolerance, "ship_images": ship_images}
     phases: list[Callable[[], list[Job]]]
     if match:
         reference = [c for c in codecs if c.label == match or c.name == match]
@@ -327,12 +421,19 @@ def run_sweep(
     for phase in phases:
         jobs = phase()
         if on_plan:
-            finished = store.finished()
-            on_plan(len(jobs), sum(1 for j in jobs if j.key in finished and (finished[j.key] == "ok" or not retry_failed)))
+            on_plan(len(jobs), pending_work(store, jobs, retry_failed)[1])
         summaries.append(execute_plan(store, jobs, n_jobs, executor, retry_failed, on_result))
     store.write_parquet()
+    gained: dict[str, int] = {}
+    metric_failures: dict[str, int] = {}
+    for s in summaries:
+        for name, n in s.gained.items():
+            gained[name] = gained.get(name, 0) + n
+        for name, n in s.metric_failures.items():
+            metric_failures[name] = metric_failures.get(name, 0) + n
     return RunSummary(
         total=sum(s.total for s in summaries), skipped=sum(s.skipped for s in summaries),
         ran=sum(s.ran for s in summaries), failed=sum(s.failed for s in summaries),
         failures=[f for s in summaries for f in s.failures], run_dir=store.run_dir,
+        completed=sum(s.completed for s in summaries), gained=gained, metric_failures=metric_failures,
     )

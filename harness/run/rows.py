@@ -1,0 +1,302 @@
+"""The one row schema of a run: what one job (image x codec x operating point) produced.
+
+A row keeps the codec's outcome and the metrics' outcomes apart:
+
+- ``status`` / ``error`` are the **codec's** outcome: ``ok``, or ``failed`` with its one-line message
+  (encoder crash, timeout, unreadable original, implausible decode...). A failed codec row has no rate.
+- ``values`` holds one value per metric column (``psnr_rgb``...; ``None`` means "no value", e.g. text
+  error on an image without text), and ``metric_errors`` one message per metric that failed
+  (``{"lpips": "..."}``). A failed metric never hides the row or another metric's value.
+
+Rows are written to the journal (``rows.jsonl``) as JSON with ``"schema": SCHEMA_VERSION``; the parquet
+table (:func:`rows_to_frame`) has the fixed fields below as typed columns, then one float64 column per
+metric column, then one string column ``error_<metric>`` per metric that failed somewhere.
+Journals written before the schema existed (no ``"schema"`` key: metric columns at the top level, a failed
+metric marking the whole row failed) are migrated when read; a journal from a newer harness is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from harness.core.hashing import sha256_bytes
+
+SCHEMA_VERSION = 2
+METRIC_ERROR_PREFIX = "error_"
+
+
+class RowError(ValueError):
+    """A stored row cannot be read (newer schema, not a row); str() is one line."""
+
+
+@dataclass
+class Row:
+    """One finished job. Field order is the parquet column order."""
+
+    job_key: str
+    dataset: str
+    image: str
+    image_path: str
+    image_sha256: str
+    codec: str
+    status: str = "ok"  # the codec's outcome: "ok" or "failed"
+    error: str | None = None  # the codec's one-line message when it failed
+    width: int | None = None
+    height: int | None = None
+    codec_name: str | None = None
+    codec_version: str | None = None
+    knob: str | None = None
+    point: float | None = None  # the operating point the codec actually used (after clamping to its range)
+    requested_point: float | None = None  # the point asked for, when it differs from ``point``
+    target_bpp: float | None = None
+    search_encodes: int | None = None
+    file_bytes: int | None = None
+    payload_bytes: int | None = None
+    bpp: float | None = None
+    bpp_payload: float | None = None
+    rate_source: str | None = None  # "measured", or "published" (the authors' stated rate)
+    colour_matrix: str | None = None
+    colour_range: str | None = None
+    bit_depth: int | None = None
+    chroma_subsampling: str | None = None
+    encode_seconds: float | None = None
+    decode_seconds: float | None = None
+    params: str | None = None  # the exact encoder parameters, JSON
+    bitstream: str | None = None  # kept bitstream, relative to the run folder (content-addressed)
+    bitstream_sha256: str | None = None
+    reconstruction: str | None = None  # kept reconstruction PNG, relative to the run folder
+    reconstruction_sha256: str | None = None  # sha256 of the decoded pixels (HxWx3 uint8, C order)
+    values: dict[str, float | None] = field(default_factory=dict)
+    metric_errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    # --- metrics --------------------------------------------------------------------------------
+    def has_metric(self, name: str) -> bool:
+        """Whether metric ``name`` has a value for every column it produces (``None`` included)."""
+        from harness.metrics import get_metric
+
+        return all(c.name in self.values for c in get_metric(name).columns)
+
+    def missing_metrics(self, names: Iterable[str], retry_failed: bool = False) -> list[str]:
+        """Of ``names``, the metrics this row still needs: never computed, or failed when ``retry_failed``."""
+        missing = []
+        for name in names:
+            if name in self.metric_errors:
+                if retry_failed:
+                    missing.append(name)
+            elif not self.has_metric(name):
+                missing.append(name)
+        return missing
+
+    def set_metric_outcome(self, name: str, values: Mapping[str, float | None], error: str | None) -> None:
+        """Record one metric's outcome, replacing an earlier value or error."""
+        from harness.metrics import get_metric
+
+        for column in get_metric(name).columns:
+            self.values.pop(column.name, None)
+        self.metric_errors.pop(name, None)
+        if error is not None:
+            self.metric_errors[name] = error
+        else:
+            self.values.update(values)
+
+    # --- serialisation ---------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["values"] = {k: _jsonable(v) for k, v in self.values.items()}
+        return {"schema": SCHEMA_VERSION, **data}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Row:
+        """A row from its journal form; rows written before the schema existed are migrated."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("job_key"), str):
+            raise RowError("not a row (no job_key)")
+        version = data.get("schema")
+        if version is None:
+            return _migrate_v1(data)
+        if version != SCHEMA_VERSION:
+            raise RowError(f"row schema {version!r} is not {SCHEMA_VERSION}: written by another harness version; "
+                           f"use that version or start a new run")
+        names = {f.name for f in FIELDS}
+        fixed = {k: v for k, v in data.items() if k in names and k not in ("values", "metric_errors")}
+        values = {str(k): _from_json(v) for k, v in (data.get("values") or {}).items()}
+        errors = {str(k): str(v) for k, v in (data.get("metric_errors") or {}).items()}
+        try:
+            return cls(**fixed, values=values, metric_errors=errors)
+        except TypeError as exc:
+            raise RowError(f"not a row ({exc})") from None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Row:
+        """A row from a flat mapping such as a results-table row (``df.iloc[i]``): fixed fields, metric
+        columns and ``error_<metric>`` columns; pandas' missing values become ``None``."""
+        names = {f.name for f in FIELDS}
+        fixed: dict[str, Any] = {}
+        values: dict[str, float | None] = {}
+        errors: dict[str, str] = {}
+        for key, value in dict(data).items():
+            value = None if _is_missing(value) else value
+            if key in names:
+                fixed[key] = value
+            elif key.startswith(METRIC_ERROR_PREFIX):
+                if value is not None:
+                    errors[key[len(METRIC_ERROR_PREFIX):]] = str(value)
+            elif key != "schema":
+                values[key] = None if value is None else float(value)
+        # A flat table has a column for every metric of any row: a missing value there means "not computed".
+        values = {k: v for k, v in values.items() if v is not None}
+        for key in ("width", "height", "search_encodes", "file_bytes", "payload_bytes", "bit_depth"):
+            if fixed.get(key) is not None:
+                fixed[key] = int(fixed[key])
+        return cls(**fixed, values=values, metric_errors=errors)
+
+
+FIELDS = tuple(f for f in dataclasses.fields(Row) if f.name not in ("values", "metric_errors"))
+
+_ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64()}
+
+# The typed fixed columns of the parquet table, derived from :class:`Row`.
+ROW_SCHEMA: dict[str, pa.DataType] = {
+    f.name: _ARROW_TYPES[str(f.type).split(" | ")[0]] for f in FIELDS
+}
+
+
+def metric_error_column(metric: str) -> str:
+    """The parquet column holding metric ``metric``'s error messages (``error_lpips``)."""
+    return METRIC_ERROR_PREFIX + metric
+
+
+def is_metric_error_column(column: str) -> bool:
+    return column.startswith(METRIC_ERROR_PREFIX) and column not in ROW_SCHEMA
+
+
+def _jsonable(value: Any) -> Any:
+    # JSON has no infinity; PSNR of identical images is +inf, so keep it as a string token.
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _from_json(value: Any) -> float | None:
+    if value == "inf":
+        return math.inf
+    if value == "-inf":
+        return -math.inf
+    return None if value is None else float(value)
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def job_key(image_sha256: str, image_name: str, codec_label: str, codec_version: str, point: float | None,
+            target_bpp: float | None, tolerance: float) -> str:
+    """The content key of a job: what determines its result. The image's name is part of it, so the same
+    pixels under two names are two rows of the table, not one row that silently stands for both."""
+    identity = {
+        "image": image_sha256,
+        "name": image_name,
+        "codec": codec_label,
+        "version": codec_version,
+        "point": point,
+        "target_bpp": target_bpp,
+        "tolerance": tolerance if target_bpp is not None else None,
+    }
+    return sha256_bytes(json.dumps(identity, sort_keys=True).encode())[:32]
+
+
+def _v1_key(fixed: Mapping[str, Any], tolerance: float) -> str:
+    target = fixed.get("target_bpp")
+    identity = {"image": fixed.get("image_sha256"), "codec": fixed.get("codec"), "version": fixed.get("codec_version"),
+                "point": None if target is not None else fixed.get("point"), "target_bpp": target,
+                "tolerance": tolerance if target is not None else None}
+    return sha256_bytes(json.dumps(identity, sort_keys=True).encode())[:32]
+
+
+def _migrate_key(fixed: dict[str, Any]) -> None:
+    # First-format keys left the image name out; a row whose key is provably such a key (default
+    # tolerance) gets the current key, so resuming an old run redoes nothing.
+    if _v1_key(fixed, 0.02) == fixed["job_key"]:
+        target = fixed.get("target_bpp")
+        fixed["job_key"] = job_key(fixed.get("image_sha256") or "", fixed.get("image") or "", fixed.get("codec") or "",
+                                   fixed.get("codec_version") or "", None if target is not None else fixed.get("point"),
+                                   target, 0.02)
+
+
+def _migrate_v1(data: Mapping[str, Any]) -> Row:
+    """A row of the first journal format: metric columns at the top level, and a metric failure recorded
+    as the whole row failing (``error`` = ``"metric NAME: message; ..."``). The codec succeeded when the
+    row has a rate; its metric failures move to ``metric_errors`` and the row becomes ok."""
+    names = {f.name for f in FIELDS}
+    fixed = {k: v for k, v in data.items() if k in names}
+    values = {k: _from_json(v) for k, v in data.items() if k not in names and k != "schema"}
+    _migrate_key(fixed)
+    errors: dict[str, str] = {}
+    error = fixed.get("error")
+    if fixed.get("status") != "ok" and fixed.get("bpp") is not None and isinstance(error, str):
+        parts = [p.strip() for p in error.split("; metric ")]
+        parts = [parts[0], *(f"metric {p}" for p in parts[1:])]
+        if all(p.startswith("metric ") and ": " in p for p in parts):
+            for part in parts:
+                name, message = part[len("metric "):].split(": ", 1)
+                errors[name] = message
+            fixed.update(status="ok", error=None)
+    try:
+        return Row(**fixed, values=values, metric_errors=errors)
+    except TypeError as exc:
+        raise RowError(f"not a row ({exc})") from None
+
+
+def rows_to_frame(rows: Iterable[Row]) -> pd.DataFrame:
+    """Rows -> the results table: fixed columns (typed, in :class:`Row` order), metric columns (float64,
+    sorted), then ``error_<metric>`` columns (string, sorted); sorted stably by codec, image and point."""
+    rows = list(rows)
+    metric_columns = sorted({k for row in rows for k in row.values})
+    error_columns = sorted({metric_error_column(m) for row in rows for m in row.metric_errors})
+    records = []
+    for row in rows:
+        record = {f.name: getattr(row, f.name) for f in FIELDS}
+        record.update(row.values)
+        record.update({metric_error_column(m): e for m, e in row.metric_errors.items()})
+        records.append(record)
+    frame = pd.DataFrame(records, columns=[*ROW_SCHEMA, *metric_columns, *error_columns])
+    for name, dtype in ROW_SCHEMA.items():
+        if pa.types.is_integer(dtype):
+            frame[name] = frame[name].astype("Int64")
+        elif pa.types.is_floating(dtype):
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        else:
+            frame[name] = frame[name].astype("string")
+    for name in metric_columns:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    for name in error_columns:
+        frame[name] = frame[name].astype("string")
+    if len(frame):
+        frame = frame.sort_values(["codec", "image", "point", "target_bpp", "job_key"], na_position="last")
+    return frame.reset_index(drop=True)
+
+
+def table_schema(columns: Iterable[str]) -> pa.Schema:
+    """The parquet schema of a results table with these columns."""
+    return pa.schema([(c, ROW_SCHEMA.get(c, pa.string() if is_metric_error_column(c) else pa.float64()))
+                      for c in columns])
+
+
+def row_json_line(row: Row) -> str:
+    return json.dumps(row.to_json(), sort_keys=True) + "\n"
