@@ -29,6 +29,7 @@ def _bitstream_files(run: Path) -> dict[str, float]:
     return {str(p): p.stat().st_mtime_ns for p in (run / "bitstreams").iterdir()}
 
 
+@pytest.mark.slow  # several command-line runs that load torch
 def test_rerun_with_more_metrics_adds_them_without_encoding(tmp_path):
     crops = write_crops(tmp_path / "crops", (("kodim23", 100, 200), ("kodim13", 150, 250)), height=176, width=192)
     run = ["run", "--codecs", "jpeg,avif", "--points", "30,60", "--dataset", str(crops), "--results", "r"]
@@ -76,6 +77,7 @@ def test_reconstruction_of_a_row_equals_the_decoded_image_measured(tmp_path):
         reconstruction(run, row)
 
 
+@pytest.mark.slow  # several command-line runs that load torch
 def test_failed_metric_keeps_the_row_and_retry_computes_it_without_encoding(tmp_path):
     crops = write_crops(tmp_path / "crops")
     empty = tmp_path / "empty-torch-home"
@@ -104,6 +106,7 @@ def test_failed_metric_keeps_the_row_and_retry_computes_it_without_encoding(tmp_
     assert list(after["psnr_rgb"]) == list(table["psnr_rgb"])
 
 
+@pytest.mark.slow  # several command-line runs that load torch
 def test_metrics_add_on_a_default_run_and_on_a_run_without_bitstreams(tmp_path):
     crops = write_crops(tmp_path / "crops")
     assert cli("run", "--codecs", "jpeg", "--points", "30,70", "--dataset", str(crops), "--results", "r",
