@@ -82,20 +82,18 @@ class Row:
         return self.status == "ok"
 
     # --- metrics --------------------------------------------------------------------------------
-    def has_metric(self, name: str) -> bool:
-        """Whether metric ``name`` has a value for every column it produces (``None`` included)."""
+    def missing_metrics(self, names: Iterable[str], retry_failed: bool = False) -> list[str]:
+        """Of ``names`` (metric specs such as ``lpips`` or ``cvvdp:display=...``), the metrics this row still
+        needs: never computed, or failed when ``retry_failed``."""
         from harness.metrics import get_metric
 
-        return all(c.name in self.values for c in get_metric(name).columns)
-
-    def missing_metrics(self, names: Iterable[str], retry_failed: bool = False) -> list[str]:
-        """Of ``names``, the metrics this row still needs: never computed, or failed when ``retry_failed``."""
         missing = []
         for name in names:
-            if name in self.metric_errors:
+            metric = get_metric(name)
+            if metric.name in self.metric_errors:
                 if retry_failed:
                     missing.append(name)
-            elif not self.has_metric(name):
+            elif not all(c.name in self.values for c in metric.columns):
                 missing.append(name)
         return missing
 
@@ -103,11 +101,12 @@ class Row:
         """Record one metric's outcome, replacing an earlier value or error."""
         from harness.metrics import get_metric
 
-        for column in get_metric(name).columns:
+        metric = get_metric(name)
+        for column in metric.columns:
             self.values.pop(column.name, None)
-        self.metric_errors.pop(name, None)
+        self.metric_errors.pop(metric.name, None)
         if error is not None:
-            self.metric_errors[name] = error
+            self.metric_errors[metric.name] = error
         else:
             self.values.update(values)
 

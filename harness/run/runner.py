@@ -153,8 +153,6 @@ def _source_image(job: Job) -> SourceImage:
     return SourceImage(job.image, Path(job.image_path), job.image_sha256, pixels, notes)
 
 
-
-
 def new_row(job: Job) -> Row:
     """The row of a job before it runs: what the plan knows."""
     return Row(job_key=job.key, dataset=job.dataset, image=job.image, image_path=job.image_path,
