@@ -41,6 +41,22 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+def _set_device(device: str | None) -> None:
+    """--device for the torch metrics, through the environment so worker processes inherit it."""
+    if device:
+        import os
+
+        from harness.core.torchsetup import DEVICE_VARIABLE
+
+        os.environ[DEVICE_VARIABLE] = device
+
+
+DEVICE_OPTION = click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
+    help="Where the torch metrics (LPIPS, DISTS, MS-SSIM, ColorVideoVDP) run: auto (a CUDA GPU if torch sees "
+         "one), cpu or cuda (default: $HARNESS_METRIC_DEVICE, else auto).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="harness")
 def main() -> None:
@@ -78,11 +94,13 @@ def main() -> None:
 @click.option("--ship-images", is_flag=True,
               help="Send each original's bytes with its jobs, for workers that cannot read the dataset's files "
                    "(default: workers read the same paths, i.e. a shared filesystem).")
+@DEVICE_OPTION
 def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str, points: str | None,
         target_bpp: str | None, match: str | None, tolerance: float, metrics: str | None, jobs: int,
         keep_reconstructions: bool, no_keep_bitstreams: bool, retry_failed: bool, pico_checkpoint: str | None, backend: str,
-        scheduler: str | None, ship_images: bool) -> None:
+        scheduler: str | None, ship_images: bool, device: str | None) -> None:
     """Encode and decode every image of DATASET with every codec, and record one row per operating point."""
+    _set_device(device)
     from harness.codecs import CodecError, get_codec
     from harness.datasets import DatasetError, resolve_dataset
     from harness.metrics import DEFAULT_METRICS, MetricError, get_metric
@@ -218,8 +236,10 @@ def codecs_command(check: bool) -> None:
 @click.option("--add", "names", default=None, help="Comma-separated metrics to compute on every successful row that lacks them.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Parallel worker processes.")
 @click.option("--list", "list_only", is_flag=True, help="List the metrics and the columns they produce.")
-def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only: bool) -> None:
+@DEVICE_OPTION
+def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only: bool, device: str | None) -> None:
     """Add metrics to an earlier run without encoding again (decoding its kept bitstreams)."""
+    _set_device(device)
     from harness.metrics import MetricError, get_metric, metric_names
 
     if list_only or not run_dir:
@@ -248,6 +268,41 @@ def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only
         console.print(f"[yellow]{name} failed on {n} rows[/yellow]: {added.errors.get(name)}", highlight=False)
     console.print(f"-> {Path(run_dir) / 'results.parquet'}", highlight=False)
     sys.exit(min(sum(added.failed.values()), 100))
+
+
+@main.command("compare")
+@click.argument("reference", type=click.Path(exists=True, dir_okay=False))
+@click.argument("distorted", type=click.Path(exists=True, dir_okay=False))
+@click.option("--metrics", default=None,
+              help="Comma-separated metrics (default: every metric but text). See `harness metrics --list`.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@DEVICE_OPTION
+def compare_command(reference: str, distorted: str, metrics: str | None, as_json: bool, device: str | None) -> None:
+    """Every metric of DISTORTED against REFERENCE (one pair of images). Exit status 1 if a metric failed."""
+    import json
+
+    from harness.core.images import ImageError
+    from harness.metrics import MetricError, column_info
+    from harness.run.compare import compare
+
+    _set_device(device)
+    try:
+        result = compare(reference, distorted, _split(metrics) or None)
+    except (ImageError, MetricError) as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        table = Table("column", "value", "better", "label", title=f"{distorted} vs {reference}")
+        for column, value in result.values.items():
+            info = column_info(column)
+            shown = "" if value is None else f"{value:.10g}"
+            better = "higher" if info is None or info.higher_is_better else "lower"
+            table.add_row(column, shown, better, info.axis_label if info else "")
+        out.print(table)
+        for line in result.errors:
+            console.print(f"[red]{line}[/red]", highlight=False)
+    sys.exit(1 if result.errors else 0)
 
 
 @main.group()

@@ -7,6 +7,9 @@ sensitive to the official tool's float32 arithmetic); the slow run checks all 24
 from __future__ import annotations
 
 import csv
+import json
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pytest
 from PIL import Image
 
 from harness.metrics import MetricError, get_metric
-from tests.conftest import SHARED
+from tests.conftest import REPO, SHARED
 
 CALIBRATION = SHARED / "metrics-calibration" / "perceptual-extra"
 # column -> (metric, tolerance, relative?)
@@ -123,3 +126,64 @@ def test_metric_options_are_parsed():
         get_metric("psnr:display=x")
     with pytest.raises(MetricError, match="key=value"):
         get_metric("cvvdp:standard_fhd")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, timeout=600,
+                          cwd=REPO, check=False)
+
+
+def test_compare_prints_the_official_numbers():
+    row = next(r for r in official_rows() if r["distorted"] == "dist_kodim23_jpeg60.png")
+    ref, dist = str(CALIBRATION / row["reference"]), str(CALIBRATION / row["distorted"])
+    done = _cli("compare", ref, dist, "--metrics", "ssimulacra2,butteraugli,psnr", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["errors"] == [] and (result["width"], result["height"]) == (256, 256)
+    values = result["values"]
+    assert values["ssimulacra2"] == pytest.approx(float(row["ssimulacra2"]), abs=0.05)
+    assert values["butteraugli_max"] == pytest.approx(float(row["butteraugli_max"]), rel=1e-3)
+    assert values["butteraugli_pnorm3"] == pytest.approx(float(row["butteraugli_pnorm3"]), rel=1e-3)
+    assert result["better"]["butteraugli_max"] == "lower" and result["better"]["ssimulacra2"] == "higher"
+    # The table shows the same numbers (10 significant digits).
+    table = _cli("compare", ref, dist, "--metrics", "ssimulacra2,butteraugli")
+    assert table.returncode == 0, table.stderr
+    assert f"{values['ssimulacra2']:.10g}" in table.stdout
+    assert f"{values['butteraugli_max']:.10g}" in table.stdout
+    # identical images: PSNR is +inf, written as a string in JSON
+    same = json.loads(_cli("compare", ref, ref, "--metrics", "psnr", "--json").stdout)
+    assert same["values"]["psnr_rgb"] == "inf"
+
+
+def test_compare_errors_are_one_line(tmp_path: Path):
+    ref = str(CALIBRATION / "ref_kodim01.png")
+    small = tmp_path / "small.png"
+    Image.fromarray(pixels("ref_kodim01.png")[:128]).save(small)
+    done = _cli("compare", ref, str(small), "--metrics", "psnr")
+    assert done.returncode == 2 and "differs" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    done = _cli("compare", ref, ref, "--metrics", "nosuch")
+    assert done.returncode == 2 and "unknown metric" in done.stderr
+
+
+def test_metric_device_choice(monkeypatch):
+    import torch
+
+    from harness.core.torchsetup import DEVICE_VARIABLE, metric_device
+
+    monkeypatch.delenv(DEVICE_VARIABLE, raising=False)
+    assert metric_device("cpu") == "cpu"
+    assert metric_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setenv(DEVICE_VARIABLE, "cpu")
+    assert metric_device() == "cpu"
+    with pytest.raises(ValueError, match="not one of"):
+        metric_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            metric_device("cuda")
+
+
+def test_compare_on_cpu_device_gives_the_same_lpips():
+    ref, dist = str(CALIBRATION / "ref_kodim05.png"), str(CALIBRATION / "dist_kodim05_jpeg30.png")
+    default = json.loads(_cli("compare", ref, dist, "--metrics", "lpips", "--json").stdout)
+    on_cpu = json.loads(_cli("compare", ref, dist, "--metrics", "lpips", "--json", "--device", "cpu").stdout)
+    assert on_cpu["errors"] == [] and on_cpu["values"]["lpips_alex"] == pytest.approx(default["values"]["lpips_alex"], abs=1e-6)

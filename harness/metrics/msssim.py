@@ -28,15 +28,17 @@ MIN_SIDE = 161  # (win_size - 1) * 2**4 + 1 for the 11-px window and 4 down-samp
 
 @functools.lru_cache(maxsize=None)
 def _pyiqa_ms_ssim_y() -> Any:
-    from harness.core.torchsetup import create_pyiqa_metric
+    from harness.core.torchsetup import create_pyiqa_metric, metric_device
 
-    return create_pyiqa_metric("ms_ssim", device="cpu")
+    return create_pyiqa_metric("ms_ssim", device=metric_device())
 
 
 def _tensor(rgb: np.ndarray, dtype: Any) -> Any:
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).to(dtype).div(255)[None]
+    from harness.core.torchsetup import metric_device
+
+    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).to(dtype).div(255)[None].to(metric_device())
 
 
 def ms_ssim_rgb(reference: np.ndarray, reconstruction: np.ndarray) -> float:

@@ -48,22 +48,26 @@ _lock = threading.Lock()
 
 @functools.lru_cache(maxsize=None)
 def load_network(pyiqa_name: str) -> Any:
-    """pyiqa's InferenceModel for ``pyiqa_name`` on CPU, created once per process."""
-    from harness.core.torchsetup import WeightsMissing, create_pyiqa_metric
+    """pyiqa's InferenceModel for ``pyiqa_name`` on the metric device (``--device``), created once per
+    process."""
+    from harness.core.torchsetup import WeightsMissing, create_pyiqa_metric, metric_device
 
     try:
-        return create_pyiqa_metric(pyiqa_name, device="cpu")
+        return create_pyiqa_metric(pyiqa_name, device=metric_device())
     except WeightsMissing as exc:
         raise MetricError(str(exc)) from None
 
 
 def to_tensor(rgb: np.ndarray) -> Any:
-    """HxWx3 uint8 -> 1x3xHxW float32 in [0, 1], exactly as pyiqa's own loader (torchvision to_tensor)."""
+    """HxWx3 uint8 -> 1x3xHxW float32 in [0, 1], exactly as pyiqa's own loader (torchvision to_tensor), on
+    the metric device (``--device``)."""
     import torch
+
+    from harness.core.torchsetup import metric_device
 
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise MetricError(f"expected HxWx3 uint8 pixels, got {rgb.shape} {rgb.dtype}")
-    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).contiguous().float().div(255)[None]
+    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).contiguous().float().div(255)[None].to(metric_device())
 
 
 def _axis_tiles(n: int, core: int, halo: int) -> list[tuple[int, int, int, int]]:
