@@ -548,7 +548,7 @@ def train_command(codec: str, data: tuple[str, ...], output: str, config: str, m
                   seed: int) -> None:
     """Train the unofficial PICO re-implementation (pico-torch) on a folder of images."""
     from harness.codecs.pico_torch.checkpoint import CheckpointError
-    from harness.codecs.pico_torch.train import TrainingError, TrainSettings, train
+    from harness.studies.pico.train import TrainingError, TrainSettings, train
 
     settings = TrainSettings(data=list(data), output=output, config=config, mse_steps=mse_steps,
                              perceptual_steps=perceptual_steps, batch_size=batch_size, crop=crop, lr=lr,

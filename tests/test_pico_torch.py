@@ -239,7 +239,7 @@ def test_training_two_stages_resume_and_export(tmp_path: Path) -> None:
 
     from harness.codecs.pico_torch.checkpoint import read_checkpoint
     from harness.codecs.pico_torch.coder import PicoCoder
-    from harness.codecs.pico_torch.train import TrainingError, TrainSettings, train
+    from harness.studies.pico.train import TrainingError, TrainSettings, train
 
     os.environ.setdefault("TORCH_HOME", str(SHARED / "weights" / "torch_home"))
     data = tmp_path / "data"
