@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -18,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
+from harness.studies.pico import commands as pico_commands
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -36,7 +38,7 @@ def _floats(value: str | None, option: str) -> list[float] | None:
         raise click.BadParameter(f"expected comma-separated numbers, got {value!r}", param_hint=option) from None
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     console.print(f"[red]error:[/red] {message}", highlight=False)
     sys.exit(2)
 
@@ -116,10 +118,8 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         _fail("--backend dask needs --scheduler tcp://HOST:PORT (the address `dask scheduler` prints)")
     if scheduler and backend != "dask":
         _fail("--scheduler is only used with --backend dask")
-    specs = list(dict.fromkeys(_split(codec_specs)))  # "jpeg,,jpeg" is one codec, run once
-    if pico_checkpoint:
-        specs = [f"{s}:checkpoint={pico_checkpoint}" if s.split(":")[0] == "pico-torch" and "checkpoint=" not in s
-                 else s for s in specs]
+    # "jpeg,,jpeg" is one codec, run once
+    specs = pico_commands.with_checkpoint(list(dict.fromkeys(_split(codec_specs))), pico_checkpoint)
     try:
         data = resolve_dataset(dataset)
         codecs = [get_codec(s) for s in specs]
@@ -402,13 +402,8 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
                             rate_column=rate_column, min_overlap=DEFAULT_MIN_OVERLAP if min_overlap is None else min_overlap,
                             out_dir=out_dir, formats=_split(formats), console=out)
         if summary:
-            from harness.studies.pico.report import write_summary
-
-            _, summary_path = write_summary(run_dir, chosen, _split(metrics) or None, out_dir=out_dir)
-            report.files["summary"] = summary_path
-            from rich.markdown import Markdown
-
-            out.print(Markdown(summary_path.read_text()))
+            report.files["summary"] = pico_commands.print_summary(run_dir, chosen, _split(metrics) or None,
+                                                                  out_dir, out)
     except ReportError as exc:
         _fail(str(exc))
     for path in report.files.values():
@@ -527,37 +522,7 @@ def view_command(run_dir: str, out_dir: str | None, serve: bool, port: int, host
         server.server_close()
 
 
-@main.command("train")
-@click.argument("codec", type=click.Choice(["pico-torch"]))
-@click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--output", required=True, type=click.Path(dir_okay=False),
-              help="Checkpoint to write; training resumes from it if it exists. The exported (codable) "
-                   "checkpoint is written next to it as NAME-export.pt.")
-@click.option("--config", type=click.Choice(["tiny", "paper"]), default="tiny", show_default=True)
-@click.option("--mse-steps", default=4000, show_default=True, type=int, help="Steps of the MSE stage.")
-@click.option("--perceptual-steps", default=0, show_default=True, type=int,
-              help="Steps of the perceptual stage (LPIPS, MS-SSIM, GAN, text and tiling losses).")
-@click.option("--batch-size", default=8, show_default=True, type=int)
-@click.option("--crop", default=128, show_default=True, type=int, help="Random crop size in pixels.")
-@click.option("--lr", default=1e-3, show_default=True, type=float)
-@click.option("--device", default="auto", show_default=True, help="auto (GPU when available), cpu, cuda, ...")
-@click.option("--threads", default=1, show_default=True, type=int, help="CPU threads for torch.")
-@click.option("--seed", default=0, show_default=True, type=int)
-def train_command(codec: str, data: tuple[str, ...], output: str, config: str, mse_steps: int,
-                  perceptual_steps: int, batch_size: int, crop: int, lr: float, device: str, threads: int,
-                  seed: int) -> None:
-    """Train the unofficial PICO re-implementation (pico-torch) on a folder of images."""
-    from harness.codecs.pico_torch.checkpoint import CheckpointError
-    from harness.studies.pico.train import TrainingError, TrainSettings, train
-
-    settings = TrainSettings(data=list(data), output=output, config=config, mse_steps=mse_steps,
-                             perceptual_steps=perceptual_steps, batch_size=batch_size, crop=crop, lr=lr,
-                             device=device, threads=threads, seed=seed)
-    try:
-        exported = train(settings)
-    except (TrainingError, CheckpointError) as exc:
-        _fail(str(exc))
-    console.print(f"wrote {exported}", highlight=False)
+main.add_command(pico_commands.train_command)
 
 
 @main.group()
