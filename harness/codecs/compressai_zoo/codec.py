@@ -10,7 +10,6 @@ compressai are imported only when the codec codes, so listing codecs stays fast.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -28,6 +27,7 @@ from harness.codecs.base import (
     Knob,
 )
 from harness.codecs.compressai_zoo.models import ZOO_QUALITIES
+from harness.core.process import run_program
 
 
 @register
@@ -114,7 +114,7 @@ class CompressAI(Codec):
         return Bitstream(encode(model, rgb), params={"quality": quality, "arch": model.arch,
                                                      "weights": model.weights, "model_id": model.model_id.hex()})
 
-    def decode(self, data: bytes) -> np.ndarray:
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         from harness.codecs.compressai_zoo.models import (
             CompressaiError,
             decode,
@@ -135,8 +135,5 @@ def decode_in_fresh_process(bitstream_path: str | Path, output_png: str | Path,
     cmd = [sys.executable, "-m", "harness.codecs.compressai_zoo.decode_cli", str(bitstream_path), str(output_png)]
     if checkpoint:
         cmd += ["--checkpoint", str(checkpoint)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        message = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        raise CodecError(f"compressai decoder process failed: {message}")
-    return proc.stdout.strip().splitlines()[-1]
+    done = run_program(cmd, "compressai decoder process", timeout=timeout, error=CodecError)
+    return done.stdout.decode("utf-8", "replace").strip().splitlines()[-1]

@@ -10,7 +10,6 @@ put it in.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import urllib.error
@@ -18,6 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import platformdirs
+
+from harness.core.hashing import sha256_file
 
 PUBLISHED_ROOT = "https://compressai.s3.amazonaws.com/models/v1"
 _HASHED_NAME = re.compile(r"-([0-9a-f]{8,64})\.[\w.]+$")
@@ -40,21 +41,13 @@ def published_hash(file_name: str) -> str:
     return match.group(1)
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch(url: str, expected_prefix: str, folder: Path, timeout: float = 60.0) -> Path:
     """The file ``url`` names, in ``folder``: downloaded when absent, kept only if its SHA-256 starts with
     ``expected_prefix``."""
     name = url.rsplit("/", 1)[-1]
     target = folder / name
     if target.is_file():
-        if sha256_of(target).startswith(expected_prefix):
+        if sha256_file(target).startswith(expected_prefix):
             return target
         raise WeightsError(f"{target}: SHA-256 does not start with the published {expected_prefix}; "
                            f"delete it to download it again")
@@ -69,7 +62,7 @@ def fetch(url: str, expected_prefix: str, folder: Path, timeout: float = 60.0) -
         reason = getattr(exc, "reason", None) or exc
         raise WeightsError(f"weights {name} are not in {folder} and cannot be downloaded from {url} "
                            f"({' '.join(str(reason).split())}); put the file there") from None
-    actual = sha256_of(partial)
+    actual = sha256_file(partial)
     if not actual.startswith(expected_prefix):
         partial.unlink(missing_ok=True)
         raise WeightsError(f"{url}: downloaded file has SHA-256 {actual[:16]}..., not the published "
