@@ -64,8 +64,10 @@ class SitePlan:
     not_shown: list[str] = field(default_factory=list)  # rows without pixels, with the reason
 
     def assets_of(self, slug: str) -> list[Asset]:
-        return [a for a in self.assets.values() if a.path.startswith(f"img/{slug}/") or
-                a.path.startswith(f"thumbs/{slug}-")]
+        """The image files of one image's page: its original and thumbnail first."""
+        page = self.pages[slug]
+        paths = [page["original"], page["thumb"], *[p for row in page["rows"] for p in (row["file"], row["diff"])]]
+        return [self.assets[p] for p in paths]
 
 
 # --- reading the run ------------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
         shown.sort(key=lambda r: (r["codec"], r["bpp"] if isinstance(r["bpp"], float) else math.inf))
         width, height = int(rows["width"].iloc[0]), int(rows["height"].iloc[0])
         pages[slug] = {"image": str(image), "slug": slug, "width": width, "height": height,
-                       "original": original_path, "rows": shown}
+                       "original": original_path, "thumb": thumb_path, "rows": shown}
         images.append({"image": str(image), "slug": slug, "width": width, "height": height, "thumb": thumb_path,
                        "rows": len(shown), "codecs": sorted({r["codec"] for r in shown})})
 

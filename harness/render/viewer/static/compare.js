@@ -17,6 +17,7 @@
  *     flip: "a",               // which side flip mode shows: "a" | "b"
  *     original: false,         // state key "showOriginal": every pane shows the original
  *     diff: false, gain: 4,    // show the difference maps, amplified gain times
+ *     tags: true,              // corner labels; false hides them (e.g. a blind study)
  *     keys: true,              // listen to the keyboard (see KEYS); false for embedding several
  *     onChange: (state) => {}, // called after every change of the view state
  *   });
@@ -92,6 +93,7 @@
     var size = {w: Number(opts.width) || 0, h: Number(opts.height) || 0};
 
     element.classList.add("hc-root");
+    element.classList.toggle("hc-no-tags", opts.tags === false);
     element.setAttribute("tabindex", element.getAttribute("tabindex") || "0");
     var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("class", "hc-defs");
@@ -147,7 +149,7 @@
 
     function center() {
       if (state.zoom === "fit" || !state.center) return {x: size.w / 2, y: size.h / 2};
-      return state.center;
+      return clampCenter(state.center);
     }
 
     function clampCenter(c) {
@@ -192,10 +194,13 @@
         if (state.mode === "flip") { show[state.flip] = true; }
         if (state.mode === "side") { show.a = true; show.b2 = true; }
       }
+      // Flip mode also fetches the side it does not show, so that the first flip is instant.
+      var preload = {a: state.mode === "flip" && !state.showOriginal, b: state.mode === "flip" && !state.showOriginal};
       Object.keys(layers).forEach(function (k) {
-        var side = k.charAt(0);
+        var side = k.charAt(0), url = sourceOf(side);
         layers[k].style.display = show[k] ? "block" : "none";
-        if (show[k]) want(layers[k], sourceOf(side));
+        layers[k].style.visibility = url ? "visible" : "hidden";  // the original has no difference map
+        if (show[k] || preload[k]) want(layers[k], url);
         layers[k].style.filter = side === "o" ? "none" : filter;
       });
       ["R", "G", "B"].forEach(function (c, i) {

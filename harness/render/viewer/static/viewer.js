@@ -29,6 +29,8 @@
     return Number(value).toFixed(4);
   }
 
+  function pointText(point) { return typeof point === "number" ? String(Number(point.toPrecision(6))) : String(point); }
+
   function bppText(row) { return row && typeof row.bpp === "number" ? row.bpp.toFixed(4) + " bpp" : ""; }
 
   // --- index page ---------------------------------------------------------------------------------
@@ -161,7 +163,7 @@
     } else {
       rowSelect.disabled = false;
       rowsOf(side.codec).forEach(function (r) {
-        var knob = r.knob && r.point !== null && r.rate_source !== "published" ? " (" + r.knob + " " + r.point + ")" : "";
+        var knob = r.knob && r.point !== null && r.rate_source !== "published" ? " (" + r.knob + " " + pointText(r.point) + ")" : "";
         rowSelect.appendChild(make("option", {value: r.id}, bppText(r) + knob));
       });
       rowSelect.value = side.id;
@@ -183,13 +185,14 @@
     }
     panel.setAttribute("data-row", side.id);
     line("codec", side.codec, {"data-column": "codec"});
-    if (side.codec_version) {
-      var tr = make("tr", {"class": "version"});
-      tr.appendChild(make("td", {colspan: "2"}, side.codec_version));
+    function note(text) {
+      var tr = make("tr", {"class": "note"});
+      tr.appendChild(make("td", {colspan: "2"}, text));
       table.appendChild(tr);
     }
-    if (side.rate_source === "published") line("rate", "published by the authors");
-    else if (side.knob) line(side.knob, String(side.point), {"data-column": "point"});
+    if (side.codec_version) note(side.codec_version);
+    if (side.rate_source === "published") note("rate: as published by the authors");
+    else if (side.knob) line(side.knob, pointText(side.point), {"data-column": "point", title: String(side.point)});
     INDEX.numbers.forEach(function (n) {
       var value = side.values[n.column];
       if (value === null || value === undefined) return;
@@ -209,6 +212,7 @@
   }
 
   function writeHash(state) {
+    if (!page) return;
     state = state || view.state();
     var p = ["image=" + encodeURIComponent(page.image), "a=" + encodeURIComponent(sideId(sides.a)),
              "b=" + encodeURIComponent(sideId(sides.b)), "mode=" + state.mode, "zoom=" + state.zoom];
