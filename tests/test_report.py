@@ -81,10 +81,14 @@ def test_failed_rows_and_infinite_psnr_are_left_out_with_a_note(results):
     row = results[results["codec"] == "jpeg-444"].iloc[[0]].copy()
     failed = row.assign(status="failed", error="codec crashed", bpp=np.nan, psnr_rgb=np.nan, job_key="x1")
     lossless = row.assign(bpp=9.0, psnr_rgb=np.inf, job_key="x2")  # an identical decode: PSNR = inf
-    extended = pd.concat([results, failed, lossless], ignore_index=True)
+    no_metric = row.assign(bpp=8.0, psnr_rgb=np.nan, error_psnr="weights missing", job_key="x3")
+    extended = pd.concat([results, failed, lossless, no_metric], ignore_index=True)
     rep = tables.make_report(extended, "jpeg", ["psnr_rgb"])
     assert rep.value("jpeg-444", "psnr_rgb") == pytest.approx(base, abs=1e-12)
-    assert any("jpeg-444 2" in note for note in rep.notes)
+    note = next(note for note in rep.notes if note.startswith("psnr_rgb:"))
+    assert f"3 of {len(extended)} rows have no usable value" in note
+    assert 'codec failed 1 (jpeg-444 1): "codec crashed"' in note
+    assert 'metric failed 1 (jpeg-444 1): "weights missing"' in note and "not finite 1 (jpeg-444 1)" in note
     assert rep.summary.set_index("codec").loc["jpeg-444", "failed"] == 1
 
 

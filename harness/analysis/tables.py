@@ -45,11 +45,11 @@ def load_run(run: str | Path) -> pd.DataFrame:
             raise ReportError(f"{path}: not a readable parquet file ({one_line(exc)})") from None
     if not path.is_dir():
         raise ReportError(f"{path}: no such run directory or parquet file")
-    from harness.run.store import read_results
+    from harness.run.store import StoreError, read_results
 
     try:
         return read_results(path)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, StoreError) as exc:
         raise ReportError(str(exc)) from None
 
 
@@ -135,10 +135,59 @@ def usable(df: pd.DataFrame, metric: str, rate_column: str = "bpp", transform: s
     return frame.assign(key=_point_key(frame))
 
 
-def _excluded_counts(df: pd.DataFrame, kept: pd.DataFrame) -> dict[str, int]:
-    total = df.groupby(df["codec"].astype(str)).size()
-    used = kept.groupby("codec").size()
-    return {codec: int(total.get(codec, 0) - used.get(codec, 0)) for codec in total.index}
+MISSING_REASONS = ("codec failed", "no rate", "metric failed", "not computed", "not finite")
+
+
+def missing_values(df: pd.DataFrame, metric: str, rate_column: str = "bpp") -> pd.DataFrame:
+    """Why rows have no usable value of metric column ``metric``: one row per (codec, reason) with the
+    number of rows and the first message. Reasons: ``codec failed`` (the row's encode/decode failed),
+    ``no rate``, ``metric failed`` (its ``error_<metric>`` message), ``not computed`` (the metric was not
+    asked for on that row, or has no value there, e.g. MS-SSIM on an image below 161 px), ``not finite``
+    (PSNR = inf of a lossless decode)."""
+    from harness.metrics import metric_of_column
+    from harness.run.rows import metric_error_column
+
+    columns = ["codec", "reason", "rows", "example"]
+    if df.empty:
+        return pd.DataFrame(columns=columns)
+    codec_ok = (df["status"] == "ok").to_numpy(dtype=bool, na_value=False) if "status" in df else np.ones(len(df), bool)
+    rate = pd.to_numeric(df[rate_column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    value = (pd.to_numeric(df[metric], errors="coerce").to_numpy(dtype=float, na_value=np.nan) if metric in df
+             else np.full(len(df), np.nan))
+    name = metric_of_column(metric) or metric
+    error_column = metric_error_column(name)
+    metric_error = (df[error_column].notna().to_numpy(dtype=bool) if error_column in df
+                    else np.zeros(len(df), bool))
+    rate_ok = np.isfinite(rate) & (rate > 0)
+    reason = np.select(
+        [~codec_ok, ~rate_ok, metric_error, np.isnan(value), ~np.isfinite(value)],
+        list(MISSING_REASONS), default="",
+    )
+    frame = pd.DataFrame({"codec": df["codec"].astype(str).to_numpy(), "reason": reason})
+    frame["message"] = np.where(reason == "codec failed", df["error"].astype(object).to_numpy() if "error" in df else None,
+                                df[error_column].astype(object).to_numpy() if error_column in df else None)
+    frame = frame[frame["reason"] != ""]
+    rows = []
+    for (codec, why), g in frame.groupby(["codec", "reason"], sort=True):
+        messages = [str(m) for m in g["message"] if isinstance(m, str) and m]
+        rows.append({"codec": codec, "reason": why, "rows": len(g), "example": messages[0] if messages else ""})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def missing_note(df: pd.DataFrame, metric: str, rate_column: str = "bpp") -> str | None:
+    """One line saying how many rows have no usable ``metric`` value and why, or None when none lack it."""
+    missing = missing_values(df, metric, rate_column)
+    if missing.empty:
+        return None
+    parts = []
+    for why in MISSING_REASONS:
+        g = missing[missing["reason"] == why]
+        if g.empty:
+            continue
+        by_codec = ", ".join(f"{c} {n}" for c, n in zip(g["codec"], g["rows"]))
+        example = next((e for e in g["example"] if e), "")
+        parts.append(f"{why} {int(g['rows'].sum())} ({by_codec})" + (f': "{example}"' if example else ""))
+    return f"{metric}: {int(missing['rows'].sum())} of {len(df)} rows have no usable value: " + "; ".join(parts)
 
 
 def mean_curves(frame: pd.DataFrame, images: Sequence[str] | None = None) -> pd.DataFrame:
@@ -427,14 +476,7 @@ def make_report(df: pd.DataFrame, anchor: str, metrics: Sequence[str] | None = N
     quality = bd_table(df, anchor, metrics, pooling=pooling, kind="quality", **common)
     matched_per, matched = matched_quality(df, anchor, metrics, targets=targets, rate_column=rate_column,
                                            method=method, transforms=transforms)
-    notes = []
-    for metric in metrics:
-        transform = (transforms or {}).get(metric, bdrate.default_transform(metric))
-        kept = usable(df, metric, rate_column, transform)
-        excluded = {c: n for c, n in _excluded_counts(df, kept).items() if n}
-        if excluded:
-            notes.append(f"{metric}: rows left out of BD (failed, or non-finite rate/quality): "
-                         + ", ".join(f"{c} {n}" for c, n in sorted(excluded.items())))
+    notes = [note for metric in metrics if (note := missing_note(df, metric, rate_column))]
     return Report(run, anchor, method, pooling, rate_column, list(metrics), rate, quality, per_image, matched,
                   matched_per, codec_summary(df, rate_column), notes)
 

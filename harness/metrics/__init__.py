@@ -12,7 +12,7 @@ from harness.core.registry import Registry, parse_spec
 from harness.metrics.base import Column, Metric, MetricError
 
 __all__ = ["Column", "Metric", "MetricError", "MetricSuite", "register", "metric_names", "get_metric",
-           "column_info", "DEFAULT_METRICS"]
+           "column_info", "metric_of_column", "DEFAULT_METRICS"]
 
 # What a run computes when the user names no metrics: cheap and always available.
 DEFAULT_METRICS = ("psnr",)
@@ -34,6 +34,14 @@ def get_metric(name: str) -> Metric:
         return cls(**options)
     except TypeError:
         raise MetricError(f"metric {base!r} does not take the options {', '.join(options)}") from None
+
+
+def metric_of_column(column: str) -> str | None:
+    """The name of the registered metric that produces result column ``column``, or None."""
+    for cls in _METRICS.classes():
+        if any(col.name == column for col in cls.columns):
+            return cls.name
+    return None
 
 
 def column_info(column: str) -> Column | None:

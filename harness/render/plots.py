@@ -142,6 +142,12 @@ def rd_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bpp", transf
         n_text = f"{max(counts)} images" if counts and min(counts) == max(counts) else "images vary per codec"
         ax.set_title(f"{tables.metric_info(metric).label} vs rate, {_dataset_name(df)} ({n_text})", loc="left")
         _legend_outside(fig, ax, title="mean over images;\nbars: 25–75 % of images" if spread else None)
+        missing = tables.missing_values(df, metric, rate_column)
+        if not missing.empty:
+            # Say on the figure itself what the curves leave out, so a missing value is never silent.
+            counts = missing.groupby("reason", sort=False)["rows"].sum()
+            fig.supxlabel(f"{int(counts.sum())} of {len(df)} rows without a value left out: "
+                          + ", ".join(f"{why} {n}" for why, n in counts.items()), fontsize=6, x=0.01, ha="left")
     return fig
 
 

@@ -281,14 +281,29 @@ def rows_to_frame(rows: Iterable[Row]) -> pd.DataFrame:
         elif pa.types.is_floating(dtype):
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
         else:
-            frame[name] = frame[name].astype("string")
+            frame[name] = frame[name].map(printable, na_action="ignore").astype("string")
     for name in metric_columns:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     for name in error_columns:
-        frame[name] = frame[name].astype("string")
+        frame[name] = frame[name].map(printable, na_action="ignore").astype("string")
     if len(frame):
         frame = frame.sort_values(["codec", "image", "point", "target_bpp", "job_key"], na_position="last")
     return frame.reset_index(drop=True)
+
+
+def printable(text: Any) -> Any:
+    """``text`` as valid UTF-8 for the parquet table: a file name that is not UTF-8 (its undecodable bytes
+    are lone surrogates in Python) keeps its bytes as ``\\xNN`` escapes instead of failing every write."""
+    if not isinstance(text, str):
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def table_schema(columns: Iterable[str]) -> pa.Schema:

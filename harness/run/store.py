@@ -188,11 +188,24 @@ class RunStore:
 
 def read_results(run_dir: str | Path) -> pd.DataFrame:
     """The results table of a run: the parquet, unless the journal is newer (an interrupted run, or one
-    still going) or there is no parquet, in which case the table is built from the journal."""
+    still going), there is no parquet, or the parquet was written by a harness before the row schema
+    (then the table is built from the journal, migrating its rows)."""
     store = RunStore(run_dir)
     if store.journal.exists() and (not store.parquet.exists()
-                                   or store.journal.stat().st_mtime_ns > store.parquet.stat().st_mtime_ns):
+                                   or store.journal.stat().st_mtime_ns > store.parquet.stat().st_mtime_ns
+                                   or not _current_schema(store.parquet)):
         return store.table()
     if store.parquet.exists():
+        if not _current_schema(store.parquet):
+            raise StoreError(f"{store.parquet}: written by an older harness and there is no rows.jsonl to "
+                             "migrate it from; run the same command again to rebuild it")
         return pd.read_parquet(store.parquet)
     raise FileNotFoundError(f"{run_dir}: no results.parquet or rows.jsonl (not a run directory?)")
+
+
+def _current_schema(parquet: Path) -> bool:
+    try:
+        names = set(pq.read_schema(parquet).names)
+    except Exception:  # noqa: BLE001 - pyarrow raises several types for a file that is not parquet
+        return False
+    return set(ROW_SCHEMA) <= names
