@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from harness.codecs import get_codec
-from tests.conftest import kodak_crop
+from tests.conftest import codec_or_skip, kodak_crop
 from tests.runs import make_run
 
 NEW_CODECS = ("h264", "jpeg2000", "avif-svt", "avif-rav1e", "jpegli", "jpeg")
@@ -25,8 +25,7 @@ def psnr_at(rows: pd.DataFrame, bpp: float) -> float:
 
 def test_run_on_kodak_crops_psnr_rises_with_bpp_and_h264_beats_jpeg(tmp_path):
     for name in NEW_CODECS:
-        if not get_codec(name).availability():
-            pytest.skip(f"{name} unavailable here: {get_codec(name).availability().reason}")
+        codec_or_skip(name)
     table = pd.read_parquet(make_run(tmp_path, codecs=NEW_CODECS) / "results.parquet")
     assert set(table.codec) == set(NEW_CODECS)
     assert (table.status == "ok").all(), table[table.status != "ok"].error.tolist()

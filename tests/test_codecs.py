@@ -16,6 +16,7 @@ from harness.core.images import load_image
 from harness.core.isobmff import isobmff_boxes, mdat_payload_bytes
 from harness.metrics.psnr import mse, psnr
 from harness.run.ratecontrol import search_point
+from tests.conftest import EXPECTED_CODECS, codec_or_skip
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
 CODECS = ["vvc", "hevc", "h264", "avif", "avif-svt", "avif-rav1e", "avif-avifenc", "jxl", "jxl-imagecodecs",
@@ -52,10 +53,15 @@ def tiny(kodim23):
 
 
 def available(name: str):
-    codec = get_codec(name)
-    if not codec.availability():
-        pytest.skip(f"{name} unavailable here: {codec.availability().reason}")
-    return codec
+    return codec_or_skip(name)
+
+
+def test_codecs_expected_here_are_available():
+    # Deselecting or skipping cannot hide a broken set-up: every codec setup.sh installs must be usable.
+    missing = {name: get_codec(name).availability().reason for name in EXPECTED_CODECS
+               if not get_codec(name).availability()}
+    assert not missing, missing
+    assert set(CODECS) <= set(EXPECTED_CODECS)
 
 
 def by_quality(codec) -> list[float]:

@@ -22,7 +22,7 @@ from harness.codecs.commandline import (
     load_definition,
     render,
 )
-from tests.conftest import REPO, kodak_crop
+from tests.conftest import REPO, codec_or_skip, kodak_crop
 
 CODECS = REPO / "harness" / "codecs" / "definitions"
 
@@ -403,9 +403,7 @@ def test_check_flags_a_codec_whose_pipeline_is_wrong(tmp_path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["vtm", "vtm-420", "ecm", "ecm-420", "avm", "jpeg-ai"])
 def test_reference_software_when_installed(name: str) -> None:
-    codec = get_codec(name)
-    if not codec.availability():
-        pytest.skip(f"{name}: {codec.availability().reason}")
+    codec = codec_or_skip(name)
     image = kodak_crop(height=48, width=64)
     low, high = sorted(codec.default_points)[1], sorted(codec.default_points)[-2]
     if not codec.knob.quality_rises:
