@@ -116,6 +116,11 @@ def test_ssimulacra2_small_images_and_errors():
     assert metric.compute(image, noisy, None)["ssimulacra2"] < 90.0
     with pytest.raises(MetricError, match="differs"):
         metric.compute(image, image[:10], None)
+    with pytest.raises(MetricError, match="8x8"):
+        metric.compute(image[:7], image[:7], None)
+    odd = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)  # odd sizes: edge rows repeat when halving
+    value = metric.compute(odd, np.clip(odd.astype(int) + 3, 0, 255).astype(np.uint8), None)["ssimulacra2"]
+    assert np.isfinite(value) and value < 100
 
 
 def test_metric_options_are_parsed():

@@ -80,7 +80,7 @@ def butteraugli_scores(reference: _BarePng, reconstruction: np.ndarray) -> tuple
     if reconstruction.shape != reference.shape:
         raise MetricError(f"reconstruction {reconstruction.shape} differs from the original {reference.shape}")
     distorted = _BarePng(reconstruction)
-    command = [program(), reference.path, distorted.path,
+    command: list[str | Path] = [program(), reference.path, distorted.path,
                "--intensity_target", f"{INTENSITY_TARGET:g}", "--pnorm", f"{PNORM:g}"]
     done = run_program(command, PROGRAM, timeout=scaled_timeout(reconstruction.shape[0] * reconstruction.shape[1], 60),
                        error=MetricError)

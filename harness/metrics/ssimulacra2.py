@@ -306,6 +306,8 @@ def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
     """SSIMULACRA 2.1 score of ``distorted`` against ``reference`` (HxWx3 uint8 sRGB); 100 = identical."""
     if reference.shape != distorted.shape:
         raise MetricError(f"reconstruction {distorted.shape} differs from the original {reference.shape}")
+    if min(reference.shape[:2]) < 8:
+        raise MetricError(f"ssimulacra2 needs at least 8x8 pixels, got {reference.shape[1]}x{reference.shape[0]}")
     lin1, lin2 = srgb_to_linear(reference), srgb_to_linear(distorted)
     scales = []
     for scale in range(NUM_SCALES):
