@@ -50,7 +50,11 @@ _lock = threading.Lock()
 def load_network(pyiqa_name: str) -> Any:
     """pyiqa's InferenceModel for ``pyiqa_name`` on the metric device (``--device``), created once per
     process."""
-    from harness.core.torchsetup import WeightsMissing, create_pyiqa_metric, metric_device
+    from harness.core.torchsetup import (
+        WeightsMissing,
+        create_pyiqa_metric,
+        metric_device,
+    )
 
     try:
         return create_pyiqa_metric(pyiqa_name, device=metric_device())
