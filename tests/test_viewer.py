@@ -299,15 +299,35 @@ def test_cli_writes_the_site_and_refuses_a_run_without_pixels(run_dir, tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (out / "index.html").resolve().as_uri()
     assert "2 images, 12 reconstructions" in done.stderr
-    bare = RunStore(tmp_path / "bare")
     crops = write_crops(tmp_path / "crops", CROPS[:1], height=64, width=64)
-    run_sweep(bare, resolve_dataset(str(crops)), [get_codec("jpeg")], points=[50])
-    with pytest.raises(ViewerError, match="no kept reconstruction"):
+    bare = RunStore(tmp_path / "bare")
+    run_sweep(bare, resolve_dataset(str(crops)), [get_codec("jpeg")], points=[50], keep_bitstreams=False)
+    with pytest.raises(ViewerError, match="kept neither bitstream nor reconstruction"):
         write_site(bare.run_dir)
     done = subprocess.run([sys.executable, "-m", "harness.cli", "view", str(bare.run_dir)],
                           capture_output=True, text=True, env=env)
     assert done.returncode == 2 and "no row has pixels to show" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_rows_without_kept_pngs_are_decoded_from_their_bitstreams(tmp_path):
+    """The default run keeps bitstreams only: the site decodes them again, and the pixels are those the
+    row's metrics were measured on."""
+    from harness.run.reconstruct import pixels_sha256
+
+    crops = write_crops(tmp_path / "crops", CROPS[:1], height=64, width=96)
+    store = RunStore(tmp_path / "run")
+    run_sweep(store, resolve_dataset(str(crops)), [get_codec("jpeg"), get_codec("webp")], points=[40])
+    result = write_site(store.run_dir)
+    assert result.errors == []
+    rows = _rows(store.run_dir)
+    assert rows["reconstruction"].isna().all() and rows["bitstream"].notna().all()
+    for shown in result.plan.pages["kodim23"]["rows"]:
+        row = rows[rows.job_key.str.startswith(shown["id"])].iloc[0]
+        pixels = _pixels(result.out_dir / shown["file"])
+        assert pixels_sha256(pixels) == row["reconstruction_sha256"]
+        original = _pixels(crops / "kodim23.png")
+        assert np.array_equal(_pixels(result.out_dir / shown["diff"])[..., 0], difference_map(original, pixels))
 
 
 def test_report_tables_link_to_the_viewer(run_dir, site):

@@ -204,6 +204,9 @@
         if ((n.better === "higher") === (value > theirs)) tr.className = "better";
       }
     });
+    Object.keys(side.metric_errors || {}).forEach(function (metric) {
+      note(metric + " failed: " + side.metric_errors[metric]);
+    });
   }
 
   function urls(side, kind) {
