@@ -114,7 +114,7 @@ ENV PIP_NO_CACHE_DIR=1 \
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libavif-bin libjxl-tools tesseract-ocr webp \
+      libavif-bin libjxl-tools webp \
       fonts-dejavu-core fonts-liberation fonts-freefont-ttf \
       libgl1 libglib2.0-0 libgomp1 \
  && rm -rf /var/lib/apt/lists/*

@@ -6,7 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 # libjxl-devtools: the official butteraugli_main (metric butteraugli).
-debian_packages=(libavif-bin libjxl-tools libjxl-devtools tesseract-ocr webp chromium
+debian_packages=(libavif-bin libjxl-tools libjxl-devtools webp chromium
                  fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
 missing=()
 for pkg in "${debian_packages[@]}"; do
