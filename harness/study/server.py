@@ -35,6 +35,11 @@ def static_dir() -> Path:
     return Path(str(resources.files("harness.study") / "static"))
 
 
+def viewer_static_dir() -> Path:
+    """The viewer's comparison component (compare.js, compare.css), reused as is."""
+    return Path(str(resources.files("harness.render.viewer") / "static"))
+
+
 def make_app(db: StudyDB) -> Starlette:
     db.check()
     selector = Selector(db)
@@ -112,5 +117,6 @@ def make_app(db: StudyDB) -> Starlette:
         Route("/api/vote", vote, methods=["POST"]),
         Route("/stimulus/{trial}/{side}", stimulus),
         Mount("/static", app=StaticFiles(directory=static_dir()), name="static"),
+        Mount("/viewer", app=StaticFiles(directory=viewer_static_dir()), name="viewer"),
     ]
     return Starlette(routes=routes)

@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   rater: null, trial: null, urls: {}, showing: "a", holdingOriginal: false, width: 0, height: 0,
-  scale: 1, x: 0, y: 0, fit: false, shownAt: null, busy: false,
+  zoom: 1, center: null, shownAt: null, busy: false,
 };
 window.studyState = state; // read by the browser tests
 
@@ -17,48 +17,31 @@ async function api(path, options) {
   return body;
 }
 
-function oneToOne() { return 1 / (window.devicePixelRatio || 1); }
+// The viewer's comparison component (harness/render/viewer/static/compare.js) in flip mode, with its own
+// keys off: this page maps the keys (1 and 2 vote here, they zoom there).
+let view = null;
 
 function render() {
-  const img = $("stage");
-  const side = state.holdingOriginal ? "original" : state.showing;
-  if (state.urls[side] && img.dataset.side !== side) {
-    img.src = state.urls[side];
-    img.dataset.side = side;
-  }
-  img.style.transform = `translate(${state.x}px, ${state.y}px) scale(${state.scale})`;
+  const st = view.state();
+  const side = st.showOriginal ? "original" : st.flip;
   const badge = $("showing");
   badge.textContent = side === "original" ? "original" : side.toUpperCase();
   badge.classList.toggle("original", side === "original");
-  $("zoom-label").textContent = state.fit ? "fit" : "1:1";
-  $("zoom-btn").textContent = state.fit ? "1:1" : "Fit";
+  state.showing = st.flip;
+  state.holdingOriginal = st.showOriginal;
+  state.zoom = st.zoom;
+  state.center = st.center;
+  $("zoom-label").textContent = st.zoom === "fit" ? "fit" : `${st.zoom}:1`;
+  $("zoom-btn").textContent = st.zoom === "fit" ? "1:1" : "Fit";
 }
 
-function clampPan() {
-  const view = $("viewport").getBoundingClientRect();
-  const w = state.width * state.scale, h = state.height * state.scale;
-  state.x = w <= view.width ? (view.width - w) / 2 : Math.min(0, Math.max(view.width - w, state.x));
-  state.y = h <= view.height ? (view.height - h) / 2 : Math.min(0, Math.max(view.height - h, state.y));
-  // whole device pixels: a half-pixel offset would make the browser interpolate at 1:1
-  const dpr = window.devicePixelRatio || 1;
-  state.x = Math.round(state.x * dpr) / dpr;
-  state.y = Math.round(state.y * dpr) / dpr;
-}
+function setZoom(fit) { view.set({ zoom: fit ? "fit" : 1 }); }
 
-function setZoom(fit, centre) {
-  const view = $("viewport").getBoundingClientRect();
-  const c = centre || { x: view.width / 2, y: view.height / 2 };
-  // keep the image point under the centre where it is
-  const ix = (c.x - state.x) / state.scale, iy = (c.y - state.y) / state.scale;
-  state.fit = fit;
-  state.scale = fit ? Math.min(view.width / state.width, view.height / state.height, oneToOne()) : oneToOne();
-  state.x = c.x - ix * state.scale;
-  state.y = c.y - iy * state.scale;
-  clampPan();
-  render();
+function pan(dx, dy) {
+  const st = view.state();
+  if (st.zoom === "fit") return;
+  view.set({ center: { x: st.center.x - dx / st.scale, y: st.center.y - dy / st.scale } });
 }
-
-function pan(dx, dy) { state.x += dx; state.y += dy; clampPan(); render(); }
 
 async function loadBlob(url) {
   const response = await fetch(url);
@@ -77,16 +60,17 @@ async function nextTrial() {
   const t = await api(`/api/next?rater=${encodeURIComponent(state.rater)}`);
   for (const url of Object.values(state.urls)) URL.revokeObjectURL(url);
   const [a, b, original] = await Promise.all([loadBlob(t.a), loadBlob(t.b), loadBlob(t.original)]);
-  Object.assign(state, { trial: t.trial, urls: { a, b, original }, width: t.width, height: t.height,
-                         showing: "a", holdingOriginal: false });
-  $("stage").dataset.side = "";
+  Object.assign(state, { trial: t.trial, urls: { a, b, original }, width: t.width, height: t.height });
   $("vote-count").textContent = t.votes;
-  // start at 1:1 on the image centre: fine detail is what these comparisons are about
-  const view = $("viewport").getBoundingClientRect();
-  state.scale = oneToOne(); state.fit = false;
-  state.x = view.width / 2 - (t.width * state.scale) / 2;
-  state.y = view.height / 2 - (t.height * state.scale) / 2;
-  clampPan();
+  // every comparison starts at 1:1 on the image centre, showing A: fine detail is what these studies are about
+  const settings = { a, b, original, width: t.width, height: t.height, mode: "flip", flip: "a", zoom: 1,
+                     center: { x: t.width / 2, y: t.height / 2 }, showOriginal: false };
+  if (view === null) {
+    view = HarnessCompare.mount($("viewport"), { ...settings, keys: false, labels: { a: "", b: "", original: "" },
+                                                 onChange: render });
+  } else {
+    view.set(settings);
+  }
   render();
   state.shownAt = performance.now();
   state.busy = false;
@@ -125,7 +109,8 @@ async function start(code) {
   await nextTrial();
 }
 
-function flip() { state.showing = state.showing === "a" ? "b" : "a"; render(); }
+function flip() { view.set({ flip: view.state().flip === "a" ? "b" : "a", showOriginal: false }); }
+function showOriginal(on) { if (view) view.set({ showOriginal: on }); }
 
 function init() {
   api("/api/study").then((s) => { $("study-name").textContent = `Study ${s.name}`; });
@@ -139,12 +124,10 @@ function init() {
     start(code);
   });
   $("flip").addEventListener("click", flip);
-  $("zoom-btn").addEventListener("click", () => setZoom(!state.fit));
+  $("zoom-btn").addEventListener("click", () => setZoom(view.state().zoom !== "fit"));
   const original = $("original-btn");
-  original.addEventListener("mousedown", () => { state.holdingOriginal = true; render(); });
-  for (const ev of ["mouseup", "mouseleave"]) {
-    original.addEventListener(ev, () => { state.holdingOriginal = false; render(); });
-  }
+  original.addEventListener("mousedown", () => showOriginal(true));
+  for (const ev of ["mouseup", "mouseleave"]) original.addEventListener(ev, () => showOriginal(false));
   $("vote-a").addEventListener("click", () => vote("a"));
   $("vote-b").addEventListener("click", () => vote("b"));
 
@@ -153,10 +136,10 @@ function init() {
     const step = e.shiftKey ? 200 : 50;
     switch (e.key) {
       case " ": e.preventDefault(); if (!e.repeat) flip(); break;
-      case "o": case "O": state.holdingOriginal = true; render(); break;
+      case "o": case "O": if (!e.repeat) showOriginal(true); break;
       case "1": vote("a"); break;
       case "2": vote("b"); break;
-      case "z": case "Z": setZoom(!state.fit); break;
+      case "z": case "Z": setZoom(view.state().zoom !== "fit"); break;
       case "ArrowLeft": e.preventDefault(); pan(step, 0); break;
       case "ArrowRight": e.preventDefault(); pan(-step, 0); break;
       case "ArrowUp": e.preventDefault(); pan(0, step); break;
@@ -165,27 +148,9 @@ function init() {
     }
   });
   document.addEventListener("keyup", (e) => {
-    if (e.key === "o" || e.key === "O") { state.holdingOriginal = false; render(); }
+    if (e.key === "o" || e.key === "O") showOriginal(false);
   });
 
-  const viewport = $("viewport");
-  let drag = null;
-  viewport.addEventListener("pointerdown", (e) => {
-    drag = { x: e.clientX, y: e.clientY };
-    viewport.setPointerCapture(e.pointerId);
-    viewport.classList.add("dragging");
-  });
-  viewport.addEventListener("pointermove", (e) => {
-    if (!drag) return;
-    pan(e.clientX - drag.x, e.clientY - drag.y);
-    drag = { x: e.clientX, y: e.clientY };
-  });
-  viewport.addEventListener("pointerup", () => { drag = null; viewport.classList.remove("dragging"); });
-  viewport.addEventListener("dblclick", (e) => {
-    const r = viewport.getBoundingClientRect();
-    setZoom(!state.fit, { x: e.clientX - r.left, y: e.clientY - r.top });
-  });
-  window.addEventListener("resize", () => { if (state.trial) setZoom(state.fit); });
 }
 
 init();
