@@ -4,6 +4,7 @@ pair selector, scoring and perceptual BD-rate against a known truth, CSV checks,
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -224,3 +225,85 @@ def test_api_is_blind_and_refuses_double_votes(run_dir):
     assert again.status_code == 409
     assert client.get("/api/next", params={"rater": "no spaces"}).status_code == 400
     assert [(v.choice, v.seconds) for v in db.votes()] == [("b", 3.5)]
+
+
+SCENES = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "ml-pico-scenes"
+PUBLISHED = {"pico": "pico", "hific": "hific", "dcvc-rt": "dcvc", "vvc-published": "vvc", "bpg-published": "bpg"}
+
+
+@pytest.mark.slow
+def test_pico_scenes_study_created_served_and_reported(tmp_path, monkeypatch):
+    """PICO and its published rivals plus our VVC, AVIF and JPEG XL at PICO's rate (--match pico) and two
+    more points each, on kodim04 of the ml-pico-scenes set: create, serve (the real app), score simulated
+    votes whose truth follows RGB-PSNR, and report."""
+    from starlette.testclient import TestClient
+
+    from harness.codecs import get_codec
+    from harness.sources.published import ENV_CONFIG, ENV_DIRS, ENV_PICO
+    from harness.core.images import load_image
+    from harness.datasets import resolve_dataset
+    from harness.run.runner import _codec, run_sweep
+    from harness.run.store import RunStore
+    from harness.study.server import make_app
+    from tests.conftest import KODAK
+
+    for name in (ENV_CONFIG, ENV_DIRS):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(ENV_PICO, str(SCENES))
+    _codec.cache_clear()
+    originals = tmp_path / "originals"
+    originals.mkdir()
+    os.symlink(KODAK / "kodim04.png", originals / "kodim04.png")
+    data = resolve_dataset(str(originals))
+    store = RunStore(tmp_path / "scenes")
+    ours = ["vvc", "avif", "jxl"]
+    run_sweep(store, data, [get_codec(c) for c in [*PUBLISHED, *ours]], match="pico")
+    for codec, points in {"vvc": [30, 40], "avif": [28, 48], "jxl": [3, 14]}.items():
+        run_sweep(store, data, [get_codec(codec)], points=points)
+    store.write_parquet()
+    _codec.cache_clear()
+
+    result = _cli("create", str(store.run_dir), "pico")
+    assert result.returncode == 0, result.stderr
+    db = StudyDB(store.run_dir / "studies" / "pico")
+    info = condition_info(db).set_index("condition")
+    assert set(info["codec"]) == set(PUBLISHED) | set(ours)
+    assert (info["codec"].value_counts()[ours] == 3).all()
+    assert info.loc["pico@0.297", "bpp"] == pytest.approx(0.297)
+    # published reconstructions are shown exactly as the authors published them
+    for s in db.stimuli():
+        codec = info.loc[s["condition"], "codec"]
+        if codec in PUBLISHED:
+            published = load_image(SCENES / "kodak_kodim04" / f"{PUBLISHED[codec]}.png").pixels
+            assert np.array_equal(load_image(db.folder / s["path"]).pixels, published), codec
+
+    client = TestClient(make_app(db))
+    for rater in ("alpha", "beta"):
+        trial = client.get("/api/next", params={"rater": rater}).json()
+        shown = db.trial(trial["trial"])
+        png = client.get(trial["a"]).content
+        assert png == (db.folder / next(r["path"] for r in db.stimuli() if r["condition"] == shown["a"])).read_bytes()
+        assert client.post("/api/vote", json={"trial": trial["trial"], "choice": "a", "seconds": 2.0}).status_code == 200
+
+    psnr = {s["condition"]: json.loads(s["metrics"])["psnr_rgb"] for s in db.stimuli()}
+    truth_elo = {c: 60.0 * (v - np.mean(list(psnr.values()))) for c, v in psnr.items()}
+    votes = simulate_votes(db, Truth(truth_elo, ["kodim04"]), 1500, n_raters=15, seed=4)
+    csv_path = tmp_path / "votes.csv"
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["rater", "image", "a", "b", "choice", "seconds"])
+        writer.writerows([v.rater, v.image, v.a, v.b, v.choice, v.seconds] for v in votes)
+    assert _cli("import", str(store.run_dir), "pico", str(csv_path)).returncode == 0
+    result = _cli("report", str(store.run_dir), "pico", "--anchor", "vvc", "--bootstrap", "200", "--format", "png")
+    assert result.returncode == 0, result.stderr
+    elo = pd.read_csv(db.folder / "elo.csv")
+    assert len(elo) == len(info) == 14
+    assert scipy.stats.spearmanr(elo["elo"], elo["condition"].map(truth_elo)).statistic >= 0.9
+    bd = pd.read_csv(db.folder / "bd.csv").set_index("codec")
+    assert set(bd.index) == set(info["codec"]) - {"vvc"}
+    assert bd.loc["pico", "reason"].startswith("test has 1 usable point")  # one rate: no curve
+    equal = pd.read_csv(db.folder / "equal_elo.csv").set_index("condition")
+    assert "pico@0.297" in equal.index
+    kendall = pd.read_csv(db.folder / "kendall.csv").set_index("metric")
+    assert kendall.loc["psnr_rgb", "kendall_tau"] > 0.7
+    assert "pico@0.297" in result.stdout
