@@ -154,6 +154,8 @@ def test_browser_session_votes_kill_and_two_raters(study, tmp_path):
             page.click("#start")
             trial = _wait_ready(page)
             assert page.locator("#showing").inner_text() == "A"
+            html = page.content()
+            assert "jpeg" not in html and "webp" not in html  # blind: nothing on the page names a condition
             _check_pixels(page, database, trial, "a")
             page.keyboard.press("Space")
             assert page.locator("#showing").inner_text() == "B"

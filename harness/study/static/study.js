@@ -66,7 +66,7 @@ async function nextTrial() {
   const settings = { a, b, original, width: t.width, height: t.height, mode: "flip", flip: "a", zoom: 1,
                      center: { x: t.width / 2, y: t.height / 2 }, showOriginal: false };
   if (view === null) {
-    view = HarnessCompare.mount($("viewport"), { ...settings, keys: false, labels: { a: "", b: "", original: "" },
+    view = HarnessCompare.mount($("viewport"), { ...settings, keys: false, tags: false,
                                                  onChange: render });
   } else {
     view.set(settings);
