@@ -52,7 +52,12 @@ def main() -> None:
     from harness.study.plan import create_study
     from harness.study.report import bd_table, condition_info
     from harness.study.scoring import score_votes
-    from harness.study.simulate import Truth, rate_shift_truth, simulate_votes, true_bd_rate
+    from harness.study.simulate import (
+        Truth,
+        rate_shift_truth,
+        simulate_votes,
+        true_bd_rate,
+    )
     from tests.runs import write_crops
 
     root = Path(tempfile.mkdtemp(prefix="study-coverage-"))

@@ -78,7 +78,7 @@ def test_create_plans_conditions_and_lossless_images(run_dir):
     assert sorted(info["condition"]) == sorted(f"{c}@{q}" for c in OFFSETS for q in (10, 25, 45, 70))
     assert (info["images"] == 2).all()
     run = pd.read_parquet(run_dir / "results.parquet")
-    # every stimulus is the run's reconstruction, pixel for pixel, decoded again (the run kept none)
+    # every stimulus is the run's reconstruction, pixel for pixel (an independent encode gives the same)
     from harness.codecs import get_codec
     from harness.core.images import load_image
 
@@ -239,11 +239,11 @@ def test_pico_scenes_study_created_served_and_reported(tmp_path, monkeypatch):
     from starlette.testclient import TestClient
 
     from harness.codecs import get_codec
-    from harness.sources.published import ENV_CONFIG, ENV_DIRS, ENV_PICO
     from harness.core.images import load_image
     from harness.datasets import resolve_dataset
     from harness.run.runner import _codec, run_sweep
     from harness.run.store import RunStore
+    from harness.sources.published import ENV_CONFIG, ENV_DIRS, ENV_PICO
     from harness.study.server import make_app
     from tests.conftest import KODAK
 

@@ -27,7 +27,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--force-color-profile=srgb"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (scripts/setup.sh)")
 
 
 @pytest.fixture(scope="module")
@@ -133,6 +132,8 @@ def _wait_ready(page) -> str:
 
 
 def _browser(playwright, tmp_path: Path, name: str):
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium")
     return playwright.chromium.launch_persistent_context(
         str(tmp_path / f"profile-{name}"), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
         viewport={"width": 360, "height": 380}, device_scale_factor=1)

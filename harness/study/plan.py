@@ -8,9 +8,9 @@ and named by the mean bpp of that rank (``pico@0.259``), so one condition spans 
 own study. Each condition's rate in the report is its mean bpp over the study's images.
 
 Every shown image is a lossless PNG in ``RUN/studies/NAME/images/``: the original, each reconstruction
-(copied byte for byte from the run's kept reconstruction when there is one, otherwise decoded again, see
-:func:`reconstruction_pixels`) and, for the golden questions, a heavily degraded copy of the original
-(JPEG quality 5, 4:2:0), which anyone looking should reject.
+(exactly the pixels the run measured, from :func:`harness.run.reconstruct.reconstruction`: the kept
+reconstruction, the kept bitstream decoded again, or the published file) and, for the golden questions, a
+heavily degraded copy of the original (JPEG quality 5, 4:2:0), which anyone looking should reject.
 """
 
 from __future__ import annotations
@@ -95,32 +95,15 @@ def _matches_point(label: str, wanted: Sequence[str]) -> bool:
     return False
 
 
-def reconstruction_pixels(run_dir: Path, row: pd.Series) -> tuple[np.ndarray | None, bytes | None]:
-    """A row's reconstruction: the kept PNG's bytes when the run kept it (copied as is, never
-    re-compressed), otherwise the pixels decoded again by the codec at the row's point. A codec that does
-    not give the same number of bytes as the run recorded is refused: the study would show other pixels
-    than those the run measured."""
-    kept = row.get("reconstruction")
-    if isinstance(kept, str) and kept and (run_dir / kept).is_file():
-        return None, (run_dir / kept).read_bytes()
-    from harness.codecs import get_codec
+def reconstruction_pixels(run_dir: Path, row: pd.Series) -> np.ndarray:
+    """A row's reconstruction, exactly the pixels its metrics were computed on (the run's one way to get
+    them: kept PNG, kept bitstream decoded again, or the published file)."""
+    from harness.run.reconstruct import ReconstructionError, reconstruction
 
-    image_path = Path(str(row["image_path"]))
     try:
-        image = load_image(image_path, str(row["image"]))
-    except ImageError as exc:
-        raise StudyError(f"{row['codec']} on {row['image']}: the original is unreadable ({exc})") from None
-    codec = get_codec(str(row["codec"]))
-    if not codec.availability():
-        raise StudyError(f"{row['codec']} on {row['image']}: no kept reconstruction and the codec is "
-                         "unavailable to decode it again (run with --keep-reconstructions)")
-    outcome = codec.compress(image, float(row["point"]))
-    recorded = row.get("file_bytes")
-    if recorded is not None and not pd.isna(recorded) and int(outcome.file_bytes or 0) != int(recorded):
-        raise StudyError(f"{row['codec']} on {row['image']} at {row['point']:g}: encoding again gave "
-                         f"{outcome.file_bytes} bytes, the run recorded {int(recorded)} (another codec "
-                         "version?); run with --keep-reconstructions")
-    return outcome.reconstruction, None
+        return reconstruction(run_dir, row.drop(["condition", "point_label"], errors="ignore"))
+    except ReconstructionError as exc:
+        raise StudyError(str(exc)) from None
 
 
 def degraded_copy(pixels: np.ndarray) -> np.ndarray:
@@ -186,12 +169,8 @@ def create_study(run_dir: str | Path, name: str, *, codecs: Sequence[str] | None
         image_rows.append((str(image_name), str(rel / "original.png"), str(rel / "degraded.png"),
                            original.shape[1], original.shape[0]))
         for _, row in rows.iterrows():
-            pixels, png = reconstruction_pixels(run_dir, row)
-            if png is None and pixels is not None:
-                png = encode_png(pixels, compress_level=6)
-            assert png is not None
             target = base / f"{_safe(str(row['condition']))}.png"
-            target.write_bytes(png)
+            target.write_bytes(encode_png(reconstruction_pixels(run_dir, row), compress_level=6))
             values = {m: float(row[m]) for m in metrics if m in row and pd.notna(row[m])}
             stimulus_rows.append((str(image_name), str(row["condition"]), str(rel / target.name),
                                   float(row["bpp"]), json.dumps(values)))
