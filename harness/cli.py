@@ -132,9 +132,6 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         ok = codec.availability()
         if not ok:
             console.print(f"[yellow]warning:[/yellow] {codec.label} is unavailable ({ok.reason}); its rows will be failed rows")
-    # Published reconstructions the index could not use (misnamed rates, bad manifests): said once, here.
-    for line in sorted({p for c in codecs if c.availability() for p in c.problems()}):
-        console.print(f"[yellow]warning:[/yellow] published file not used: {line}", highlight=False)
     store = RunStore(Path(results_root) / (run_name or data.name))
     try:
         store.lock()
@@ -153,7 +150,7 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         def on_result(result) -> None:
             row = result.row
             progress.update(task, advance=1, description=f"{row.codec} {row.image}")
-            if not row.ok:
+            if row.failed:
                 progress.console.print(f"[red]failed[/red] {row.codec} {row.image} {row.point}: {row.error}",
                                        highlight=False)
             for name in result.metric_failed:
@@ -171,13 +168,31 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         except (ValueError, ClusterError, StoreError) as exc:
             _fail(str(exc))
     rows = store.rows()
-    failed = sum(not row.ok for row in rows)
+    failed = sum(row.failed for row in rows)
+    absent = sum(row.status == "absent" for row in rows)
     metric_missing = _count_metric_errors(rows)
     console.print(f"{summary.total} jobs: {summary.ran} encoded, {summary.skipped} already done"
                   + (f", {summary.completed} completed without encoding" if summary.completed else "")
-                  + f"; {len(rows)} rows, {failed} failed -> {store.parquet}", highlight=False)
+                  + f"; {len(rows)} rows, {failed} failed"
+                  + (f", {absent} not published (no reconstruction of that image)" if absent else "")
+                  + f" -> {store.parquet}", highlight=False)
+    _print_rate_misses(rows, tolerance)
     _print_metric_changes(summary.gained, metric_missing)
     sys.exit(min(failed + sum(1 for row in rows if row.ok and row.metric_errors), 100))
+
+
+def _print_rate_misses(rows, tolerance: float) -> None:
+    """Rate-targeted rows whose codec could not reach the target within the tolerance (integer knobs)."""
+    misses = [r for r in rows if r.ok and r.target_bpp and r.bpp is not None
+              and abs(r.bpp / r.target_bpp - 1) > tolerance + 1e-12]
+    if not misses:
+        return
+    console.print(f"[yellow]{len(misses)} rate-matched rows missed the target by more than {tolerance:.0%}[/yellow] "
+                  "(their knob has no finer step; reports compare them at the exact target on the codec's own "
+                  "curve, interpolated between the kept search points):", highlight=False)
+    for r in sorted(misses, key=lambda r: (r.codec, r.image, r.target_bpp)):
+        console.print(f"  {r.codec} {r.image}: target {r.target_bpp:.4g} bpp, got {r.bpp:.4g} "
+                      f"({r.bpp / r.target_bpp - 1:+.1%}) at {r.knob} {r.point:g}", highlight=False)
 
 
 def _count_metric_errors(rows) -> dict[str, int]:

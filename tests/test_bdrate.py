@@ -162,3 +162,13 @@ def test_bad_input_is_one_line_error():
         bdrate.bd_rate([1, 2], [3, 4], [1, 2], [3, 4], "linear")
     with pytest.raises(bdrate.BDError, match="3 rate points but 2 quality points"):
         bdrate.bd_rate([1, 2, 3], [3, 4], [1, 2], [3, 4])
+
+
+def test_quality_at_rate_reads_the_curve_at_exactly_that_rate():
+    rates = np.array([0.1, 0.2, 0.4, 0.8])
+    psnr = 30 + 6 * np.log2(rates / 0.1)  # +6 dB per doubling: linear in log rate, so pchip is exact
+    assert bdrate.quality_at_rate(rates, psnr, 0.3) == pytest.approx(30 + 6 * np.log2(3), abs=1e-12)
+    assert bdrate.quality_at_rate(rates, psnr, 0.2) == 36.0  # a measured point is returned as measured
+    assert bdrate.quality_at_rate(rates, psnr, 0.9) is None  # never extrapolated
+    assert bdrate.quality_at_rate(rates[:1], psnr[:1], 0.1) == 30.0
+    assert bdrate.quality_at_rate(rates[:1], psnr[:1], 0.15) is None

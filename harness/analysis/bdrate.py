@@ -248,6 +248,29 @@ def _log_rate(rate: Sequence[float] | np.ndarray, who: str, notes: list[str]) ->
         return np.where(bad, np.nan, np.log10(np.where(bad, 1.0, r)))
 
 
+def quality_at_rate(rates: Sequence[float] | np.ndarray, qualities: Sequence[float] | np.ndarray, rate: float,
+                    method: str = "pchip") -> float | None:
+    """The quality one RD curve has at exactly ``rate``: interpolated on log10(rate) with the BD-quality
+    interpolator, never extrapolated. None when the curve has fewer than two usable points or ``rate``
+    lies outside its range. A point at exactly ``rate`` is returned as measured."""
+    if not (rate > 0 and math.isfinite(rate)):
+        return None
+    r = np.asarray(rates, dtype=np.float64).ravel()
+    q = np.asarray(qualities, dtype=np.float64).ravel()
+    usable = np.isfinite(r) & np.isfinite(q) & (r > 0)
+    r, q = r[usable], q[usable]
+    exact = np.flatnonzero(r == rate)
+    if exact.size:
+        return float(q[exact[0]])
+    curve = _prepare(np.log10(r), q, True, False, "curve")
+    if curve.x.size < max(2, MIN_POINTS[method]):
+        return None
+    x = math.log10(rate)
+    if not curve.x[0] <= x <= curve.x[-1]:
+        return None
+    return float(interpolator(curve.x, curve.y, method)(x))
+
+
 def bd_rate(rate_anchor: Sequence[float] | np.ndarray, quality_anchor: Sequence[float] | np.ndarray,
             rate_test: Sequence[float] | np.ndarray, quality_test: Sequence[float] | np.ndarray,
             method: str = "pchip", *, higher_is_better: bool = True, transform: str = "identity",

@@ -33,6 +33,11 @@ class CodecError(RuntimeError):
     """An encode or decode failed; the message is one line and becomes the failed row's error."""
 
 
+class NoOutput(CodecError):
+    """The contender has nothing for this image (its authors published no reconstruction of it): the row
+    says so with status "absent", which is not a failure."""
+
+
 class CodecUnavailable(CodecError):
     """The codec cannot run on this machine (missing program, library or weights)."""
 

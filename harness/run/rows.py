@@ -47,7 +47,7 @@ class Row:
     image_path: str
     image_sha256: str
     codec: str
-    status: str = "ok"  # the codec's outcome: "ok" or "failed"
+    status: str = "ok"  # the codec's outcome: "ok", "failed", or "absent" (no published reconstruction)
     error: str | None = None  # the codec's one-line message when it failed
     width: int | None = None
     height: int | None = None
@@ -58,6 +58,10 @@ class Row:
     requested_point: float | None = None  # the point asked for, when it differs from ``point``
     target_bpp: float | None = None
     search_encodes: int | None = None
+    # "search": an encode the rate search made beside a target, kept as a point of the codec's own RD
+    # curve so that metrics can be read at exactly the target rate (interpolated), not only at the
+    # nearest encode. None for the points asked for.
+    role: str | None = None
     file_bytes: int | None = None
     payload_bytes: int | None = None
     bpp: float | None = None
@@ -80,6 +84,11 @@ class Row:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def failed(self) -> bool:
+        """The codec failed. A row "absent" (nothing published for this image) is a gap, not a failure."""
+        return self.status == "failed"
 
     # --- metrics --------------------------------------------------------------------------------
     def missing_metrics(self, names: Iterable[str], retry_failed: bool = False) -> list[str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.codecs import Codec, CodecError, Contender, get_codec
+from harness.codecs import Codec, CodecError, Contender, NoOutput, get_codec
 from harness.core.errors import one_line
 from harness.core.hashing import sha256_bytes, sha256_file
 from harness.core.images import SourceImage, cached_load, decode_image_bytes, encode_png
@@ -47,6 +47,7 @@ class Job:
     keep_reconstruction: bool = False
     keep_bitstream: bool = True
     requested_point: float | None = None  # the point asked for, when the codec's range changed it
+    role: str | None = None  # "search": an encode bracketing a target rate (see Row.role)
     # Set when the workers cannot read the dataset's files (no shared filesystem): the image ships with the job.
     image_bytes: bytes | None = field(default=None, repr=False, compare=False)
     # A metrics-only job: the finished row to complete with ``metrics``, from the run folder ``run_dir``
@@ -157,7 +158,7 @@ def new_row(job: Job) -> Row:
     """The row of a job before it runs: what the plan knows."""
     return Row(job_key=job.key, dataset=job.dataset, image=job.image, image_path=job.image_path,
                image_sha256=job.image_sha256, codec=job.codec, point=job.point,
-               requested_point=job.requested_point, target_bpp=job.target_bpp)
+               requested_point=job.requested_point, target_bpp=job.target_bpp, role=job.role)
 
 
 def execute_job(job: Job) -> JobResult:
@@ -188,6 +189,8 @@ def execute_job(job: Job) -> JobResult:
             row.point, row.search_encodes = point, search.iterations
         outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream)
         params = {**outcome.params, **({"input_notes": list(image.notes)} if image.notes else {})}
+        if job.target_bpp is not None:
+            params["rate_search"] = [[p, b] for p, b in search.trials]
         row.file_bytes, row.payload_bytes = outcome.file_bytes, outcome.payload_bytes
         row.bpp, row.bpp_payload, row.rate_source = outcome.bpp, outcome.bpp_payload, outcome.rate_source
         row.encode_seconds, row.decode_seconds = outcome.encode_seconds, outcome.decode_seconds
@@ -202,6 +205,9 @@ def execute_job(job: Job) -> JobResult:
         if job.keep_reconstruction:
             png = encode_png(outcome.reconstruction)
             row.reconstruction = job.reconstruction_path
+    except NoOutput as exc:  # nothing to evaluate on this image (never published): a gap, not a failure
+        row.status, row.error = "absent", one_line(exc)
+        return JobResult(row)
     except Exception as exc:  # a failing codec is a failed row; the run goes on
         row.status, row.error = "failed", one_line(exc, with_type=True)
         return JobResult(row)
@@ -305,7 +311,7 @@ def pending_work(store: RunStore, jobs: Sequence[Job], retry_failed: bool = Fals
     pending: list[Job] = []
     for job in jobs:
         row = finished.get(job.key)
-        if row is None or (not row.ok and retry_failed):
+        if row is None or (row.failed and retry_failed):
             pending.append(job)
         elif row.ok:
             missing = row.missing_metrics(job.metrics, retry_failed)
@@ -339,7 +345,7 @@ def execute_plan(
                 summary.gained[name] = summary.gained.get(name, 0) + 1
         else:
             summary.ran += 1
-        if not row.ok:
+        if row.failed:
             summary.failed += 1
             summary.failures.append((f"{row.codec} {row.image} {row.point}", row.error or ""))
         for name in result.metric_failed:
@@ -347,6 +353,41 @@ def execute_plan(
         if on_result:
             on_result(result)
     return summary
+
+
+def bracket_points(target: float, chosen: float, trials: Sequence[Sequence[float]]) -> list[float]:
+    """The rate search's encodes to keep beside a target row: the nearest other trial below the target and
+    the nearest above, so the codec's curve on the image spans the target with its chosen point inside."""
+    others = [(float(p), float(b)) for p, b in trials if float(p) != chosen and b > 0]
+    below = [t for t in others if t[1] <= target]
+    above = [t for t in others if t[1] > target]
+    keep = []
+    if below:
+        keep.append(max(below, key=lambda t: t[1])[0])
+    if above:
+        keep.append(min(above, key=lambda t: t[1])[0])
+    return keep
+
+
+def search_jobs(store: RunStore, targeted: Sequence[Job]) -> list[Job]:
+    """Jobs that keep the rate search's bracketing encodes of finished target jobs as rows (role
+    "search"), each an ordinary point of the codec keyed like one, so a point also asked for is one row."""
+    finished = store.finished()
+    jobs: list[Job] = []
+    seen: set[str] = set()
+    for job in targeted:
+        row = finished.get(job.key)
+        if job.target_bpp is None or row is None or not row.ok or row.point is None or not row.params:
+            continue
+        trials = json.loads(row.params).get("rate_search") or []
+        for point in bracket_points(job.target_bpp, float(row.point), trials):
+            key = job_key(job.image_sha256, job.image, job.codec, row.codec_version or "", point, None,
+                          job.tolerance)
+            if key in seen:
+                continue
+            seen.add(key)
+            jobs.append(replace(job, key=key, point=point, target_bpp=None, requested_point=None, role="search"))
+    return jobs
 
 
 def start_run_info(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], argv: Sequence[str] | None) -> None:
@@ -421,6 +462,11 @@ def run_sweep(
         if on_plan:
             on_plan(len(jobs), pending_work(store, jobs, retry_failed)[1])
         summaries.append(execute_plan(store, jobs, n_jobs, executor, retry_failed, on_result))
+        bracketing = search_jobs(store, [j for j in jobs if j.target_bpp is not None])
+        if bracketing:
+            if on_plan:
+                on_plan(len(bracketing), pending_work(store, bracketing, retry_failed)[1])
+            summaries.append(execute_plan(store, bracketing, n_jobs, executor, retry_failed, on_result))
     store.write_parquet()
     gained: dict[str, int] = {}
     metric_failures: dict[str, int] = {}

@@ -62,6 +62,7 @@ from harness.codecs.base import (
     ColourChain,
     Contender,
     Knob,
+    NoOutput,
     Outcome,
 )
 from harness.core.errors import one_line
@@ -545,7 +546,7 @@ class PublishedSource(Contender):
     def _entry(self, image: SourceImage, point: float | None) -> Entry:
         entries = self._entries_for(image.name)
         if not entries:
-            raise CodecError(f"no published reconstruction of {self.name} for image {image.name}")
+            raise NoOutput(f"no published reconstruction of {self.name} for image {image.name}")
         if point is None:
             raise CodecError(f"{self.name}: no operating point given for image {image.name}")
         for entry in entries:
