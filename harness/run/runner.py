@@ -462,7 +462,9 @@ def run_sweep(
         if on_plan:
             on_plan(len(jobs), pending_work(store, jobs, retry_failed)[1])
         summaries.append(execute_plan(store, jobs, n_jobs, executor, retry_failed, on_result))
-        bracketing = search_jobs(store, [j for j in jobs if j.target_bpp is not None])
+        # A rate-matched comparison is read at exactly the reference's rate on each codec's own curve:
+        # keep the search's bracketing encodes (not needed for plain --target-bpp sweeps).
+        bracketing = search_jobs(store, [j for j in jobs if j.target_bpp is not None]) if match else []
         if bracketing:
             if on_plan:
                 on_plan(len(bracketing), pending_work(store, bracketing, retry_failed)[1])
