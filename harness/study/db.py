@@ -10,6 +10,7 @@ written by a newer harness is refused with one line rather than misread.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,22 +106,24 @@ def _configure(conn: sqlite3.Connection) -> None:
 
 
 class StudyDB:
-    """Thin access to one study's SQLite file; every method opens its own short-lived connection, so an
+    """Thin access to one study's SQLite file. Each thread has its own connection (kept open: closing the
+    last connection to a WAL database checkpoints it, which would cost a checkpoint per vote), so an
     instance is safe to share between the server's threads."""
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
         self.path = self.folder / DATABASE_NAME
+        self._local = threading.local()
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        try:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
             _configure(conn)
-            yield conn
-        finally:
-            conn.close()
+            self._local.conn = conn
+        yield conn
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

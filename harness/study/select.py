@@ -107,14 +107,14 @@ class Selector:
         losers = np.array([index[v.b if v.choice == "a" else v.a] for v in usable], dtype=int)
         elo = fit_elo(winners, losers, len(self.conditions))
         cov = elo_covariance(winners, losers, elo)
+        answered = Counter((min(v.a, v.b), max(v.a, v.b)) for v in usable)
         candidates = []
         for (a, b), images in self.images_of.items():
             i, j = index[a], index[b]
             p = float(win_probability(elo[i], elo[j]))
             variance = cov[i, i] + cov[j, j] - 2 * cov[i, j]
             # Pairs other raters are looking at right now are worth a little less.
-            busy = sum(taken[(image, a, b)] for image in images) - sum(
-                1 for v in usable if {v.a, v.b} == {a, b})
+            busy = sum(taken[(image, a, b)] for image in images) - answered[(a, b)]
             candidates.append((p * (1 - p) * variance / (1 + max(busy, 0)), a, b))
         candidates.sort(reverse=True)
         best = candidates[: TOP_CHOICES]
