@@ -1,0 +1,100 @@
+"""The current answer to the PICO question, measured on the authors' published scenes and written into
+``docs/pico.md`` (between its ``answer`` markers) by one command::
+
+    python3 -m harness.studies.pico.answer --scenes ../shared/datasets/ml-pico-scenes
+
+The originals are the scenes' own ``reference.png`` files (named after their scene), PICO and its published
+rivals are read from the scenes, and our encoders are searched to PICO's bpp per image (``--match pico``),
+keeping the search's bracketing encodes so every metric is read at exactly PICO's rate. The run is
+resumable (``--results``); the docs section is rewritten from its table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+PUBLISHED = ("pico", "hific", "dcvc-rt", "vvc-published", "bpg-published")
+OURS = ("vvc", "hevc", "avif", "jxl", "jpeg")
+METRICS = ("psnr", "ms_ssim", "lpips", "dists")
+START, END = "<!-- answer:start -->", "<!-- answer:end -->"
+
+
+def originals(scenes: Path, folder: Path) -> Path:
+    """A dataset folder of the scenes' originals (``<scene>/reference.png``), named as the dataset images
+    the published names match (``kodak_kodim04`` -> ``kodim04``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for reference in sorted(scenes.glob("*/reference.png")):
+        scene = reference.parent.name
+        name = scene.split("_", 1)[1] if scene.startswith("kodak_") else scene
+        link = folder / f"{name}.png"
+        if not link.exists():
+            os.symlink(reference.resolve(), link)
+    return folder
+
+
+def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS),
+        metrics: Sequence[str] = METRICS, jobs: int = 1) -> Path:
+    from harness.codecs import get_codec
+    from harness.datasets import resolve_dataset
+    from harness.run.runner import execute_local, run_sweep
+    from harness.run.store import RunStore
+    from harness.sources import published
+
+    os.environ[published.ENV_PICO] = str(scenes.resolve())
+    dataset = resolve_dataset(str(originals(scenes, results / "originals")))
+    store = RunStore(results / "pico-scenes")
+    run_sweep(store, dataset, [get_codec(c) for c in codecs], match="pico", metrics=tuple(metrics), n_jobs=jobs,
+              executor=execute_local, argv=sys.argv)
+    return store.run_dir
+
+
+def answer_markdown(run_dir: Path) -> str:
+    """The docs section: the verdict table and the rates, from the run's table."""
+    from harness.analysis.tables import load_run
+    from harness.studies.pico.report import equal_rate, verdict_table
+
+    df = load_run(run_dir)
+    result = equal_rate(df, "pico")
+    versions = (df[df["status"] == "ok"].drop_duplicates("codec").set_index("codec")["codec_version"].astype(str))
+    lines = [f"Measured {time.strftime('%Y-%m-%d')} on the {len(result.common)} shared scenes "
+             f"({', '.join(result.common)}); metrics read at exactly PICO's bpp for our encoders.", "",
+             verdict_table(result), "", "Rates (PICO's bpp; our encoders' nearest real encode; published gaps):", ""]
+    p = result.pairs.sort_values(["image", "codec"])
+    lines.append("| image | PICO bpp | codec | nearest encode / published bpp | how |")
+    lines.append("|---|---|---|---|---|")
+    for r in p.itertuples():
+        lines.append(f"| {r.image} | {r.anchor_bpp:.4g} | {r.codec} | {r.nearest_bpp:.4g} ({r.nearest_gap:+.1%}) "
+                     f"| {r.how} |")
+    lines += ["", "Encoder builds: " + "; ".join(f"{c} {v}" for c, v in versions.items() if c in OURS) + "."]
+    return "\n".join(lines)
+
+
+def rewrite_docs(doc: Path, section: str) -> None:
+    text = doc.read_text()
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{doc}: no {START} ... {END} section to rewrite")
+    doc.write_text(pattern.sub(lambda _: f"{START}\n{section}\n{END}", text))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenes", type=Path, default=Path("../shared/datasets/ml-pico-scenes"))
+    parser.add_argument("--results", type=Path, default=Path("results/pico-answer"))
+    parser.add_argument("--docs", type=Path, default=Path("docs/pico.md"))
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args(argv)
+    run_dir = run(args.scenes, args.results, jobs=args.jobs)
+    section = answer_markdown(run_dir)
+    rewrite_docs(args.docs, section)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
