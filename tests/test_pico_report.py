@@ -85,6 +85,20 @@ def test_equal_rate_summary_of_published_codecs(kodim04, tmp_path):
     assert "Needs PSNR and LPIPS or DISTS" in text
     assert text.index("## Verdict") < text.index("## Rates") < text.index("## Per image")
 
+    # The generic report of the same run leads with the verdict, shows no all-n/a BD table, folds its
+    # diagnostics away and counts never-published images apart from failures.
+    from harness.render.report import report_run
+
+    report = report_run(store.run_dir, "pico", ["psnr_rgb"])
+    md = (store.run_dir / "report" / "report.md").read_text()
+    assert md.index("## At pico's rates") < md.index("## Codecs")
+    assert "## BD-rate" not in md and "## BD-quality" not in md and "pico has one point per image" in md
+    assert "<details><summary>Diagnostics" in md
+    codecs = report.summary.set_index("codec")
+    assert (codecs["failed"] == 0).all() and (codecs["absent"] == 1).all() and (codecs["points_per_image"] == 1).all()
+    html_page = (store.run_dir / "report" / "report.html").read_text()
+    assert "<table>" in html_page.split("At pico")[1] and "<details>" in html_page
+
 
 def test_pairing_uses_matched_rows_and_refuses_far_points():
     """Pairing rules on a results table: a rate-matched row pairs by its target; a published point pairs

@@ -398,7 +398,8 @@ def codec_summary(df: pd.DataFrame, rate_column: str = "bpp") -> pd.DataFrame:
     for codec in codec_order(df):
         g = df[df["codec"].astype(str) == codec]
         ok = g[g["status"] == "ok"]
-        failed = g[g["status"] != "ok"]
+        failed = g[g["status"] == "failed"]
+        absent = g[g["status"] == "absent"]
         mp = (ok["width"].astype(float) * ok["height"].astype(float)) / 1e6
         enc = (ok["encode_seconds"].astype(float) / mp).dropna()
         dec = (ok["decode_seconds"].astype(float) / mp).dropna()
@@ -415,7 +416,10 @@ def codec_summary(df: pd.DataFrame, rate_column: str = "bpp") -> pd.DataFrame:
         versions = sorted({str(v) for v in g["codec_version"].dropna()}) if "codec_version" in g else []
         rows.append({"codec": codec, "version": " | ".join(versions), "images": int(g["image"].nunique()),
                      "points": n_points, "rows": len(g),
-                     "failed": len(failed), "first_error": errors.iloc[0] if len(errors) else "",
+                     "points_per_image": float(ok.groupby(ok["image"].astype(str))["bpp"].nunique().median())
+                     if len(ok) else 0.0,
+                     "failed": len(failed), "absent": len(absent),
+                     "first_error": errors.iloc[0] if len(errors) else "",
                      f"{rate_column}_min": lo, f"{rate_column}_max": hi,
                      "encode_s_per_mp": float(enc.median()) if len(enc) else float("nan"),
                      "decode_s_per_mp": float(dec.median()) if len(dec) else float("nan")})
@@ -440,6 +444,9 @@ class Report:
     summary: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    # Anchors with one point per image (published reconstructions): every codec at the anchor's own rates,
+    # the comparison that exists when BD-rate does not (analysis.equal_rate.EqualRate).
+    equal_rate: Any = None
 
     def value(self, codec: str, metric: str, kind: str = "rate") -> float | None:
         table = self.bd_rate if kind == "rate" else self.bd_quality
@@ -477,8 +484,19 @@ def make_report(df: pd.DataFrame, anchor: str, metrics: Sequence[str] | None = N
     matched_per, matched = matched_quality(df, anchor, metrics, targets=targets, rate_column=rate_column,
                                            method=method, transforms=transforms)
     notes = [note for metric in metrics if (note := missing_note(df, metric, rate_column))]
-    return Report(run, anchor, method, pooling, rate_column, list(metrics), rate, quality, per_image, matched,
-                  matched_per, codec_summary(df, rate_column), notes)
+    report = Report(run, anchor, method, pooling, rate_column, list(metrics), rate, quality, per_image, matched,
+                    matched_per, codec_summary(df, rate_column), notes)
+    if one_point_per_image(df, anchor, rate_column):
+        from harness.analysis.equal_rate import equal_rate
+
+        report.equal_rate = equal_rate(df, anchor, metrics, run=run)
+    return report
+
+
+def one_point_per_image(df: pd.DataFrame, anchor: str, rate_column: str = "bpp") -> bool:
+    """Whether the anchor has at most one rate per image (so no BD value against it can exist)."""
+    ok = df[(df["status"] == "ok") & (df["codec"].astype(str) == anchor)]
+    return bool(len(ok)) and int(ok.groupby(ok["image"].astype(str))[rate_column].nunique().max()) <= 1
 
 
 # --- typed grids for the renderers ----------------------------------------------------------------------

@@ -110,15 +110,18 @@ def _summary_cells(report: Report) -> tuple[list[str], list[tuple[str, list[tupl
     def number(v: float, text: str) -> tuple[str, str]:
         return (text, "") if np.isfinite(v) else ("n/a", "na")
 
-    headings = ["images", "points", f"mean {rc} range", "encode [s/MP]", "decode [s/MP]", "failed", "version"]
+    headings = ["images", "points", "per image", f"mean {rc} range", "encode [s/MP]", "decode [s/MP]", "failed",
+                "not published", "version"]
     rows = []
     for _, r in s.iterrows():
         lo, hi = float(r[f"{rc}_min"]), float(r[f"{rc}_max"])
         rows.append((str(r["codec"]), [
-            (str(r["images"]), ""), (str(r["points"]), ""), number(lo, f"{lo:.3f} – {hi:.3f}"),
+            (str(r["images"]), ""), (str(r["points"]), ""), (f"{float(r['points_per_image']):g}", ""),
+            number(lo, f"{lo:.3f} – {hi:.3f}"),
             number(float(r["encode_s_per_mp"]), f"{float(r['encode_s_per_mp']):.3g}"),
             number(float(r["decode_s_per_mp"]), f"{float(r['decode_s_per_mp']):.3g}"),
-            (f"{r['failed']}/{r['rows']}", ""), (str(r["version"]), "")]))
+            (f"{r['failed']}/{r['rows']}", ""), (str(r["absent"]) if r["absent"] else "", ""),
+            (str(r["version"]), "")]))
     return headings, rows
 
 
@@ -157,15 +160,45 @@ def _md(frame: pd.DataFrame) -> str:
     return frame.to_markdown(colalign=("left",) + ("right",) * len(frame.columns))
 
 
+def has_values(grid: BDGrid) -> bool:
+    """Whether a BD table has at least one value (a table entirely n/a is not shown)."""
+    return any(cell.value is not None and not cell.is_anchor for row in grid.cells for cell in row)
+
+
+def _no_bd_line(report: Report) -> str:
+    if report.equal_rate is not None:
+        return (f"No BD table: {report.anchor} has one point per image, and BD-rate needs a curve. The comparison "
+                "above is at the anchor's own rates instead.")
+    return "No BD value could be computed (see the diagnostics)."
+
+
+def _equal_rate_intro(report: Report) -> str:
+    er = report.equal_rate
+    return (f"{report.anchor} has one point per image: each codec is compared at {report.anchor}'s rate on the "
+            f"{len(er.common)} image(s) all codecs share - on its own RD curve (interpolated) where it has one, "
+            f"else where it is, with its rate gap. Cells: verdict, mean of (codec − {report.anchor}) with its 95% "
+            f"bootstrap interval over images, and on how many images {report.anchor} is better. "
+            "`harness report --summary` gives the per-image details.")
+
+
 def to_markdown(report: Report) -> str:
-    parts = [f"# Codec comparison: {report.run}", "", *[f"- {line}" for line in _legend_lines(report)], "",
-             f"## BD-rate against {report.anchor}", "", _md(bd_wide(report, "rate")), "",
-             f"## BD-quality against {report.anchor}", "", _md(bd_wide(report, "quality")), ""]
+    parts = [f"# Codec comparison: {report.run}", "", *[f"- {line}" for line in _legend_lines(report)], ""]
+    if report.equal_rate is not None:
+        parts += [f"## At {report.anchor}'s rates", "", _equal_rate_intro(report), "",
+                  verdict_table(report.equal_rate), ""]
+    grids = [(kind, bd_grid(report, kind)) for kind in ("rate", "quality")]
+    if not any(has_values(grid) for _, grid in grids):
+        parts += [_no_bd_line(report), ""]
+    for kind, grid in grids:
+        if has_values(grid):
+            parts += [f"## BD-{kind} against {report.anchor}", "", _md(bd_wide(report, kind)), ""]
     matched = matched_wide(report)
-    if not matched.empty:
+    if not matched.empty and matched.notna().any().any():
         parts += [f"## Matched quality: rate ratio to {report.anchor}", "", _md(matched), ""]
+    diagnostics = _diagnostics(report)
     parts += ["## Codecs", "", summary_display(report).to_markdown(), "",
-              "## Diagnostics", "", _diagnostics(report).to_markdown(index=False, floatfmt=".4g"), ""]
+              f"<details><summary>Diagnostics ({len(diagnostics)} BD computations)</summary>", "",
+              diagnostics.to_markdown(index=False, floatfmt=".4g"), "", "</details>", ""]
     return "\n".join(parts)
 
 
@@ -216,12 +249,22 @@ def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = N
               "below opens its comparison with the anchor at equal rate</li>" if viewer else
               "<li>`harness view RUN` makes a comparison viewer of the reconstructions, linked from these tables"
               "</li>"), "</ul>",
-             f"<h2>BD-rate against {html.escape(report.anchor)}</h2>",
-             _html_bd_table(bd_grid(report, "rate"), viewer, report.anchor),
-             f"<h2>BD-quality against {html.escape(report.anchor)}</h2>",
-             _html_bd_table(bd_grid(report, "quality"), viewer, report.anchor)]
+             ]
+    if report.equal_rate is not None:
+        import markdown_it
+
+        parts += [f"<h2>At {html.escape(report.anchor)}'s rates</h2>",
+                  markdown_it.MarkdownIt().enable("table").render(
+                      _equal_rate_intro(report) + "\n\n" + verdict_table(report.equal_rate))]
+    grids = [(kind, bd_grid(report, kind)) for kind in ("rate", "quality")]
+    if not any(has_values(grid) for _, grid in grids):
+        parts.append(f"<p>{html.escape(_no_bd_line(report))}</p>")
+    for kind, grid in grids:
+        if has_values(grid):
+            parts += [f"<h2>BD-{kind} against {html.escape(report.anchor)}</h2>",
+                      _html_bd_table(grid, viewer, report.anchor)]
     matched = matched_wide(report)
-    if not matched.empty:
+    if not matched.empty and matched.notna().any().any():
         parts += [f"<h2>Matched quality: rate ratio to {html.escape(report.anchor)}</h2>", table(matched)]
     parts += ["<h2>Codecs</h2>", table(summary_display(report))]
     for path in figures:
@@ -229,9 +272,10 @@ def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = N
             data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
             parts.append(f'<figure><img alt="{html.escape(Path(path).stem)}" src="data:image/png;base64,{data}">'
                          f"<figcaption>{html.escape(Path(path).name)}</figcaption></figure>")
-    parts += ["<h2>Diagnostics</h2>", _diagnostics(report).to_html(index=False, border=0, na_rep="n/a",
-                                                                   float_format=lambda v: f"{v:.4g}"),
-              "</body></html>"]
+    diagnostics = _diagnostics(report)
+    parts += [f"<details><summary>Diagnostics ({len(diagnostics)} BD computations)</summary>",
+              diagnostics.to_html(index=False, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4g}"),
+              "</details>", "</body></html>"]
     return "\n".join(parts)
 
 
@@ -267,9 +311,19 @@ def to_rich(report: Report) -> Any:
                      [(codec, [(bd_text(cell, grid.kind), _bd_class(cell)) for cell in row])
                       for codec, row in zip(grid.codecs, grid.cells)])
 
-    items: list[Any] = [bd_table(bd_grid(report, "rate"), f"BD-rate vs {report.anchor} ({report.method}, "
-                                                          f"{report.pooling})"),
-                        bd_table(bd_grid(report, "quality"), f"BD-quality vs {report.anchor}")]
+    items: list[Any] = []
+    if report.equal_rate is not None:
+        from rich.markdown import Markdown
+
+        items.append(Markdown(f"**At {report.anchor}'s rates.** " + _equal_rate_intro(report) + "\n\n"
+                              + verdict_table(report.equal_rate)))
+    grids = {kind: bd_grid(report, kind) for kind in ("rate", "quality")}
+    if not any(has_values(g) for g in grids.values()):
+        items.append(Text(_no_bd_line(report)))
+    if has_values(grids["rate"]):
+        items.append(bd_table(grids["rate"], f"BD-rate vs {report.anchor} ({report.method}, {report.pooling})"))
+    if has_values(grids["quality"]):
+        items.append(bd_table(grids["quality"], f"BD-quality vs {report.anchor}"))
     matched = matched_grid(report)
     if matched.rows:
         items.append(table(f"Matched quality: geometric-mean {report.rate_column} ratio to {report.anchor} (images)",
@@ -283,8 +337,9 @@ def to_rich(report: Report) -> Any:
     items += [Text(f"{codec}: {cells[-1][0]}", style="dim") for codec, cells in rows]
     missing = pd.concat([report.bd_rate, report.bd_quality])
     missing = missing[missing["reason"].astype(str) != ""]
-    for _, row in missing.iterrows():
-        items.append(Text(f"{row['codec']} {row['metric']} BD-{row['kind']}: {row['reason']}", style="dim"))
+    if report.equal_rate is None:  # with one anchor point per image every BD value is missing for one reason
+        for _, row in missing.iterrows():
+            items.append(Text(f"{row['codec']} {row['metric']} BD-{row['kind']}: {row['reason']}", style="dim"))
     items += [Text(line, style="dim") for line in _legend_lines(report)]
     return Group(*items)
 
