@@ -62,8 +62,9 @@ def answer_markdown(run_dir: Path) -> str:
     df = load_run(run_dir)
     result = equal_rate(df, "pico")
     versions = (df[df["status"] == "ok"].drop_duplicates("codec").set_index("codec")["codec_version"].astype(str))
-    lines = [f"Measured {time.strftime('%Y-%m-%d')} on the {len(result.common)} shared scenes "
-             f"({', '.join(result.common)}); metrics read at exactly PICO's bpp for our encoders.", "",
+    measured = (f"Measured {time.strftime('%Y-%m-%d')} on the {len(result.common)} shared scenes "
+                f"({', '.join(result.common)}); metrics read at exactly PICO's bpp for our encoders.")
+    lines = [measured, "",
              verdict_table(result), "", "Rates (PICO's bpp; our encoders' nearest real encode; published gaps):", ""]
     p = result.pairs.sort_values(["image", "codec"])
     lines.append("| image | PICO bpp | codec | nearest encode / published bpp | how |")
@@ -77,7 +78,7 @@ def answer_markdown(run_dir: Path) -> str:
 
 def rewrite_docs(doc: Path, section: str) -> None:
     text = doc.read_text()
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
     if not pattern.search(text):
         raise SystemExit(f"{doc}: no {START} ... {END} section to rewrite")
     doc.write_text(pattern.sub(lambda _: f"{START}\n{section}\n{END}", text))
