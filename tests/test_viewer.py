@@ -295,7 +295,7 @@ def test_cli_writes_the_site_and_refuses_a_run_without_pixels(run_dir, tmp_path)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = tmp_path / "site"
     done = subprocess.run([sys.executable, "-m", "harness.cli", "view", str(run_dir), "--out", str(out)],
-                          capture_output=True, text=True, env=env)
+                          capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (out / "index.html").resolve().as_uri()
     assert "2 images, 12 reconstructions" in done.stderr
@@ -305,7 +305,7 @@ def test_cli_writes_the_site_and_refuses_a_run_without_pixels(run_dir, tmp_path)
     with pytest.raises(ViewerError, match="kept neither bitstream nor reconstruction"):
         write_site(bare.run_dir)
     done = subprocess.run([sys.executable, "-m", "harness.cli", "view", str(bare.run_dir)],
-                          capture_output=True, text=True, env=env)
+                          capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 2 and "no row has pixels to show" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
@@ -395,11 +395,11 @@ def test_match_pico_run_shows_every_codec_at_matched_rates(tmp_path, browser):
     done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--codecs", ",".join(PICO_CODECS),
                            "--dataset", str(originals), "--match", "pico", "--keep-reconstructions",
                            "--metrics", "psnr,ms_ssim", "--results", str(tmp_path), "--run", "pico"],
-                          capture_output=True, text=True, env=env)
+                          capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     run_seconds = time.perf_counter() - started
     run_dir = tmp_path / "pico"
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "view", str(run_dir)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "view", str(run_dir)], capture_output=True, text=True, check=False,
                           env=env)
     assert done.returncode == 0, done.stderr
     table = _rows(run_dir).set_index("codec")
