@@ -58,9 +58,9 @@ def speed(args: argparse.Namespace) -> dict:
     import torch
 
     from harness.core.images import load_image
+    from harness.core.torchsetup import create_pyiqa_metric
     from harness.metrics import MetricSuite
     from harness.metrics.perceptual import to_tensor
-    from harness.core.torchsetup import create_pyiqa_metric
 
     torch.set_num_threads(args.threads)
     names = tuple(args.metrics.split(","))

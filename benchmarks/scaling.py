@@ -34,9 +34,9 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from harness.run.cluster import QUIET_DASK_ENV, execute_dask
 from harness.codecs import get_codec
 from harness.datasets import resolve_dataset
+from harness.run.cluster import QUIET_DASK_ENV, execute_dask
 from harness.run.runner import Executor, Job, execute_local, execute_plan, plan_jobs
 from harness.run.store import RunStore
 

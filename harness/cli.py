@@ -145,7 +145,7 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         task = progress.add_task("jobs", total=0)
 
         def on_plan(total: int, done: int) -> None:
-            progress.update(task, total=progress.tasks[task].total + total, advance=done)
+            progress.update(task, total=(progress.tasks[task].total or 0) + total, advance=done)
 
         def on_result(result) -> None:
             row = result.row

@@ -107,7 +107,10 @@ def test_ms_ssim_in_db_is_the_transform_of_the_values():
     ms = np.array([0.90, 0.95, 0.975, 0.988])
     ms_t = np.array([0.92, 0.955, 0.978, 0.99])
     ours = bdrate.bd_rate(rate, ms, rate * 1.1, ms_t, "akima", transform="db")
-    db = lambda x: -10 * np.log10(1 - x)
+
+    def db(x):
+        return -10 * np.log10(1 - x)
+
     assert ours.value == pytest.approx(fau("rate", rate, db(ms), rate * 1.1, db(ms_t), "akima"), abs=1e-9)
     assert bdrate.default_transform("ms_ssim_rgb") == "db" and bdrate.default_transform("psnr_rgb") == "identity"
 

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from harness.codecs import get_codec
-from harness.sources import published
 from harness.core.images import load_image
 from harness.datasets import resolve_dataset
 from harness.run.runner import _codec, run_sweep
 from harness.run.store import RunStore, read_results
+from harness.sources import published
 from harness.studies.pico.report import (
     caveat_cases,
     equal_rate,

@@ -63,7 +63,7 @@ def _serve(run_dir: Path, port: int) -> subprocess.Popen:
             return process
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode() if process.stderr else "server exited")
+                raise RuntimeError(process.stderr.read().decode() if process.stderr else "server exited") from None
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("server did not start in 60 s")
@@ -172,7 +172,7 @@ def test_browser_session_votes_kill_and_two_raters(study, tmp_path):
 
             # each vote is in the SQLite file as soon as the page has moved on
             cast = []
-            for k, key in enumerate(["1", "2", "1", "2"]):
+            for key in ["1", "2", "1", "2"]:
                 trial = _wait_ready(page)
                 time.sleep(0.05)
                 page.keyboard.press(key)

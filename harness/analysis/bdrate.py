@@ -287,8 +287,8 @@ def bd_rate(rate_anchor: Sequence[float] | np.ndarray, quality_anchor: Sequence[
     notes: list[str] = []
     la = _log_rate(rate_anchor, "anchor", notes)
     lt = _log_rate(rate_test, "test", notes)
-    anchor = _prepare(tf(quality_anchor), la, higher_is_better, True, "anchor")
-    test = _prepare(tf(quality_test), lt, higher_is_better, True, "test")
+    anchor = _prepare(tf(np.asarray(quality_anchor, dtype=float)), la, higher_is_better, True, "anchor")
+    test = _prepare(tf(np.asarray(quality_test, dtype=float)), lt, higher_is_better, True, "test")
     value, reason, overlap = _delta(anchor, test, method, "rate", min_overlap, min_points)
     if value is not None:
         value = (10.0 ** value - 1.0) * 100.0
@@ -309,8 +309,8 @@ def bd_quality(rate_anchor: Sequence[float] | np.ndarray, quality_anchor: Sequen
     notes: list[str] = []
     la = _log_rate(rate_anchor, "anchor", notes)
     lt = _log_rate(rate_test, "test", notes)
-    anchor = _prepare(la, tf(quality_anchor), higher_is_better, not higher_is_better, "anchor")
-    test = _prepare(lt, tf(quality_test), higher_is_better, not higher_is_better, "test")
+    anchor = _prepare(la, tf(np.asarray(quality_anchor, dtype=float)), higher_is_better, not higher_is_better, "anchor")
+    test = _prepare(lt, tf(np.asarray(quality_test, dtype=float)), higher_is_better, not higher_is_better, "test")
     value, reason, overlap = _delta(anchor, test, method, "quality", min_overlap, min_points)
     return BDResult("quality", method, value, reason, overlap, anchor.x.size, test.x.size, anchor.monotonic,
                     test.monotonic, higher_is_better, tuple(notes) + anchor.notes + test.notes)
@@ -332,7 +332,7 @@ def rate_at_quality(rate: Sequence[float] | np.ndarray, quality: Sequence[float]
     _check_lengths(rate, quality, "curve")
     tf = _transform(transform)
     notes: list[str] = []
-    curve = _prepare(tf(quality), _log_rate(rate, "curve", notes), higher_is_better, True, "curve")
+    curve = _prepare(tf(np.asarray(quality, dtype=float)), _log_rate(rate, "curve", notes), higher_is_better, True, "curve")
     t = np.asarray(targets, dtype=np.float64)
     out = np.full(t.shape, np.nan)
     if curve.x.size < 2:

@@ -147,7 +147,8 @@ class Contender(ABC):
     description: ClassVar[str] = ""
     knob: ClassVar[Knob]
     default_points: ClassVar[tuple[float, ...]]
-    colour: ClassVar[ColourChain]
+    colour: ColourChain  # a class default; options may set an instance's (hevc:chroma=444)
+    extension: ClassVar[str] = ".bin"  # of the files its bitstreams are kept in
     # The points are data (one per published reconstruction), not a knob: a rate-matched or --target-bpp
     # run evaluates them as they are instead of searching for a target bpp.
     fixed_points: ClassVar[bool] = False
@@ -219,8 +220,9 @@ class Contender(ABC):
         return []
 
     @abstractmethod
-    def compress(self, image: SourceImage, point: float, keep_bitstream: bool = False) -> Outcome:
-        """One image at one operating point: the reconstruction, its rate and the exact parameters."""
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
+        """One image at one operating point: the reconstruction, its rate and the exact parameters.
+        ``point`` is None for an image the contender has no point for (the error says why)."""
 
     def describe(self) -> dict[str, Any]:
         """A capability descriptor: what the contender is and what it can do (as codec-compare-gen keeps)."""
@@ -240,7 +242,6 @@ class Contender(ABC):
 class Codec(Contender):
     """A codec adapter: encode and decode; :meth:`compress` does the rest once for all."""
 
-    extension: ClassVar[str] = ".bin"
     size_multiple: ClassVar[int] = 1  # e.g. 2 for 4:2:0 codecs that need even sizes
     min_size: ClassVar[int] = 1
     # A decode below this PSNR against the input is not a data point but a broken decode
@@ -256,8 +257,10 @@ class Codec(Contender):
         """Decode a bitstream to HxWx3 uint8 pixels of the encoded (padded) size. ``size`` (height, width)
         is that size, for formats that do not carry it (raw YUV); None when the caller does not know it."""
 
-    def compress(self, image: SourceImage, point: float, keep_bitstream: bool = False) -> Outcome:
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
         """Encode and decode one image at one operating point, with timing and sanity checks."""
+        if point is None:
+            raise CodecError(f"{self.label}: no operating point given for image {image.name}")
         rgb = image.pixels
         h, w = rgb.shape[:2]
         padded = pad_to_multiple(rgb, self.size_multiple, self.min_size)

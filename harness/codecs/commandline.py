@@ -224,7 +224,7 @@ def load_definition(path: str | Path) -> Definition:
         if not isinstance(spec, dict):
             raise r.fail(f"programs.{key} must be a table")
         r.check_keys(spec, {"names", "env", "provider"}, f"programs.{key}.")
-        names = r.strings(spec, "names", f"programs.{key}.", ())
+        names = r.strings(spec, "names", f"programs.{key}.", ()) or ()
         provider = r.get(spec, "provider", str, f"programs.{key}.", None)
         if not names and not provider:
             raise r.fail(f"programs.{key} needs names or a provider")
@@ -268,11 +268,11 @@ def load_definition(path: str | Path) -> Definition:
         versions.append(VersionSpec(r.get(entry, "label", str, f"version[{i}].", name), pattern,
                                     command, vfile, r.get(entry, "required", bool, f"version[{i}].", False)))
 
-    commands = {}
+    commands: dict[str, tuple[str, ...]] = {}
     for step in ("encode", "decode"):
         table = r.table(doc, step, required=True)
         r.check_keys(table, {"command"}, f"{step}.")
-        commands[step] = r.strings(table, "command", f"{step}.")
+        commands[step] = r.strings(table, "command", f"{step}.") or ()
         if not commands[step]:
             raise r.fail(f"{step}.command is empty")
 
@@ -291,7 +291,7 @@ def load_definition(path: str | Path) -> Definition:
             templates.append(("version.file", v.file, static))
     for where, template, known in templates:
         try:
-            render(template, {key: "" for key in known})
+            render(template, dict.fromkeys(known, ""))
         except KeyError as exc:
             raise r.fail(f"{where}: unknown placeholder {{{exc.args[0]}}} in {template!r} "
                          f"(known: {', '.join(sorted(known))})") from None
@@ -362,16 +362,16 @@ def locate_program(spec: ProgramSpec, shares_env: bool = False) -> Path:
     if spec.provider:
         module_name, _, function = spec.provider.partition(":")
         try:
-            found = Path(getattr(importlib.import_module(module_name), function)())
+            found = Path(getattr(importlib.import_module(module_name), function)())  # a path or a str
         except Exception as exc:  # noqa: BLE001 - any failure of the provider means: not available here
             raise CodecUnavailable(f"{label}: {spec.provider} failed ({one_line(exc)})") from None
         if not _is_executable(found):
             raise CodecUnavailable(f"{label}: {spec.provider} returned {found}, which is not an executable")
         return found
     for name in spec.names:
-        found = shutil.which(name)
-        if found:
-            return Path(found)
+        on_path = shutil.which(name)
+        if on_path:
+            return Path(on_path)
     hint = f" and ${spec.env} is not set" if spec.env else ""
     return_names = " or ".join(spec.names)
     raise CodecUnavailable(f"{return_names} not found on PATH{hint}")
@@ -413,7 +413,7 @@ class CommandLineCodec(ProgramCodec):
     def _resolve(self) -> tuple[dict[str, Path], dict[str, Path]]:
         d = self.definition
         envs = [spec.env for spec in d.programs.values() if spec.env]
-        programs = {key: locate_program(spec, shares_env=envs.count(spec.env) > 1)
+        programs = {key: locate_program(spec, shares_env=spec.env is not None and envs.count(spec.env) > 1)
                     for key, spec in d.programs.items()}
         files = {key: locate_file(spec, programs) for key, spec in d.files.items()}
         return programs, files

@@ -83,8 +83,9 @@ def decode_image_bytes(data: bytes, path: str | Path = "<bytes>") -> tuple[np.nd
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            if getattr(image, "n_frames", 1) > 1:
-                notes.append(f"first of {image.n_frames} frames")
+            frames = getattr(image, "n_frames", 1)  # only multi-frame formats have it
+            if frames > 1:
+                notes.append(f"first of {frames} frames")
             image.load()
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not a recognised image file (starts with {data[:8]!r})") from None
@@ -159,7 +160,7 @@ def _read_16bit(data: bytes, path: str | Path, image: Image.Image) -> np.ndarray
             array = imagecodecs.tiff_decode(data)
         else:  # PGM/PPM with maxval > 255 and other 16-bit gray Pillow reads as mode I
             array = np.asarray(image)
-    except Exception as exc:  # imagecodecs raises its own error classes per codec
+    except Exception as exc:  # noqa: BLE001 - imagecodecs raises its own error classes per codec
         raise ImageError(f"{path}: truncated or corrupt 16-bit image data ({one_line(exc)})") from None
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[0] == 1 and image.format == "TIFF":

@@ -10,11 +10,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable
-from typing import Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 
 class Named(Protocol):
-    name: str
+    name: ClassVar[str]
 
 
 T = TypeVar("T", bound=Named)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from harness.core.errors import one_line
 
-_schema_library = None  # kept alive: a torch.library.Library unregisters its definitions when collected
+_schema_library: object = None  # kept alive: a torch.library.Library unregisters its definitions when collected
 
 # Files in the torch cache each perceptual metric needs, relative to $TORCH_HOME/hub.
 WEIGHT_FILES: dict[str, tuple[str, ...]] = {

@@ -236,7 +236,7 @@ def _download(url: str, destination: Path, expected_sha256: str | None, progress
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as tmp:
         try:
-            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (https URLs from definitions)
+            with urllib.request.urlopen(url, timeout=60) as response:
                 total = int(response.headers.get("Content-Length") or 0) or None
                 advance = progress(destination.name, total) if progress else None
                 while block := response.read(1 << 20):

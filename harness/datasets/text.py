@@ -92,7 +92,7 @@ def _render(photo: np.ndarray, rng: np.random.Generator, sizes: list[int]) -> tu
         stroke = max(1, size // 14)
         for _attempt in range(200):
             text = _phrase(rng)
-            left, top, right, bottom = draw.textbbox((0, 0), text, font=font, stroke_width=stroke)
+            left, top, right, bottom = (int(v) for v in draw.textbbox((0, 0), text, font=font, stroke_width=stroke))
             w, h = right - left, bottom - top
             if w > width - 16:
                 continue

@@ -26,7 +26,7 @@ from harness.metrics.base import Column, Metric
 MIN_SIDE = 161  # (win_size - 1) * 2**4 + 1 for the 11-px window and 4 down-samplings
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pyiqa_ms_ssim_y() -> Any:
     from harness.core.torchsetup import create_pyiqa_metric, metric_device
 

@@ -46,7 +46,7 @@ _ALIGN = 16  # total stride of the deepest layer of AlexNet / VGG16 used by LPIP
 _lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_network(pyiqa_name: str) -> Any:
     """pyiqa's InferenceModel for ``pyiqa_name`` on the metric device (``--device``), created once per
     process."""
@@ -173,7 +173,7 @@ class _Lpips(_Perceptual):
         from pyiqa.archs.lpips_arch import spatial_average
 
         feats1 = self._trunk(dist)
-        val = 0
+        val: Any = 0
         for kk in range(net.L):
             diff = (ref_features[kk] - feats1[kk]) ** 2
             val += spatial_average(net.lins[kk](diff), keepdim=True)
@@ -259,8 +259,8 @@ class Dists(_Perceptual):
     def distance(self, dist: Any, ref: _DistsReference) -> Any:
         feats0 = self.net.forward_once(dist)
         alpha, beta = self._weights()
-        dist1 = 0
-        dist2 = 0
+        dist1: Any = 0
+        dist2: Any = 0
         c1, c2 = self.c1, self.c2
         for k in range(len(self.net.chns)):
             x_mean = feats0[k].mean([2, 3], keepdim=True)
@@ -281,7 +281,7 @@ class Dists(_Perceptual):
         height, width = reference.shape[:2]
         layers = len(self.net.chns)
         # Per layer and channel: count, sum x, sum y, sum x^2, sum y^2, sum xy (float64).
-        acc: list[dict[str, Any]] = [dict(n=0, x=0.0, y=0.0, xx=0.0, yy=0.0, xy=0.0) for _ in range(layers)]
+        acc: list[dict[str, Any]] = [{"n": 0, "x": 0.0, "y": 0.0, "xx": 0.0, "yy": 0.0, "xy": 0.0} for _ in range(layers)]
         for ty, tx in tiles(height, width, core, halo):
             window = (slice(ty[2], ty[3]), slice(tx[2], tx[3]))
             f0 = self.net.forward_once(to_tensor(reconstruction[window]))

@@ -28,7 +28,7 @@ OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 LINESTYLES = ("-", "--", "-.", ":")
 
-STYLE = {
+STYLE: dict[str, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.titlesize": 9,
@@ -56,7 +56,8 @@ FORMATS = ("png", "pdf", "svg")
 
 @contextmanager
 def style() -> Iterator[None]:
-    with mpl.rc_context(STYLE):
+    # matplotlib types rc keys as a Literal of every rcParam name; STYLE's keys are such names.
+    with mpl.rc_context(STYLE):  # type: ignore[arg-type]
         yield
 
 

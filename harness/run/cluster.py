@@ -140,9 +140,10 @@ def _stream(client: Any, jobs: Sequence[Job]) -> Iterator[JobResult]:
 
     submit_more()
     for future, outcome in completed:
-        job = in_flight.pop(future.key, None)
-        if job is None:  # already persisted (cannot happen with one future per key; kept as a guard)
+        popped = in_flight.pop(future.key) if future.key in in_flight else None
+        if popped is None:  # already persisted (cannot happen with one future per key; kept as a guard)
             continue
+        job = popped
         status = future.status
         future.release()  # frees the result on the cluster now that the client holds it
         if isinstance(outcome, JobResult):

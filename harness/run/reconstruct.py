@@ -102,7 +102,7 @@ def _read_kept(run_dir: Path, row: Row, what: str) -> np.ndarray:
 
 
 def _decode(row: Row, data: bytes, what: str) -> np.ndarray:
-    from harness.codecs import CodecError, get_codec
+    from harness.codecs import Codec, CodecError, get_codec
 
     if row.width is None or row.height is None:
         raise ReconstructionError(f"{what}: the row has no picture size")
@@ -110,6 +110,8 @@ def _decode(row: Row, data: bytes, what: str) -> np.ndarray:
     coded = params.get("padded_to") or [row.height, row.width]
     try:
         codec = get_codec(row.codec)
+        if not isinstance(codec, Codec):
+            raise ReconstructionError(f"{what}: {row.codec} has no decoder (its reconstructions are files)")
         decoded = codec.decode(data, (int(coded[0]), int(coded[1])))
     except CodecError as exc:
         raise ReconstructionError(f"{what}: decoding the kept bitstream failed: {exc}") from None

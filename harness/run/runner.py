@@ -77,7 +77,7 @@ def bitstream_path(sha256: str, extension: str) -> str:
     return f"bitstreams/{sha256}{extension if extension.startswith('.') else '.' + extension}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _file_sha256(path: str) -> str:
     return sha256_file(path)
 
@@ -208,7 +208,7 @@ def execute_job(job: Job) -> JobResult:
     except NoOutput as exc:  # nothing to evaluate on this image (never published): a gap, not a failure
         row.status, row.error = "absent", one_line(exc)
         return JobResult(row)
-    except Exception as exc:  # a failing codec is a failed row; the run goes on
+    except Exception as exc:  # noqa: BLE001 - a failing codec is a failed row; the run goes on
         row.status, row.error = "failed", one_line(exc, with_type=True)
         return JobResult(row)
     outcomes = suite_for(job.metrics).evaluate_each(image.sha256, image.pixels, outcome.reconstruction)
@@ -230,7 +230,7 @@ def complete_metrics(job: Job) -> JobResult:
         if image.sha256 != row.image_sha256:
             raise RuntimeError(f"the original {job.image_path} changed since the row was made (sha256 differs)")
         recon = reconstruction(job.run_dir, row)
-    except Exception as exc:  # the row keeps its codec outcome; these metrics say why they have no value
+    except Exception as exc:  # noqa: BLE001 - the row keeps its codec outcome; these metrics say why they have no value
         message = one_line(exc)
         for name in job.metrics:
             row.set_metric_outcome(name, {}, message)

@@ -181,10 +181,10 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
                                            _UNKNOWN))
             for table in r.tables(raw, "source"):
                 r.check_keys(table, {"path", "codec"}, "source.")
-                folder = Path(r.get(table, "path", str, "source.")).expanduser()
-                if not folder.is_absolute():
-                    folder = config_path.parent / folder
-                sources.append(Source(folder, r.get(table, "codec", str, "source.", None), str(config_path)))
+                where = Path(r.get(table, "path", str, "source.")).expanduser()
+                if not where.is_absolute():
+                    where = config_path.parent / where
+                sources.append(Source(where, r.get(table, "codec", str, "source.", None), str(config_path)))
         except ValueError as exc:
             problems.append(str(exc))
     for source in sources:
@@ -231,7 +231,7 @@ class _Tokens:
     """Codec tokens, longest first, so ``DCVC_RT`` is read as dcvc-rt before ``dcvc`` is tried."""
 
     def __init__(self, specs: Iterable[PublishedSpec]) -> None:
-        pairs = {}
+        pairs: dict[str, str] = {}
         for spec in specs:
             pairs.setdefault(_norm(spec.name), spec.name)
             for token in spec.tokens:
@@ -376,7 +376,7 @@ def _walk(root: Path) -> Iterator[Path]:
 
 def _read_source(source: Source, tokens: _Tokens, index: Index) -> None:
     files = list(_walk(source.path))
-    listed: set[Path] = set()
+    listed: set[str] = set()
     for path in files:
         if path.name == "bpp_data.json":
             before = len(index.entries)
@@ -434,7 +434,7 @@ def _deduplicate(index: Index) -> None:
     kept: list[Entry] = []
     for (codec, image_key), entries in groups.items():
         by_content: dict[Any, list[Entry]] = {}
-        sizes = {}
+        sizes: dict[int | None, list[Entry]] = {}
         for e in entries:
             sizes.setdefault(e.path.stat().st_size if e.path.is_file() else None, []).append(e)
         for size, same_size in sizes.items():
@@ -556,7 +556,7 @@ class PublishedSource(Contender):
         raise CodecError(f"no published reconstruction of {self.name} for image {image.name} at {point:g} bpp "
                          f"(published: {have} bpp)")
 
-    def compress(self, image: SourceImage, point: float, keep_bitstream: bool = False) -> Outcome:
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
         entry = self._entry(image, point)
         if not entry.path.is_file():
             where = f" ({entry.listed_in} lists it at {entry.stated} bpp)" if entry.listed_in else ""

@@ -117,7 +117,7 @@ class PicoConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PicoConfig:
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
 

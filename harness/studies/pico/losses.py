@@ -77,7 +77,8 @@ def render_text(batch: torch.Tensor, fraction: float, rng: random.Random) -> tup
         cover = Image.new("L", (w, h), 0)
         draw = ImageDraw.Draw(cover)
         try:
-            font = ImageFont.truetype(rng.choice(fonts), rng.randint(9, 22))
+            font: ImageFont.FreeTypeFont | ImageFont.ImageFont = ImageFont.truetype(rng.choice(fonts),
+                                                                                    rng.randint(9, 22))
         except OSError:
             font = ImageFont.load_default()
         for _ in range(rng.randint(1, 4)):

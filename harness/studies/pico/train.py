@@ -130,8 +130,8 @@ def load_training_images(paths: list[Path], min_side: int, downscale: int = 2) -
         if hashlib.sha256(data).hexdigest() in forbidden:
             raise TrainingError(f"{path}: is a Kodak/CLIC test image; refusing to train on it")
         try:
-            with Image.open(path) as im:
-                im = im.convert("RGB")
+            with Image.open(path) as opened:
+                im = opened.convert("RGB")
                 # Box-filter downscale: washes out JPEG artifacts and makes smooth wallpapers denser in
                 # detail, closer to photographs like Kodak's; small photos are reduced less.
                 factor = max(1, min(downscale, min(im.size) // min_side))
@@ -186,7 +186,8 @@ def _param_groups(model: PicoModel, gain_lr_mult: float) -> list[dict[str, Any]]
     """Two Adam groups. The per-level log gains and level biases are single numbers in a log domain that
     set each level's quantizer and scales; at the base rate Adam moves them by at most lr per step, so
     they would stay near their initial values for thousands of steps. They get ``gain_lr_mult`` x lr."""
-    fast, slow = [], []
+    fast: list[torch.nn.Parameter] = []
+    slow: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
         (fast if name.startswith("log_gain") or "level_bias" in name or name == "z_log_sigma" else slow).append(p)
     return [{"params": slow, "lr_mult": 1.0}, {"params": fast, "lr_mult": gain_lr_mult}]
@@ -325,7 +326,7 @@ def train(settings: TrainSettings, progress: bool = True) -> Path:
             for k, v in terms.items():
                 history[k].append(v)
             if step % settings.log_every == 0 or step == total:
-                row = {k: float(np.mean(v)) for k, v in history.items()}
+                row: dict[str, Any] = {k: float(np.mean(v)) for k, v in history.items()}
                 if "mse" in row:
                     row["psnr"] = 10 * math.log10(1 / max(row["mse"], 1e-12))
                 row.update({"event": "step", "step": step, "stage": stage, "lr": lr,
