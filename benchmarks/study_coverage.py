@@ -72,8 +72,8 @@ def main() -> None:
     known = {c: true_bd_rate(OFFSETS, "jpeg", c, SLOPE) for c in ("jpeg-444", "webp")}
 
     elo_hits = np.zeros(len(conditions))
-    bd_hits = {c: 0 for c in known}
-    bd_missing = {c: 0 for c in known}
+    bd_hits = dict.fromkeys(known, 0)
+    bd_missing = dict.fromkeys(known, 0)
     rhos, widths = [], {c: [] for c in known}
     started = time.perf_counter()
     for seed in range(args.studies):

@@ -159,7 +159,7 @@ def test_match_pico_with_vvc_avif_jxl_and_summary(kodim04, tmp_path):
     p = result.pairs.set_index("codec")
     # At PICO's rate, VVC has the higher PSNR and PICO the far lower LPIPS and DISTS: the paper's caveat.
     assert p.loc["vvc", "psnr_rgb:delta"] > 2.0
-    assert p.loc["vvc", "lpips_alex:anchor_better"] == True and p.loc["vvc", "dists:anchor_better"] == True  # noqa: E712
+    assert p.loc["vvc", "lpips_alex:anchor_better"] == True and p.loc["vvc", "dists:anchor_better"] == True
     cases = caveat_cases(result)
     assert {"vvc", "avif", "jxl"} <= set(cases["codec"])
     assert "pico loses on PSNR but wins on a perceptual metric" in text

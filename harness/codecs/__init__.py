@@ -14,10 +14,10 @@ from harness.codecs.base import (
     Codec,
     CodecError,
     CodecUnavailable,
-    NoOutput,
     ColourChain,
     Contender,
     Knob,
+    NoOutput,
     Outcome,
 )
 from harness.core.registry import Registry, parse_spec
