@@ -26,7 +26,6 @@ import importlib.resources
 import os
 import re
 import shutil
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -35,18 +34,18 @@ import numpy as np
 
 from harness.codecs.base import (
     Availability,
-    Bitstream,
-    Codec,
     CodecError,
     CodecUnavailable,
     ColourChain,
+    Contender,
     Knob,
+    Outcome,
 )
 from harness.codecs.families import Command, ProgramCodec
 from harness.core.colour import rgb_to_ycbcr
 from harness.core.errors import one_line
 from harness.core.hashing import sha256_bytes
-from harness.core.images import ImageError, decode_image_bytes, encode_png
+from harness.core.images import ImageError, SourceImage, decode_image_bytes, encode_png
 from harness.core.process import ProgramNotFound, program_output
 from harness.core.toml import TomlReader
 from harness.core.yuv import (
@@ -584,8 +583,9 @@ def codec_class(defn: Definition) -> type[CommandLineCodec]:
     return type(class_name, (CommandLineCodec,), attrs)
 
 
-class BrokenDefinition(Codec):
-    """Stands in for a definition file that does not load, so `harness codecs` lists it with the error."""
+class BrokenDefinition(Contender):
+    """Stands in for a definition file that does not load, so `harness codecs` lists it with the error (and a
+    run naming it gets failed rows that say why); it has nothing to encode or decode with."""
 
     knob = Knob("n/a", 0, 0)
     default_points = ()
@@ -598,10 +598,7 @@ class BrokenDefinition(Codec):
     def probe_version(self) -> str:
         return "unavailable"
 
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
-        raise CodecUnavailable(self.error)
-
-    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
         raise CodecUnavailable(self.error)
 
 
@@ -612,8 +609,8 @@ def _is_other_config(path: Path) -> bool:
     """True for a well-formed TOML file in the folder that is not a codec definition (e.g. the
     ``published.toml`` of :mod:`harness.sources.published`); malformed files are reported, not skipped."""
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        doc = TomlReader(path).read()
+    except ValueError:
         return False
     return not _DEFINITION_MARKERS & set(doc)
 
@@ -627,10 +624,10 @@ def definition_files() -> list[Path]:
     return files
 
 
-def discover() -> list[type[Codec]]:
+def discover() -> list[type[Contender]]:
     """One codec class per ``*.toml`` definition; a malformed file becomes an unavailable codec named after
     the file, whose reason is the one-line error."""
-    classes: list[type[Codec]] = []
+    classes: list[type[Contender]] = []
     seen: dict[str, Path] = {}
     for path in definition_files():
         try:
