@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--raters", type=int, default=20)
     parser.add_argument("--bootstrap", type=int, default=400)
     parser.add_argument("--image-sd", type=float, default=0.0, help="SD of per-(image, condition) Elo deviations")
+    parser.add_argument("--resample", choices=("both", "raters", "images"), default="both")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
 
@@ -79,7 +80,7 @@ def main() -> None:
     for seed in range(args.studies):
         truth = Truth(truth_elo, images, image_sd=args.image_sd, seed=seed)
         votes = simulate_votes(db, truth, args.votes, n_raters=args.raters, golden_every=0, seed=seed)
-        scores = score_votes(votes, conditions, bootstrap=args.bootstrap, seed=seed)
+        scores = score_votes(votes, conditions, bootstrap=args.bootstrap, seed=seed, resample=args.resample)
         table = scores.table().merge(info, on="condition")
         true = np.array([truth_elo[c] for c in conditions])
         elo_hits += (scores.low <= true) & (true <= scores.high)
@@ -98,7 +99,7 @@ def main() -> None:
     n = args.studies
     result = {
         "studies": n, "votes": args.votes, "raters": args.raters, "images": len(images),
-        "conditions": len(conditions), "bootstrap": args.bootstrap, "image_sd": args.image_sd,
+        "conditions": len(conditions), "bootstrap": args.bootstrap, "image_sd": args.image_sd, "resample": args.resample,
         "elo_coverage_mean": float(elo_hits.mean() / n), "elo_coverage_min": float(elo_hits.min() / n),
         "spearman_median": float(np.median(rhos)), "spearman_min": float(np.min(rhos)),
         "bd_true": known,

@@ -610,15 +610,18 @@ def study_serve(run_dir: str, name: str, host: str, port: int) -> None:
 @click.option("--bootstrap", default=1000, show_default=True, type=int, help="Bootstrap refits for the intervals.")
 @click.option("--golden-threshold", default=0.8, show_default=True, type=float,
               help="Raters who answer fewer golden questions right than this share are dropped.")
+@click.option("--resample", type=click.Choice(["both", "raters", "images"]), default="both", show_default=True,
+              help="What the bootstrap resamples: raters and images, or one of them (see docs/study.md).")
 @click.option("--seed", default=0, show_default=True, type=int)
-def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float, seed: int) -> None:
+def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float, resample: str, seed: int) -> None:
     """Bradley-Terry Elo per condition with 95% bootstrap intervals; writes RUN/studies/NAME/elo.csv."""
     from harness.study.db import StudyError
     from harness.study.report import score_study, write_elo_csv
 
     db = _study_db(run_dir, name)
     try:
-        scores, table = score_study(db, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed)
+        scores, table = score_study(db, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
+                                    resample=resample)
     except StudyError as exc:
         _fail(str(exc))
     path = write_elo_csv(table, db.folder / "elo.csv")
@@ -642,9 +645,11 @@ def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float
 @click.option("--bootstrap", default=1000, show_default=True, type=int)
 @click.option("--golden-threshold", default=0.8, show_default=True, type=float)
 @click.option("--format", "formats", default="png,pdf", show_default=True, help="Figure formats: png, pdf, svg.")
+@click.option("--resample", type=click.Choice(["both", "raters", "images"]), default="both", show_default=True,
+              help="What the bootstrap resamples: raters and images, or one of them (see docs/study.md).")
 @click.option("--seed", default=0, show_default=True, type=int)
 def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, golden_threshold: float,
-                 formats: str, seed: int) -> None:
+                 formats: str, resample: str, seed: int) -> None:
     """Elo vs bpp plot, Elo table, perceptual BD-rate (Elo as quality) with bootstrap intervals, and each
     metric's Kendall tau against the human ranking; writes elo.csv, bd.csv and report.md."""
     from rich.markdown import Markdown
@@ -655,7 +660,7 @@ def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, go
     db = _study_db(run_dir, name)
     try:
         rep = report_study(db, anchor=anchor, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
-                           formats=_split(formats))
+                           resample=resample, formats=_split(formats))
     except StudyError as exc:
         _fail(str(exc))
     out.print(Markdown(rep.files["report"].read_text()))

@@ -187,6 +187,10 @@ def test_adaptive_session_burn_in_golden_and_recovery(run_dir):
     scores = score_votes(votes, list(info["condition"]), bootstrap=100)
     rho = scipy.stats.spearmanr(scores.elo, info["condition"].map(truth_elo)).statistic
     assert rho >= 0.9
+    raters_only = score_votes(votes, list(info["condition"]), bootstrap=100, resample="raters")
+    assert np.allclose(raters_only.elo, scores.elo) and raters_only.extra["resample"] == "raters"
+    with pytest.raises(StudyError, match="resample must be one of"):
+        score_votes(votes, list(info["condition"]), bootstrap=10, resample="votes")
 
 
 def test_two_raters_at_once_get_different_burn_in_pairs(run_dir):

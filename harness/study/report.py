@@ -43,12 +43,13 @@ def condition_info(db: StudyDB) -> pd.DataFrame:
 
 
 def score_study(db: StudyDB, *, bootstrap: int = DEFAULT_BOOTSTRAP,
-                golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, seed: int = 0) -> tuple[Scores, pd.DataFrame]:
+                golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, seed: int = 0,
+                resample: str = "both") -> tuple[Scores, pd.DataFrame]:
     """Scores and the Elo table (condition, elo, low, high, codec, point, bpp, images, votes), by Elo."""
     info = condition_info(db)
     votes = db.votes()
     scores = score_votes(votes, list(info["condition"]), bootstrap=bootstrap, golden_threshold=golden_threshold,
-                         seed=seed)
+                         seed=seed, resample=resample)
     dropped = set(scores.dropped_raters)
     counted: dict[str, int] = {}
     for v in votes:
@@ -217,12 +218,13 @@ def to_markdown(rep: StudyReport, name: str, votes: int) -> str:
 
 
 def report_study(db: StudyDB, *, anchor: str | None = None, bootstrap: int = DEFAULT_BOOTSTRAP,
-                 golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, seed: int = 0,
+                 golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, seed: int = 0, resample: str = "both",
                  formats: Sequence[str] = ("png", "pdf")) -> StudyReport:
     """Score, then write elo.csv, bd.csv, equal_elo.csv, kendall.csv, report.md and the Elo-vs-bpp figure."""
     from harness.render import plots
 
-    scores, table = score_study(db, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed)
+    scores, table = score_study(db, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
+                                resample=resample)
     codecs = list(table["codec"])
     chosen = anchor or default_anchor(codecs)
     if chosen not in codecs:

@@ -31,6 +31,9 @@ K = math.log(10.0) / ELO_SCALE
 DEFAULT_L2 = 1e-3
 DEFAULT_BOOTSTRAP = 1000
 DEFAULT_GOLDEN_THRESHOLD = 0.8
+# What the bootstrap resamples: raters and images (the default: a conclusion meant to hold for other people
+# and other pictures), or only one of them.
+RESAMPLE = ("both", "raters", "images")
 
 
 def win_probability(elo_a: np.ndarray | float, elo_b: np.ndarray | float) -> np.ndarray:
@@ -147,9 +150,11 @@ class Scores:
 
 def score_votes(votes: Sequence[Vote], conditions: Sequence[str], *, bootstrap: int = DEFAULT_BOOTSTRAP,
                 golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, l2: float = DEFAULT_L2,
-                seed: int = 0) -> Scores:
+                seed: int = 0, resample: str = "both") -> Scores:
     """Screen raters, fit Elo on the comparisons between ``conditions`` (golden answers only screen), and
-    bootstrap over raters and images."""
+    bootstrap over raters and images (``resample``: both, raters or images)."""
+    if resample not in RESAMPLE:
+        raise StudyError(f"resample must be one of {', '.join(RESAMPLE)}, got {resample!r}")
     raters = screen_raters(votes, golden_threshold)
     dropped = set(raters.loc[raters["dropped"], "rater"])
     index = {c: k for k, c in enumerate(conditions)}
@@ -169,10 +174,12 @@ def score_votes(votes: Sequence[Vote], conditions: Sequence[str], *, bootstrap: 
     rng = np.random.default_rng(seed)
     replicates = np.empty((bootstrap, n))
     for b in range(bootstrap):
-        rater_weight = np.bincount(rng.integers(0, len(rater_names), len(rater_names)), minlength=len(rater_names))
-        image_weight = np.bincount(rng.integers(0, len(image_names), len(image_names)), minlength=len(image_names))
+        rater_weight = (np.bincount(rng.integers(0, len(rater_names), len(rater_names)), minlength=len(rater_names))
+                        if resample != "images" else np.ones(len(rater_names), dtype=int))
+        image_weight = (np.bincount(rng.integers(0, len(image_names), len(image_names)), minlength=len(image_names))
+                        if resample != "raters" else np.ones(len(image_names), dtype=int))
         weights = rater_weight[rater_codes] * image_weight[image_codes]
         use = weights > 0
         replicates[b] = fit_elo(winners[use], losers[use], n, weights[use].astype(float), l2=l2)
     return Scores(list(conditions), elo, replicates, raters, len(kept),
-                  {"raters_resampled": len(rater_names), "images_resampled": len(image_names)})
+                  {"resample": resample, "raters": len(rater_names), "images": len(image_names)})

@@ -12,6 +12,7 @@ The study is blind: the browser never learns which condition it shows. Images ar
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import threading
@@ -87,6 +88,8 @@ def make_app(db: StudyDB) -> Starlette:
             seconds = None if seconds is None else float(seconds)
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": "expected JSON {trial, choice, seconds}"}, status_code=400)
+        if seconds is not None and not (math.isfinite(seconds) and seconds >= 0):
+            seconds = None  # a clock the browser got wrong is no response time
 
         def commit() -> int:
             cast = db.cast(trial_id, choice, seconds)  # committed when this returns
