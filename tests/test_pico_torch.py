@@ -263,9 +263,8 @@ def test_training_two_stages_resume_and_export(tmp_path: Path) -> None:
 def test_relevel_keeps_trained_levels_and_moves_the_rate() -> None:
     """Re-levelling to lambdas the model has reproduces those levels exactly; a lower lambda gets a coarser
     quantizer (extrapolated gain), so fewer estimated bits on a real crop."""
-    from harness.codecs.pico_torch.train import relevel
-
     from harness.codecs.pico_torch.checkpoint import build_model, read_checkpoint
+    from harness.studies.pico.train import relevel
 
     model = build_model(read_checkpoint(DEFAULT_CHECKPOINT)).eval()
     old = model.cfg.lambdas
