@@ -168,7 +168,11 @@ def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
         df = read_results(run_dir)
     except FileNotFoundError as exc:
         raise ViewerError(str(exc)) from None
+    failed: list[str] = []
     if "status" in df:
+        for row in df[df["status"] != "ok"].to_dict("records"):
+            failed.append(f"{row['image']} {row['codec']} {_json_number(row.get('point'))}: the codec failed "
+                          f"({_text(row.get('error')) or 'no message'})")
         df = df[df["status"] == "ok"]
     metrics = metric_columns(df)
     numbers = ["bpp", *metrics, *[c for c in ROW_NUMBERS if c in df and df[c].notna().any()]]
@@ -177,7 +181,7 @@ def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
 
     pages: dict[str, dict[str, Any]] = {}
     assets: dict[str, Asset] = {}
-    not_shown: list[str] = []
+    not_shown: list[str] = failed
     taken: set[str] = set()
     images: list[dict[str, Any]] = []
     for (image, image_path), rows in df.groupby(["image", "image_path"], sort=True):
