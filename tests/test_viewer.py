@@ -253,6 +253,17 @@ def test_slider_at_2x_and_the_view_state_in_the_address(run_dir, site, browser):
     assert again.url == url and _rect(again, "#compare .hc-pane-2 .hc-b") == rect
     screen, expected = _screen_vs_image(again, ".hc-b", 2, pane=".hc-pane-2")
     assert np.array_equal(screen, expected)
+    # Editing the address changes the view in place: 4x at another position, in flip mode.
+    again.evaluate("() => { location.hash = location.hash.replace('zoom=2', 'zoom=4').replace('x=210', 'x=50')"
+                   ".replace('mode=side', 'mode=flip'); }")
+    again.wait_for_function("() => document.querySelector('#compare').getAttribute('data-shown') === 'a'")
+    _settle(again)
+    assert "zoom=4" in again.url and "x=50" in again.url
+    left, _, _, _ = _rect(again, "#compare .hc-pane-1 .hc-a")
+    p_left, _, p_right, _ = _rect(again, "#compare .hc-pane-1")
+    assert left + 50 * 4 == round((p_left + p_right) / 2)
+    screen, expected = _screen_vs_image(again, ".hc-a", 4)
+    assert np.array_equal(screen, expected)
 
 
 def _heat(values: np.ndarray, gain: int) -> np.ndarray:

@@ -254,6 +254,20 @@
     show();
   }
 
+  function viewState(p) {
+    // The component's state named in the address (what is absent stays as it is).
+    var state = {};
+    if (p.mode) state.mode = p.mode;
+    if (p.zoom) state.zoom = p.zoom === "fit" ? "fit" : Number(p.zoom);
+    if (p.x !== undefined && p.y !== undefined) state.center = {x: Number(p.x), y: Number(p.y)};
+    if (p.split !== undefined) state.split = Number(p.split);
+    if (p.flip) state.flip = p.flip;
+    state.showOriginal = p.original === "1";
+    state.diff = p.diff === "1";
+    if (p.gain) state.gain = Number(p.gain);
+    return state;
+  }
+
   function openImage(name, p) {
     var entry = imageEntry(name) || INDEX.images[0];
     $("#image-select").value = entry.image;
@@ -267,16 +281,7 @@
       var b = resolve(bSpec, matchRate ? a : null) || d.b;
       if (b === a && b !== "original") b = d.b === a ? "original" : d.b;
       sides = {a: a, b: b};
-      var state = {};
-      if (p.mode) state.mode = p.mode;
-      if (p.zoom) state.zoom = p.zoom === "fit" ? "fit" : Number(p.zoom);
-      if (p.x !== undefined && p.y !== undefined) state.center = {x: Number(p.x), y: Number(p.y)};
-      if (p.split !== undefined) state.split = Number(p.split);
-      if (p.flip) state.flip = p.flip;
-      state.showOriginal = p.original === "1";
-      if (p.diff !== undefined) state.diff = p.diff === "1";
-      if (p.gain) state.gain = Number(p.gain);
-      pending = state;
+      pending = viewState(p);
       show();
       document.body.setAttribute("data-ready", page.image);
     });
@@ -359,7 +364,11 @@
     });
     window.addEventListener("hashchange", function () {
       var p = params();
-      if (page && p.image === page.image && sideId(sides.a) === p.a && sideId(sides.b) === p.b) return;
+      if (page && p.image === page.image && sideId(sides.a) === p.a && sideId(sides.b) === p.b) {
+        matchRate = p.match !== "0";
+        view.set(viewState(p));  // same comparison, another view of it
+        return;
+      }
       openImage(p.image || page.image, p);
     });
     var p = params();
