@@ -26,6 +26,10 @@ import os
 import sys
 from pathlib import Path
 
+# One thread per process for the torch metrics (MS-SSIM): on a loaded machine, torch's default of one
+# thread per core spins and is several times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pandas as pd
 from PIL import Image
@@ -87,6 +91,8 @@ def main() -> None:
     parser.add_argument("--metrics", default="psnr,ms_ssim")
     parser.add_argument("--out", type=Path, default=Path("results/settings"))
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--points", help="knob values for every codec of the suite instead of their defaults "
+                                         "(only where the knobs agree, e.g. the QPs of vvenc and vtm-420)")
     args = parser.parse_args()
 
     if args.suite:
@@ -108,15 +114,17 @@ def main() -> None:
     for codec in skipped:
         print(f"skipped {codec.label}: {codec.availability().reason}", file=sys.stderr)
     store = RunStore(args.out / run_name)
-    summary = run_sweep(store, resolve_dataset(str(crops)), codecs, metrics=tuple(args.metrics.split(",")),
-                        n_jobs=args.jobs, argv=sys.argv)
+    points = [float(p) for p in args.points.split(",")] if args.points else None
+    summary = run_sweep(store, resolve_dataset(str(crops)), codecs, points=points,
+                        metrics=tuple(args.metrics.split(",")), n_jobs=args.jobs, argv=sys.argv)
     print(f"{run_name}: {summary}", file=sys.stderr)
 
     df = load_run(store.run_dir)
     seconds = timing(df)
     where = "whole images" if not args.crop else f"{args.crop}x{args.crop} centre crops"
-    lines = [f"Kodak {', '.join(images)}, {where}; BD-rate (pchip, per image then mean; negative = fewer bits "
-             "than the anchor)", ""]
+    header = (f"Kodak {', '.join(images)}, {where}; BD-rate (pchip, per image then mean; negative = fewer bits "
+              "than the anchor)")
+    lines = [header, ""]
     for anchor, tests in comparisons:
         labels = {c.label for c in codecs}
         if anchor not in labels:
