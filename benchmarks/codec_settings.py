@@ -67,13 +67,15 @@ def write_crops(folder: Path, images: list[str], crop: int) -> Path:
     return folder
 
 
-def all_available() -> list[tuple[str, list[str]]]:
+def all_available(anchor: str) -> list[tuple[str, list[str]]]:
+    """Every available codec at its defaults against ``anchor`` (published reconstructions have no encoder,
+    ``vvenc-yuv`` is ``vvc`` again through the YUV-file pipeline)."""
     names = []
     for name in codec_names():
         codec = get_codec(name)
-        if codec.availability() and not codec.fixed_points and name not in ("vvc", "vvenc-yuv", "pico-torch"):
+        if codec.availability() and not codec.fixed_points and name not in ("vvc", "vvenc-yuv"):
             names.append(name)
-    return [("vvc", names)]
+    return [(anchor, names)]
 
 
 def timing(df: pd.DataFrame) -> pd.Series:
@@ -85,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", choices=[*SUITES, "all"], help="a predefined comparison")
     parser.add_argument("--codecs", help="comma-separated codec strings (instead of --suite)")
-    parser.add_argument("--anchor", help="anchor codec string for --codecs")
+    parser.add_argument("--anchor", help="anchor codec string for --codecs (and for --suite all: default vvc)")
     parser.add_argument("--images", default=SUBSET, help="comma-separated Kodak names, or 'all'")
     parser.add_argument("--crop", type=int, default=256, help="square centre crop in pixels (0: whole image)")
     parser.add_argument("--metrics", default="psnr,ms_ssim")
@@ -96,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.suite:
-        comparisons = all_available() if args.suite == "all" else SUITES[args.suite]
+        comparisons = all_available(args.anchor or "vvc") if args.suite == "all" else SUITES[args.suite]
         run_name = args.suite
     elif args.codecs and args.anchor:
         comparisons = [(args.anchor, [c for c in args.codecs.split(",") if c != args.anchor])]
