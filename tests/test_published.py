@@ -409,3 +409,48 @@ def test_archive_members_keep_their_stems_and_macos_junk_is_skipped(monkeypatch,
     assert sorted(p.name for p in root.iterdir()) == ["1035a35332e08ee1e7793f7be86d6ca1.png", f"{DURANA}.png"]
     assert sorted(ref.name for ref in resolve_dataset("clic-like").images) == [
         "1035a35332e08ee1e7793f7be86d6ca1", DURANA]
+
+
+def test_published_listing_counts_checks_sizes_and_takes_rate_corrections(monkeypatch, tmp_path):
+    """`harness published`: per codec usable / missing / wrong-size counts, paths printed whole; a file whose
+    name misstates its rate is reported once there (not by `harness run`) and a [[rate]] table corrects it;
+    `harness codecs` counts only files on disk."""
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    viewer = tmp_path / "a-long-folder-name-that-would-not-fit-in-eighty-columns-of-a-terminal" / "viewer"
+    scene = viewer / "kodak_kodim04"
+    scene.mkdir(parents=True)
+    os.symlink(SCENES / "kodak_kodim04" / "pico.png", scene / "pico.png")
+    os.symlink(SCENES / "kodak_kodim04" / "reference.png", scene / "reference.png")
+    Image.open(SCENES / "kodak_kodim04" / "hific.png").crop((0, 0, 96, 64)).save(scene / "hific.png")
+    os.symlink(SCENES / "kodak_kodim04" / "dcvc.png", scene / "DCVC_RT_287089bpp.png")  # lost its "0."
+    (viewer / "bpp_data.json").write_text(json.dumps({"kodak_kodim04": {"pico": "0.297", "hific": "0.300",
+                                                                        "bpg": "0.312"}}))
+    env = {**os.environ, published.ENV_PICO: str(viewer), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for name in (published.ENV_DIRS, published.ENV_CONFIG):
+        env.pop(name, None)
+
+    def harness(*args: str, extra: dict[str, str] | None = None) -> str:
+        done = subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
+                              env={**env, **(extra or {})}, check=False, cwd=tmp_path)
+        return done.stdout + done.stderr
+
+    listing = harness("published")
+    flat = " ".join(listing.split())
+    assert "│ pico │ 1 │ 1 │ │ │" in flat.replace("  ", " ")
+    assert "│ hific │ 1 │ 0 │ │ 1 │" in flat and "│ bpg-published │ 1 │ 0 │ 1 │ │" in flat
+    assert f"wrong size: {scene / 'hific.png'} is 96x64, the original is 512x768" in listing
+    assert f"missing: bpg-published kodak_kodim04 at 0.312 bpp: {scene / 'bpg.png'}" in listing
+    assert f"not used: {scene / 'DCVC_RT_287089bpp.png'}: stated rate 287089 bpp is implausible" in listing
+    assert "[[rate]]" in listing
+    monkeypatch.setenv(published.ENV_PICO, str(viewer))  # what `harness codecs` shows as the version
+    assert "(0 reconstructions on disk, 1 listed but missing," in _codec_named("bpg-published").version()
+    assert "(1 reconstructions on disk, data" in _codec_named("pico").version()
+    run = harness("run", "--codecs", "pico", "--dataset", str(KODAK / "kodim04.png"), "--run", "r")
+    assert "implausible" not in run and "not used" not in run  # said once, in the listing
+
+    config = tmp_path / "published.toml"
+    config.write_text('[[rate]]\nfile = "DCVC_RT_287089bpp.png"\nbpp = 0.287089\n')
+    fixed = harness("published", "--details", extra={published.ENV_CONFIG: str(config)})
+    assert "implausible" not in fixed
+    assert f"dcvc-rt\tkodak_kodim04\t0.287089 bpp\tfilename\tcorrected rate\t{scene / 'DCVC_RT_287089bpp.png'}" in fixed

@@ -50,7 +50,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -134,6 +134,9 @@ class Config:
     sources: tuple[Source, ...]
     specs: tuple[PublishedSpec, ...]
     problems: tuple[str, ...] = ()
+    # Stated rates corrected by the user: file name -> bpp (a ``[[rate]]`` table), for files whose name
+    # misstates the rate (``DCVC_RT_287089bpp.png`` lost its "0.") or that no manifest lists.
+    rates: tuple[tuple[str, float], ...] = ()
 
 
 def _split_dirs(value: str) -> list[str]:
@@ -146,6 +149,7 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     sources: list[Source] = []
     problems: list[str] = []
+    rates: dict[str, float] = {}
     specs = list(BUILTIN)
     for part in _split_dirs(env.get(ENV_PICO, "")):
         sources.append(Source(Path(part).expanduser(), "pico", ENV_PICO))
@@ -166,7 +170,13 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
         r = TomlReader(config_path, ValueError)
         try:
             raw = r.read()
-            r.check_keys(raw, {"codec", "source"})
+            r.check_keys(raw, {"codec", "source", "rate"})
+            for table in r.tables(raw, "rate"):
+                r.check_keys(table, {"file", "bpp"}, "rate.")
+                bpp = float(r.get(table, "bpp", (int, float), "rate."))
+                if not 0 < bpp <= MAX_PLAUSIBLE_BPP:
+                    raise ValueError(f"{config_path}: [[rate]] bpp {bpp} is not a plausible rate")
+                rates[Path(r.get(table, "file", str, "rate.")).name] = bpp
             for table in r.tables(raw, "codec"):
                 r.check_keys(table, {"name", "tokens", "description"}, "codec.")
                 name = r.get(table, "name", str, "codec.")
@@ -190,7 +200,7 @@ def load_config(environ: dict[str, str] | None = None) -> Config:
     for source in sources:
         if not source.path.is_dir():
             problems.append(f"{source.path}: folder named by {source.origin} does not exist")
-    return Config(tuple(sources), tuple(specs), tuple(problems))
+    return Config(tuple(sources), tuple(specs), tuple(problems), tuple(sorted(rates.items())))
 
 
 # --- the index of reconstructions ---------------------------------------------------------------------
@@ -374,7 +384,7 @@ def _walk(root: Path) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
-def _read_source(source: Source, tokens: _Tokens, index: Index) -> None:
+def _read_source(source: Source, tokens: _Tokens, index: Index, rates: dict[str, float] | None = None) -> None:
     files = list(_walk(source.path))
     listed: set[str] = set()
     for path in files:
@@ -395,6 +405,8 @@ def _read_source(source: Source, tokens: _Tokens, index: Index) -> None:
         if parsed is None:
             continue  # originals, thumbnails, "target_2xds": not reconstructions
         head, label, stated = parsed
+        if rates and path.name in rates:
+            stated, label = repr(rates[path.name]), "corrected rate"
         codec, image_key = tokens.split(head)
         if codec is None:
             if source.default_codec is None:
@@ -405,7 +417,9 @@ def _read_source(source: Source, tokens: _Tokens, index: Index) -> None:
         image_key = image_key.strip("_-") or path.parent.name
         bpp = float(stated)
         if not 0 < bpp <= MAX_PLAUSIBLE_BPP:
-            index.problems.append(f"{path}: stated rate {stated} bpp is implausible (a misread file name?)")
+            index.problems.append(f"{path}: stated rate {stated} bpp is implausible (a misread file name?); "
+                                  f"correct it with a [[rate]] table (file = {path.name!r}, bpp = ...) in "
+                                  f"{DEFAULT_CONFIG_DIR} or the file named by {ENV_CONFIG}")
             continue
         index.entries.append(Entry(codec, image_key, bpp, stated, path, label or "filename", "filename"))
 
@@ -471,19 +485,69 @@ def _deduplicate(index: Index) -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _build_index(sources: tuple[Source, ...], specs: tuple[PublishedSpec, ...]) -> Index:
+def _build_index(sources: tuple[Source, ...], specs: tuple[PublishedSpec, ...],
+                 rates: tuple[tuple[str, float], ...] = ()) -> Index:
     tokens = _Tokens(specs)
     index = Index()
+    corrected = dict(rates)
     for source in sources:
         if source.path.is_dir():
-            _read_source(source, tokens, index)
+            _read_source(source, tokens, index, corrected)
+    # A correction also wins over a viewer's or manifest's statement of the same file.
+    index.entries = [replace(e, bpp=corrected[e.path.name], stated=repr(corrected[e.path.name]),
+                             rate_label="corrected rate") if e.path.name in corrected else e for e in index.entries]
     _deduplicate(index)
     return index
 
 
 def current_index() -> tuple[Config, Index]:
     config = load_config()
-    return config, _build_index(config.sources, config.specs)
+    return config, _build_index(config.sources, config.specs, config.rates)
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from the file's header, without decoding it; None if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+@dataclass
+class SourceStatus:
+    """What ``harness published`` says of one published codec."""
+
+    codec: str
+    usable: list[Entry] = field(default_factory=list)
+    missing: list[Entry] = field(default_factory=list)  # listed (e.g. in bpp_data.json) but not on disk
+    wrong_size: list[tuple[Entry, tuple[int, int], tuple[int, int]]] = field(default_factory=list)  # (e, got, want)
+
+
+def survey(index: Index) -> dict[str, SourceStatus]:
+    """Every indexed reconstruction checked: present, and of the size of its original (the scene's
+    ``reference.png``, else the size most reconstructions of that image share)."""
+    by_image: dict[str, list[tuple[Entry, tuple[int, int] | None]]] = {}
+    for entry in index.entries:
+        size = image_size(entry.path) if entry.path.is_file() else None
+        by_image.setdefault(entry.image_key.lower(), []).append((entry, size))
+    status: dict[str, SourceStatus] = {}
+    for entries in by_image.values():
+        folder = entries[0][0].path.parent
+        reference = image_size(folder / "reference.png") if (folder / "reference.png").is_file() else None
+        sizes = [s for _, s in entries if s is not None]
+        expected = reference or (max(set(sizes), key=sizes.count) if sizes else None)
+        for entry, size in entries:
+            st = status.setdefault(entry.codec, SourceStatus(entry.codec))
+            if not entry.path.is_file():
+                st.missing.append(entry)
+            elif size is None or (expected is not None and size != expected):
+                st.wrong_size.append((entry, size or (0, 0), expected or (0, 0)))
+            else:
+                st.usable.append(entry)
+    return dict(sorted(status.items()))
 
 
 def image_key_matches(key: str, image_name: str) -> bool:
@@ -529,7 +593,10 @@ class PublishedSource(Contender):
         for e in self._entries():
             size = e.path.stat().st_size if e.path.is_file() else -1
             digest.update(f"{e.image_key}|{e.stated}|{e.path.name}|{size}\n".encode())
-        return f"published by the authors ({len(self._entries())} reconstructions, data {digest.hexdigest()[:12]})"
+        on_disk = sum(e.path.is_file() for e in self._entries())
+        missing = len(self._entries()) - on_disk
+        return (f"published by the authors ({on_disk} reconstructions on disk"
+                + (f", {missing} listed but missing" if missing else "") + f", data {digest.hexdigest()[:12]})")
 
     def points_for(self, image_name: str) -> list[float]:
         return sorted({e.bpp for e in self._entries_for(image_name)})
