@@ -27,6 +27,8 @@ from harness.codecs.compressai_zoo.container import (
     unpack,
 )
 from harness.codecs.compressai_zoo.weights import WeightsError, zoo_weights
+from harness.core.errors import one_line
+from harness.core.hashing import sha256_pixels
 
 PAD_MULTIPLE = 64
 # Zoo architectures the codec offers, with their number of quality levels.
@@ -112,7 +114,7 @@ def _read_torch(path: Path) -> tuple[Any, bytes]:
     try:
         payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises several unrelated types for a bad file
-        raise CompressaiError(f"{path}: not a torch weight file ({' '.join(str(exc).split())[:120]})") from None
+        raise CompressaiError(f"{path}: not a torch weight file ({one_line(exc, limit=120)})") from None
     return payload, hashlib.sha256(raw).digest()[:8]
 
 
@@ -211,4 +213,4 @@ def decode(model: LoadedModel, data: bytes) -> np.ndarray:
 
 def image_hash(rgb: np.ndarray) -> str:
     """SHA-256 of the pixels and their shape (what the fresh-process decoder prints)."""
-    return hashlib.sha256(np.ascontiguousarray(rgb).tobytes() + str(rgb.shape).encode()).hexdigest()
+    return sha256_pixels(rgb)

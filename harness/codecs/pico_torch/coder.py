@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from harness.codecs.pico_torch import bitstream, tiling
 from harness.codecs.pico_torch.checkpoint import build_model, read_checkpoint
 from harness.codecs.pico_torch.intscale import Z_MAX, IntScaleDecoder
 from harness.codecs.pico_torch.model import PicoModel, phase_masks
+from harness.core.hashing import sha256_pixels
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_CHECKPOINT = WEIGHTS_DIR / "pico-torch-tiny.pt"
@@ -176,4 +176,4 @@ def load_coder(checkpoint: str) -> PicoCoder:
 
 
 def image_hash(rgb: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(rgb).tobytes() + str(rgb.shape).encode()).hexdigest()
+    return sha256_pixels(rgb)
