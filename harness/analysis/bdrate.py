@@ -280,20 +280,8 @@ def bd_rate(rate_anchor: Sequence[float] | np.ndarray, quality_anchor: Sequence[
     ``transform`` ("identity" or "db") is applied to the quality values first; ``higher_is_better`` is
     the metric's direction and only affects the monotonicity diagnostic and :attr:`BDResult.better`.
     """
-    _check_method(method)
-    _check_lengths(rate_anchor, quality_anchor, "anchor")
-    _check_lengths(rate_test, quality_test, "test")
-    tf = _transform(transform)
-    notes: list[str] = []
-    la = _log_rate(rate_anchor, "anchor", notes)
-    lt = _log_rate(rate_test, "test", notes)
-    anchor = _prepare(tf(np.asarray(quality_anchor, dtype=float)), la, higher_is_better, True, "anchor")
-    test = _prepare(tf(np.asarray(quality_test, dtype=float)), lt, higher_is_better, True, "test")
-    value, reason, overlap = _delta(anchor, test, method, "rate", min_overlap, min_points)
-    if value is not None:
-        value = (10.0 ** value - 1.0) * 100.0
-    return BDResult("rate", method, value, reason, overlap, anchor.x.size, test.x.size, anchor.monotonic,
-                    test.monotonic, higher_is_better, tuple(notes) + anchor.notes + test.notes)
+    return _bd("rate", rate_anchor, quality_anchor, rate_test, quality_test, method, higher_is_better, transform,
+               min_overlap, min_points)
 
 
 def bd_quality(rate_anchor: Sequence[float] | np.ndarray, quality_anchor: Sequence[float] | np.ndarray,
@@ -302,17 +290,31 @@ def bd_quality(rate_anchor: Sequence[float] | np.ndarray, quality_anchor: Sequen
                min_overlap: float = DEFAULT_MIN_OVERLAP, min_points: int | None = None) -> BDResult:
     """Average quality difference (test - anchor, in the transformed metric's units) at equal rate:
     BD-PSNR for PSNR. Positive is better for higher-is-better metrics, negative for the others."""
+    return _bd("quality", rate_anchor, quality_anchor, rate_test, quality_test, method, higher_is_better,
+               transform, min_overlap, min_points)
+
+
+def _bd(kind: str, rate_anchor: Sequence[float] | np.ndarray, quality_anchor: Sequence[float] | np.ndarray,
+        rate_test: Sequence[float] | np.ndarray, quality_test: Sequence[float] | np.ndarray, method: str,
+        higher_is_better: bool, transform: str, min_overlap: float, min_points: int | None) -> BDResult:
+    """BD-rate integrates log-rate over quality; BD-quality integrates quality over log-rate."""
     _check_method(method)
     _check_lengths(rate_anchor, quality_anchor, "anchor")
     _check_lengths(rate_test, quality_test, "test")
     tf = _transform(transform)
     notes: list[str] = []
-    la = _log_rate(rate_anchor, "anchor", notes)
-    lt = _log_rate(rate_test, "test", notes)
-    anchor = _prepare(la, tf(np.asarray(quality_anchor, dtype=float)), higher_is_better, not higher_is_better, "anchor")
-    test = _prepare(lt, tf(np.asarray(quality_test, dtype=float)), higher_is_better, not higher_is_better, "test")
-    value, reason, overlap = _delta(anchor, test, method, "quality", min_overlap, min_points)
-    return BDResult("quality", method, value, reason, overlap, anchor.x.size, test.x.size, anchor.monotonic,
+    curves = []
+    for who, rate, quality in (("anchor", rate_anchor, quality_anchor), ("test", rate_test, quality_test)):
+        log_rate, q = _log_rate(rate, who, notes), tf(np.asarray(quality, dtype=float))
+        if kind == "rate":
+            curves.append(_prepare(q, log_rate, higher_is_better, True, who))
+        else:
+            curves.append(_prepare(log_rate, q, higher_is_better, not higher_is_better, who))
+    anchor, test = curves
+    value, reason, overlap = _delta(anchor, test, method, kind, min_overlap, min_points)
+    if kind == "rate" and value is not None:
+        value = (10.0 ** value - 1.0) * 100.0
+    return BDResult(kind, method, value, reason, overlap, anchor.x.size, test.x.size, anchor.monotonic,
                     test.monotonic, higher_is_better, tuple(notes) + anchor.notes + test.notes)
 
 

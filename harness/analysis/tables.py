@@ -12,7 +12,7 @@ never enter a BD computation; how many were left out is part of the diagnostics.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +190,14 @@ def missing_note(df: pd.DataFrame, metric: str, rate_column: str = "bpp") -> str
     return f"{metric}: {int(missing['rows'].sum())} of {len(df)} rows have no usable value: " + "; ".join(parts)
 
 
+def _metric_frames(df: pd.DataFrame, metrics: Sequence[str], rate_column: str,
+                   transforms: dict[str, str] | None) -> Iterator[tuple[str, Column, str, pd.DataFrame]]:
+    """Per metric: its description, the BD transform used for it, and the rows BD may use (:func:`usable`)."""
+    for metric in metrics:
+        transform = (transforms or {}).get(metric, bdrate.default_transform(metric))
+        yield metric, metric_info(metric), transform, usable(df, metric, rate_column, transform)
+
+
 def mean_curves(frame: pd.DataFrame, images: Sequence[str] | None = None) -> pd.DataFrame:
     """Dataset-mean RD curve per codec: for each operating point, mean rate and mean quality over the
     images (only points every listed image has, so each mean is over the same images)."""
@@ -224,10 +232,7 @@ def bd_per_image(df: pd.DataFrame, anchor: str, metrics: Sequence[str] | None = 
     anchor = resolve_anchor(df, anchor)
     metrics = list(metrics) if metrics else metric_columns(df)
     rows = []
-    for metric in metrics:
-        info = metric_info(metric)
-        transform = (transforms or {}).get(metric, bdrate.default_transform(metric))
-        frame = usable(df, metric, rate_column, transform)
+    for metric, info, transform, frame in _metric_frames(df, metrics, rate_column, transforms):
         curves = {k: (g["r"].to_numpy(), g["q"].to_numpy()) for k, g in frame.groupby(["codec", "image"])}
         images = sorted(df["image"].astype(str).unique())
         for codec in codec_order(df):
@@ -292,10 +297,7 @@ def bd_table(df: pd.DataFrame, anchor: str, metrics: Sequence[str] | None = None
                          "non_monotonic": int((~g["monotonic"].astype(bool)).sum()), "reason": reason,
                          "transform": g["transform"].iloc[0], "higher_is_better": info.higher_is_better})
     else:
-        for metric in metrics:
-            info = metric_info(metric)
-            transform = (transforms or {}).get(metric, bdrate.default_transform(metric))
-            frame = usable(df, metric, rate_column, transform)
+        for metric, info, transform, frame in _metric_frames(df, metrics, rate_column, transforms):
             anchor_images = set(frame.loc[frame["codec"] == anchor, "image"])
             for codec in codec_order(df):
                 if codec == anchor:
@@ -354,10 +356,7 @@ def matched_quality(df: pd.DataFrame, anchor: str, metrics: Sequence[str] | None
     anchor = resolve_anchor(df, anchor)
     metrics = list(metrics) if metrics else metric_columns(df)
     per_image = []
-    for metric in metrics:
-        info = metric_info(metric)
-        transform = (transforms or {}).get(metric, bdrate.default_transform(metric))
-        frame = usable(df, metric, rate_column, transform)
+    for metric, info, transform, frame in _metric_frames(df, metrics, rate_column, transforms):
         wanted = list((targets or {}).get(metric) or default_targets(frame, anchor))
         if not wanted:
             continue
