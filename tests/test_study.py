@@ -57,6 +57,11 @@ def test_fit_recovers_known_elo_and_sums_to_zero():
     elo = fit_elo(np.where(a_wins, a, b), np.where(a_wins, b, a), 8)
     assert abs(elo.sum()) < 1e-6
     assert np.max(np.abs(elo - true)) < 45  # about 2 standard errors at ~1000 votes per condition
+    # a condition nobody compared has no score; the others still sum to zero
+    votes = [Vote("r", "i", "x@1", "x@2", "a"), Vote("r", "i", "x@2", "x@1", "a"), Vote("r", "i", "x@1", "x@2", "a")]
+    scores = score_votes(votes, ["x@1", "x@2", "x@3"], bootstrap=20)
+    assert np.isnan(scores.elo[2]) and np.isnan(scores.low[2]) and abs(np.nansum(scores.elo)) < 1e-6
+    assert scores.elo[0] > scores.elo[1] and scores.low[0] <= scores.elo[0] <= scores.high[0]
     # one condition winning everything stays finite (the L2 term)
     always = fit_elo(np.zeros(5, int), np.ones(5, int), 2)
     assert 500 < always[0] - always[1] < 2000

@@ -161,7 +161,7 @@ def kendall_table(db: StudyDB, table: pd.DataFrame) -> pd.DataFrame:
         info = column_info(metric)
         sign = 1.0 if info is None or info.higher_is_better else -1.0
         pairs = [(elo[c], sign * float(np.mean(v))) for c, v in per_condition.items()
-                 if c in elo and np.all(np.isfinite(v))]
+                 if c in elo and np.isfinite(elo[c]) and np.all(np.isfinite(v))]
         if len(pairs) < 3:
             continue
         human, machine = map(np.array, zip(*pairs))

@@ -121,6 +121,15 @@ def screen_raters(votes: Sequence[Vote], threshold: float = DEFAULT_GOLDEN_THRES
 
 # --- scores with intervals -----------------------------------------------------------------------------
 
+def _unseen_missing(elo: np.ndarray, winners: np.ndarray, losers: np.ndarray) -> np.ndarray:
+    """A condition no vote compared has no score (NaN), not the 0 the penalty leaves it at. The others
+    still sum to zero: the penalty holds an uncompared score at exactly 0."""
+    seen = np.zeros(len(elo), dtype=bool)
+    seen[winners] = True
+    seen[losers] = True
+    return np.where(seen, elo, np.nan)
+
+
 @dataclass
 class Scores:
     """Elo per condition with bootstrap intervals, and what went into it."""
@@ -134,11 +143,20 @@ class Scores:
 
     @property
     def low(self) -> np.ndarray:
-        return np.percentile(self.replicates, 2.5, axis=0) if len(self.replicates) else np.full(len(self.elo), np.nan)
+        return self._percentile(2.5)
 
     @property
     def high(self) -> np.ndarray:
-        return np.percentile(self.replicates, 97.5, axis=0) if len(self.replicates) else np.full(len(self.elo), np.nan)
+        return self._percentile(97.5)
+
+    def _percentile(self, q: float) -> np.ndarray:
+        """Over the refits in which the condition was compared at all (NaN when it never was)."""
+        out = np.full(len(self.elo), np.nan)
+        for k in range(len(self.elo)):
+            values = self.replicates[:, k][np.isfinite(self.replicates[:, k])] if len(self.replicates) else []
+            if len(values) and np.isfinite(self.elo[k]):
+                out[k] = np.percentile(values, q)
+        return out
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame({"condition": self.conditions, "elo": self.elo, "low": self.low, "high": self.high})
@@ -167,7 +185,7 @@ def score_votes(votes: Sequence[Vote], conditions: Sequence[str], *, bootstrap: 
     winners = np.array([index[v.winner] for v in kept])
     losers = np.array([index[v.b if v.choice == "a" else v.a] for v in kept])
     n = len(conditions)
-    elo = fit_elo(winners, losers, n, l2=l2)
+    elo = _unseen_missing(fit_elo(winners, losers, n, l2=l2), winners, losers)
 
     rater_codes, rater_names = pd.factorize(pd.Series([v.rater for v in kept]))
     image_codes, image_names = pd.factorize(pd.Series([v.image for v in kept]))
@@ -180,6 +198,7 @@ def score_votes(votes: Sequence[Vote], conditions: Sequence[str], *, bootstrap: 
                         if resample != "raters" else np.ones(len(image_names), dtype=int))
         weights = rater_weight[rater_codes] * image_weight[image_codes]
         use = weights > 0
-        replicates[b] = fit_elo(winners[use], losers[use], n, weights[use].astype(float), l2=l2)
+        replicates[b] = _unseen_missing(fit_elo(winners[use], losers[use], n, weights[use].astype(float), l2=l2),
+                                        winners[use], losers[use])
     return Scores(list(conditions), elo, replicates, raters, len(kept),
                   {"resample": resample, "raters": len(rater_names), "images": len(image_names)})
