@@ -143,11 +143,14 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         store.lock()
     except StoreError as exc:
         _fail(str(exc))
+    from harness.run.scratch import run_scratch
     executor = execute_dask(scheduler) if backend == "dask" and scheduler else execute_local
     console.print(f"dataset {data.name}: {len(data.images)} images; run directory {store.run_dir}")
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=console, transient=False) as progress:
+    # Temporary files go under RUN/.tmp/<pid>/, removed at the end (or by the next run after a kill -9).
+    with run_scratch(store.run_dir), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                              TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                                              transient=False) as progress:
         task = progress.add_task("jobs", total=0)
 
         def on_plan(total: int, done: int) -> None:
@@ -386,7 +389,7 @@ def datasets_verify(names: tuple[str, ...]) -> None:
             console.print(f"{name}: not on this machine")
             bad += 1
             continue
-        problems = verify_files(definitions[name], root)
+        problems = verify_files(definitions[name], root, strict=True)
         for line in problems:
             console.print(f"[red]{line}[/red]", highlight=False)
         bad += bool(problems)

@@ -104,6 +104,8 @@ def default_anchor(df: pd.DataFrame) -> str:
     for candidate in codecs:
         if candidate == "vvc" or candidate.split(":")[0] == "vvc":
             return candidate
+    if not codecs:
+        raise ReportError("the results table has no rows, so there is no codec to compare against")
     return codecs[0]
 
 

@@ -131,6 +131,19 @@ def pad_to_multiple(rgb: np.ndarray, multiple: int, minimum: int) -> np.ndarray:
     return np.pad(rgb, ((0, th - h), (0, tw - w), (0, 0)), mode="edge")
 
 
+FLAT_CHECK_MIN_PIXELS = 64 * 64
+
+
+def is_flat_decode(reconstruction: np.ndarray, original: np.ndarray) -> bool:
+    """A decode that is a single colour over an input that is not: what broken decoders return for
+    corrupt streams (mid-grey), and above the PSNR floor on low-contrast images. Tiny images are left
+    alone: a few pixels may legitimately decode to one colour at the lowest rates."""
+    if reconstruction.shape[0] * reconstruction.shape[1] < FLAT_CHECK_MIN_PIXELS:
+        return False
+    first = reconstruction.reshape(-1, reconstruction.shape[-1])[0]
+    return bool((reconstruction == first).all()) and float(original.astype(np.float64).std()) > 2.0
+
+
 def plausibility_psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
@@ -284,6 +297,9 @@ class Codec(Contender):
             raise CodecError(
                 f"decoded image is implausible (PSNR {quality:.1f} dB against the input): corrupt stream?"
             )
+        if is_flat_decode(recon, rgb):
+            raise CodecError(f"decoded image is one flat colour {tuple(int(v) for v in recon[0, 0])} while the "
+                             f"input is not (PSNR {quality:.1f} dB): corrupt stream?")
         pixels = h * w
         payload = stream.payload_bytes if stream.payload_bytes is not None else stream.file_bytes
         params = {**stream.params, **({"padded_to": list(padded.shape[:2])} if padded is not rgb else {})}

@@ -46,7 +46,7 @@ from harness.core.colour import rgb_to_ycbcr
 from harness.core.errors import one_line
 from harness.core.hashing import sha256_bytes
 from harness.core.images import ImageError, SourceImage, decode_image_bytes, encode_png
-from harness.core.process import ProgramNotFound, program_output
+from harness.core.process import ProgramNotFound, program_output, scaled_timeout
 from harness.core.toml import TomlReader
 from harness.core.yuv import (
     YuvError,
@@ -64,6 +64,10 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}
 _PER_CALL = ("input", "bitstream", "output", "reconstruction", "workdir", "width", "height", "point")
 _RECONSTRUCTION_FILE = "encoder-reconstruction"
 _COLOUR_KEYS = ("bit_depth", "chroma", "matrix", "range", "full_range")
+# The default encoder time limit of a definition without ``timeout``: seconds per megapixel on top of 600 s
+# (a 768x512 Kodak image: ~27 min; a 2 MP CLIC image: ~2.4 h).
+DEFAULT_ENCODE_SECONDS_PER_MP = 3600.0
+
 _TOP_KEYS = {"name", "description", "extension", "size_multiple", "min_size", "timeout", "format", "cwd",
              "knob", "colour", "programs", "files", "options", "vars", "environment", "version", "encode",
              "decode"}
@@ -496,10 +500,12 @@ class CommandLineCodec(ProgramCodec):
                        cwd=Path(render(d.cwd, values)) if d.cwd else None, env=self._environment(values))
 
     def encode_timeout(self, pixels: int) -> float | None:
-        return self.definition.timeout
+        # Reference encoders are slow (VTM: ~350 s/MP on a busy core, ECM several times that) but never
+        # infinitely so: without a timeout in the definition, a hung program is stopped at this default.
+        return self.definition.timeout or scaled_timeout(pixels, DEFAULT_ENCODE_SECONDS_PER_MP, floor=600.0)
 
     def decode_timeout(self, data: bytes) -> float | None:
-        return self.definition.timeout
+        return self.definition.timeout or scaled_timeout(len(data) * 8, 1.0, floor=900.0)
 
     def input_bytes(self, rgb: np.ndarray) -> bytes:
         if self.definition.format == "png":

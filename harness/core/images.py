@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import io
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def decode_image_bytes(data: bytes, path: str | Path = "<bytes>") -> tuple[np.nd
                 notes.append(f"first of {frames} frames")
             image.load()
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not a recognised image file (starts with {data[:8]!r})") from None
+        raise ImageError(f"{path}: {_unrecognised(data)}") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
         raise ImageError(f"{path}: truncated or corrupt image data ({one_line(exc)})") from None
 
@@ -134,6 +135,25 @@ def _to_rgb8(image: Image.Image, notes: list[str]) -> np.ndarray:
         notes.append(f"{mode} converted to RGB")
         return np.asarray(image.convert("RGB"))
     raise ImageError(f"{getattr(image, 'filename', '<image>')}: unsupported pixel mode {mode!r}")
+
+
+_SIGNATURES = ((b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"), (b"II*\x00", "TIFF"),
+               (b"MM\x00*", "TIFF"), (b"RIFF", "RIFF/WebP"))
+
+
+def _unrecognised(data: bytes) -> str:
+    """Why Pillow could not identify ``data``, without quoting the file's content (it may not be an image
+    at all, and error rows end up in shared tables)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(data) < 33 or data[12:16] != b"IHDR":
+            return "PNG file without a valid IHDR chunk (truncated or corrupt header)"
+        if zlib.crc32(data[12:29]) != int.from_bytes(data[29:33], "big"):
+            return "PNG file whose IHDR chunk is corrupt (CRC mismatch)"
+        return "PNG file that cannot be decoded (corrupt header)"
+    for magic, kind in _SIGNATURES:
+        if data.startswith(magic):
+            return f"{kind} file that cannot be decoded (corrupt header)"
+    return f"not a recognised image file ({len(data)} bytes, no known image signature)"
 
 
 def _png_bit_depth(data: bytes) -> int | None:

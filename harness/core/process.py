@@ -6,10 +6,13 @@ Commands are argument lists, never shell strings, so paths with spaces or quotes
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import shutil
+import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from harness.core.errors import one_line
@@ -31,6 +34,26 @@ def output_tail(text: bytes | str, lines: int = 3, limit: int = 300) -> str:
     return " | ".join(kept[-lines:])[-limit:]
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child receive SIGKILL when the process that started it dies (Linux
+    ``PR_SET_PDEATHSIG``): a harness killed with ``kill -9`` must not leave an encoder running."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig, sigkill = 1, int(signal.SIGKILL)
+
+    def set_death_signal() -> None:
+        prctl(pr_set_pdeathsig, sigkill)
+
+    return set_death_signal
+
+
+_DIE_WITH_PARENT = _die_with_parent()
+
+
 def run_program(args: Sequence[str | Path], what: str, *, timeout: float | None, cwd: str | Path | None = None,
                 env: Mapping[str, str] | None = None,
                 error: type[Exception] = ProgramError) -> subprocess.CompletedProcess[bytes]:
@@ -39,7 +62,7 @@ def run_program(args: Sequence[str | Path], what: str, *, timeout: float | None,
     argv = [str(a) for a in args]
     try:
         done = subprocess.run(argv, cwd=cwd, env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=timeout, check=False)
+                              capture_output=True, timeout=timeout, check=False, preexec_fn=_DIE_WITH_PARENT)
     except FileNotFoundError:
         raise error(f"{what}: program {argv[0]} not found") from None
     except PermissionError:

@@ -15,6 +15,8 @@ import fnmatch
 import glob as globlib
 import importlib
 import importlib.resources
+import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -107,7 +109,7 @@ def load_definition(path: Path) -> DatasetDefinition:
     raw = r.read()
     r.check_keys(raw, _DEFINITION_KEYS)
     try:
-        return DatasetDefinition(
+        definition = DatasetDefinition(
             name=r.get(raw, "name", str),
             description=r.get(raw, "description", str, default=""),
             licence=r.get(raw, "licence", str, default=""),
@@ -123,6 +125,26 @@ def load_definition(path: Path) -> DatasetDefinition:
         )
     except TypeError as exc:
         raise r.fail(f"unexpected key in a [[files]] or [[archives]] table ({exc})") from None
+    _check_definition(definition, r)
+    return definition
+
+
+def _check_definition(definition: DatasetDefinition, r: TomlReader) -> None:
+    """Definitions may come from any folder (``HARNESS_DATASETS_DIR``): nothing in one may write outside
+    the dataset's folder or run code other than the harness's own."""
+    for f in definition.files:
+        parts = Path(f.name).parts
+        if not f.name or Path(f.name).is_absolute() or ".." in parts or "\\" in f.name:
+            raise r.fail(f"file name {f.name!r} must be a relative path inside the dataset's folder")
+    if definition.generator is not None:
+        module, _, function = definition.generator.partition(":")
+        if not function or not (module == "harness" or module.startswith("harness.")):
+            raise r.fail(f"generator {definition.generator!r}: only the harness's own generators "
+                         "(harness.<module>:<function>) may run")
+    if definition.package is not None and not definition.package.isidentifier():
+        raise r.fail(f"package {definition.package!r} must be the name of an installed top-level package")
+    if Path(definition.package_dir).is_absolute() or ".." in Path(definition.package_dir).parts:
+        raise r.fail(f"package_dir {definition.package_dir!r} must be a relative path inside the package")
 
 
 def dataset_definitions() -> dict[str, DatasetDefinition]:
@@ -145,8 +167,11 @@ def _folder_images(root: Path) -> tuple[ImageRef, ...]:
 
 
 def _package_root(definition: DatasetDefinition) -> Path:
-    module = importlib.import_module(definition.package)  # type: ignore[arg-type]
-    return Path(module.__file__).resolve().parent / definition.package_dir  # type: ignore[arg-type]
+    # Located, not imported: a definition never makes the harness run a module's code.
+    spec = importlib.util.find_spec(definition.package or "")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetError(f"dataset {definition.name!r}: package {definition.package!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve() / definition.package_dir
 
 
 def local_root(definition: DatasetDefinition) -> Path | None:
@@ -212,12 +237,28 @@ def resolve_dataset(spec: str, verify: bool = True) -> Dataset:
     raise DatasetError(f"{spec}: no such dataset, folder, file or matching glob (known datasets: {known})")
 
 
-def verify_files(definition: DatasetDefinition, root: Path) -> list[str]:
-    """One line per file whose sha256 differs from the definition's (files that are absent are listed
-    only for datasets defined file by file)."""
+def verify_files(definition: DatasetDefinition, root: Path, strict: bool = False) -> list[str]:
+    """One line per file whose sha256 differs from the definition's or from the hash recorded when its
+    archive was extracted, and per such file that is absent. With ``strict`` (``datasets verify``), an
+    archive dataset's folder without that record (a partial or hand-made copy) is a problem too: its
+    completeness cannot be checked."""
     problems = []
+    expected_files = dict(definition.known_hashes)
     complete_list = bool(definition.files) and not definition.archives
-    for name, expected in definition.known_hashes.items():
+    if definition.archives:
+        manifest = root / MANIFEST
+        if manifest.is_file():
+            try:
+                recorded = json.loads(manifest.read_text())
+            except (OSError, ValueError) as exc:
+                return [f"{manifest}: unreadable record of extracted files ({one_line(exc)})"]
+            expected_files = {**recorded, **expected_files}
+            complete_list = True
+        elif strict:
+            problems.append(f"{root}: no record of the extracted files ({MANIFEST}); completeness cannot be "
+                            f"checked: run `harness datasets fetch {definition.name}` into the cache to extract "
+                            "and record them")
+    for name, expected in sorted(expected_files.items()):
         path = root / name
         if not path.is_file():
             if complete_list:
@@ -272,16 +313,7 @@ def fetch(name: str, progress: ProgressFactory | None = None) -> Path:
         zip_path = cache_dir() / "archives" / Path(archive.url).name
         if not (zip_path.is_file() and sha256_file(zip_path) == archive.sha256):
             _download(archive.url, zip_path, archive.sha256, progress)
-        with zipfile.ZipFile(zip_path) as bundle:
-            for member in bundle.infolist():
-                member_name = Path(member.filename).name
-                if member.is_dir() or not fnmatch.fnmatch(member_name, archive.members):
-                    continue
-                if not archive_member_is_image(member.filename):
-                    continue
-                if Path(member_name).suffix.lower() in SUPPORTED_SUFFIXES:
-                    with bundle.open(member) as src, (root / member_name).open("wb") as dst:
-                        shutil.copyfileobj(src, dst)
+        extract_archive(zip_path, archive, root)
     for f in definition.files:
         target = root / f.name
         if f.url and not (target.is_file() and (not f.sha256 or sha256_file(target) == f.sha256)):
@@ -290,6 +322,42 @@ def fetch(name: str, progress: ProgressFactory | None = None) -> Path:
     if problems:
         raise DatasetError(problems[0])
     return root
+
+
+MANIFEST = ".harness-files.json"
+
+
+def extract_archive(zip_path: Path, archive: Archive, root: Path) -> dict[str, str]:
+    """Extract the archive's images into ``root`` and record each one's sha256 in ``root``'s manifest
+    (archives publish no per-file hashes; the archive's own hash vouches for these), so that
+    ``datasets verify`` finds a file missing or changed later. Members with the same file name in
+    different folders of the archive keep their folder, instead of overwriting each other."""
+    with zipfile.ZipFile(zip_path) as bundle:
+        members = [m for m in bundle.infolist() if not m.is_dir() and archive_member_is_image(m.filename)
+                   and fnmatch.fnmatch(Path(m.filename).name, archive.members)]
+        counts: dict[str, int] = {}
+        for member in members:
+            counts[Path(member.filename).name] = counts.get(Path(member.filename).name, 0) + 1
+        recorded: dict[str, str] = {}
+        for member in members:
+            parts = Path(member.filename).parts
+            if Path(member.filename).is_absolute() or ".." in parts:
+                raise DatasetError(f"{zip_path}: member {member.filename!r} points outside the dataset folder")
+            name = parts[-1] if counts[parts[-1]] == 1 else str(Path(*parts))
+            target = root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".partial")
+            with bundle.open(member) as src, tmp.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(tmp, target)
+            recorded[name] = sha256_file(target)
+    manifest = root / MANIFEST
+    known = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    known.update(recorded)
+    tmp_manifest = manifest.with_name(manifest.name + ".partial")
+    tmp_manifest.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp_manifest, manifest)
+    return recorded
 
 
 def archive_member_is_image(member: str) -> bool:

@@ -23,11 +23,10 @@ import hashlib
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from typing import Any
 
 from harness.core.errors import one_line
-from harness.run.runner import Executor, Job, JobResult, execute_job, new_row
+from harness.run.runner import Executor, Job, JobResult, execute_job, failed_result
 
 # Dask settings for the scheduler's and the workers' environment (docs/cluster.md). Dask's defaults
 # sample every worker's stack every 10 ms and check event loops every 20 ms: ~6% of a core per idle worker
@@ -55,19 +54,6 @@ def task_key(job: Job) -> str:
     (metrics, reconstruction kept, image name and path), so equal keys mean equal results."""
     digest = hashlib.sha256(repr(job).encode()).hexdigest()[:16]
     return f"harness-job-{job.key}-{digest}"
-
-
-def failed_result(job: Job, error: str) -> JobResult:
-    """The row of a job that produced no result of its own (the task itself failed on the cluster)."""
-    if job.previous is not None:  # a metrics-only job: the codec's row stands, its metrics say why
-        row = replace(job.previous, values=dict(job.previous.values),
-                      metric_errors=dict(job.previous.metric_errors))
-        for name in job.metrics:
-            row.set_metric_outcome(name, {}, error)
-        return JobResult(row, metrics_only=True, metric_failed=job.metrics)
-    row = new_row(job)
-    row.status, row.error = "failed", error
-    return JobResult(row)
 
 
 class _PlannedVersions:

@@ -279,9 +279,9 @@ def rows_to_frame(rows: Iterable[Row]) -> pd.DataFrame:
     error_columns = sorted({metric_error_column(m) for row in rows for m in row.metric_errors})
     records = []
     for row in rows:
-        record = {f.name: getattr(row, f.name) for f in FIELDS}
+        record = {f.name: printable(getattr(row, f.name)) for f in FIELDS}
         record.update(row.values)
-        record.update({metric_error_column(m): e for m, e in row.metric_errors.items()})
+        record.update({metric_error_column(m): printable(e) for m, e in row.metric_errors.items()})
         records.append(record)
     frame = pd.DataFrame(records, columns=[*ROW_SCHEMA, *metric_columns, *error_columns])
     for name, dtype in ROW_SCHEMA.items():
@@ -290,11 +290,11 @@ def rows_to_frame(rows: Iterable[Row]) -> pd.DataFrame:
         elif pa.types.is_floating(dtype):
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
         else:
-            frame[name] = frame[name].map(printable, na_action="ignore").astype("string")
+            frame[name] = frame[name].astype("string")
     for name in metric_columns:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     for name in error_columns:
-        frame[name] = frame[name].map(printable, na_action="ignore").astype("string")
+        frame[name] = frame[name].astype("string")
     if len(frame):
         frame = frame.sort_values(["codec", "image", "point", "target_bpp", "job_key"], na_position="last")
     return frame.reset_index(drop=True)

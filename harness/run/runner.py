@@ -54,6 +54,7 @@ class Job:
     # (its kept bitstream or reconstruction); nothing is encoded.
     previous: Row | None = None
     run_dir: str | None = None
+    unreadable: str | None = None  # why the original could not be read when the job was planned
 
     @property
     def reconstruction_path(self) -> str:
@@ -101,8 +102,15 @@ def plan_jobs(
     name (rate matching to a reference codec)."""
     jobs = []
     for ref in dataset.images:
-        sha = _file_sha256(str(ref.path))
-        data = ref.path.read_bytes() if ship_images else None
+        unreadable = None
+        try:
+            sha = _file_sha256(str(ref.path))
+            data = ref.path.read_bytes() if ship_images else None
+        except OSError as exc:
+            # A file that cannot be read (vanished, permissions, I/O error) gives failed rows, not a
+            # traceback: the key holds the name only, so the rows are redone once the file is readable.
+            unreadable = f"cannot read {ref.path}: {one_line(exc)}"
+            sha, data = f"unreadable:{ref.path}", None
         for codec in codecs:
             label, version = codec.label, codec.version()
             specs: list[tuple[float | None, float | None]]
@@ -115,11 +123,15 @@ def plan_jobs(
                 specs = [(None, float(t)) for t in target_bpps]
             else:
                 specs = [(float(p), None) for p in (points if points else codec.points_for(ref.name))]
+                requested: dict[float, float] = {}
                 if points and not fixed:
                     # The codec would clamp the point anyway: key and record the point it really uses,
                     # so two requests that give one encode are one row, not two RD points.
-                    specs = [(codec.knob.clamp(p), None) if p is not None else (p, t) for p, t in specs]
-                    requested = {codec.knob.clamp(float(p)): float(p) for p in reversed(points)}
+                    for p in points:
+                        used = codec.knob.clamp(float(p))
+                        if used not in requested or float(p) == used:
+                            requested[used] = float(p)
+                    specs = [(codec.knob.clamp(p), t) if p is not None else (p, t) for p, t in specs]
                 if not specs:
                     # No point for this image (no published reconstruction of it): one job whose failed
                     # row says so, rather than a silent gap in the table.
@@ -130,12 +142,12 @@ def plan_jobs(
                 if key in seen:
                     continue
                 seen.add(key)
-                asked = requested.get(point) if points and not fixed and point is not None else None
+                asked = requested.get(point) if point is not None and target is None else None
                 jobs.append(Job(
                     key=key, dataset=dataset.name, image=ref.name, image_path=str(ref.path), image_sha256=sha,
                     codec=label, point=point, target_bpp=target, tolerance=tolerance, metrics=metrics,
                     keep_reconstruction=keep_reconstructions, keep_bitstream=keep_bitstreams,
-                    requested_point=asked if asked != point else None, image_bytes=data,
+                    requested_point=asked if asked != point else None, image_bytes=data, unreadable=unreadable,
                 ))
     return jobs
 
@@ -169,6 +181,8 @@ def execute_job(job: Job) -> JobResult:
     row = new_row(job)
     png = bitstream = None
     try:
+        if job.unreadable:
+            raise OSError(job.unreadable)
         codec = _codec(job.codec)
         row.codec_name, row.codec_version, row.knob = codec.name, codec.version(), codec.knob.name
         for name, value in codec.colour.as_columns().items():
@@ -244,16 +258,68 @@ def complete_metrics(job: Job) -> JobResult:
 
 # --- execution backends -------------------------------------------------------------------------------
 
-def execute_local(jobs: Sequence[Job], n_jobs: int) -> Iterator[JobResult]:
-    """joblib (loky) workers; results stream back in completion order."""
+WORKER_DIED = ("the worker process died while running this job (killed by the system, e.g. out of memory, "
+               "or a crash inside an in-process codec)")
+
+
+def failed_result(job: Job, error: str) -> JobResult:
+    """The result of a job that produced none of its own (its process died, the cluster failed it)."""
+    if job.previous is not None:  # a metrics-only job: the codec's row stands, its metrics say why
+        row = replace(job.previous, values=dict(job.previous.values),
+                      metric_errors=dict(job.previous.metric_errors))
+        for name in job.metrics:
+            row.set_metric_outcome(name, {}, error)
+        return JobResult(row, metrics_only=True, metric_failed=job.metrics)
+    row = new_row(job)
+    row.status, row.error = "failed", error
+    return JobResult(row)
+
+
+def execute_local(jobs: Sequence[Job], n_jobs: int,
+                  work: Callable[[Job], JobResult] = execute_job) -> Iterator[JobResult]:
+    """Worker processes (loky, as joblib uses them); results stream back in completion order.
+
+    A worker that dies (SIGKILL by the out-of-memory killer, a segfault in an in-process codec) takes the
+    jobs it was running with it without a word: those jobs are run again one at a time in a fresh worker,
+    and the one that kills its worker again becomes a failed row; the run goes on."""
     if n_jobs == 1 or len(jobs) <= 1:
         for job in jobs:
-            yield execute_job(job)
+            yield work(job)
         return
-    from joblib import Parallel, delayed
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=1, pre_dispatch="2*n_jobs")
-    yield from parallel(delayed(execute_job)(job) for job in jobs)
+    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    waiting = list(reversed(jobs))
+    suspects: list[Job] = []
+    while waiting or suspects:
+        if suspects:
+            job = suspects.pop()
+            try:
+                yield get_reusable_executor(max_workers=1).submit(work, job).result()
+            except BrokenProcessPool as exc:
+                yield failed_result(job, f"{WORKER_DIED}: {one_line(exc, with_type=True)}")
+            continue
+        executor = get_reusable_executor(max_workers=n_jobs)
+        in_flight: dict[Any, Job] = {}
+        broken = False
+        while (waiting or in_flight) and not broken:
+            while waiting and len(in_flight) < 2 * n_jobs:
+                job = waiting.pop()
+                in_flight[executor.submit(work, job)] = job
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                in_flight.pop(future)
+                yield result
+        if broken:
+            # Which in-flight job killed the worker is unknown: each is tried again on its own.
+            suspects.extend(reversed(list(in_flight.values())))
 
 
 Executor = Callable[[Sequence[Job], int], Iterable[JobResult]]

@@ -283,6 +283,14 @@ def _is_image(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` lies inside ``folder`` as written: published indexes name files by relative paths,
+    and none may reach out of the folder they describe (``../../etc/passwd``). Symbolic links placed in
+    the folder are the owner's choice and are followed."""
+    real, base = os.path.normpath(os.path.abspath(path)), os.path.normpath(os.path.abspath(folder))
+    return os.path.commonpath([real, base]) == base
+
+
 def _scene_dir(base: Path, scene: str) -> Path:
     for candidate in (base / scene, base / "scenes" / scene):
         if candidate.is_dir():
@@ -314,8 +322,11 @@ def _read_viewer(path: Path, tokens: _Tokens, index: Index) -> None:
             except (TypeError, ValueError):
                 index.problems.append(f"{path}: {scene}/{key}: bpp {stated!r} is not a number")
                 continue
-            index.entries.append(Entry(codec, scene, bpp, str(stated).strip(), _recon_file(folder, key),
-                                       "viewer", "viewer", path))
+            recon = _recon_file(folder, key)
+            if not _inside(recon, path.parent):
+                index.problems.append(f"{path}: {scene}/{key} names a file outside the viewer's folder")
+                continue
+            index.entries.append(Entry(codec, scene, bpp, str(stated).strip(), recon, "viewer", "viewer", path))
 
 
 _MANIFEST_COLUMNS = {
@@ -370,14 +381,30 @@ def _read_manifest(path: Path, rows: list[dict[str, Any]], tokens: _Tokens, inde
         codec = tokens.codec_of(str(codec_name)) or f"{_slug(str(codec_name))}-published"
         label = _column(row, "label")
         recon = Path(str(file))
-        recon = recon if recon.is_absolute() else path.parent / recon
+        if recon.is_absolute() or not _inside(path.parent / recon, path.parent):
+            index.problems.append(f"{where}: file {str(file)!r} is outside the manifest's folder; "
+                                  "manifests may only name files beside or below them")
+            continue
+        recon = path.parent / recon
         image_key = Path(str(image)).stem if Path(str(image)).suffix.lower() in SUPPORTED_SUFFIXES else str(image)
         index.entries.append(Entry(codec, image_key, bpp, str(stated).strip(), recon,
                                    str(label) if label is not None else "manifest", "manifest", path))
 
 
 def _walk(root: Path) -> Iterator[Path]:
+    # Symbolic links are followed (published folders are often assembled from links), each real folder
+    # once: a link loop would otherwise be walked forever.
+    seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        try:
+            info = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "__MACOSX")))
         for name in sorted(filenames):
             if not name.startswith("."):
