@@ -137,12 +137,13 @@ def usable(df: pd.DataFrame, metric: str, rate_column: str = "bpp", transform: s
     return frame.assign(key=_point_key(frame))
 
 
-MISSING_REASONS = ("codec failed", "no rate", "metric failed", "not computed", "not finite")
+MISSING_REASONS = ("not published", "codec failed", "no rate", "metric failed", "not computed", "not finite")
 
 
 def missing_values(df: pd.DataFrame, metric: str, rate_column: str = "bpp") -> pd.DataFrame:
     """Why rows have no usable value of metric column ``metric``: one row per (codec, reason) with the
-    number of rows and the first message. Reasons: ``codec failed`` (the row's encode/decode failed),
+    number of rows and the first message. Reasons: ``not published`` (a published codec has no
+    reconstruction of that image), ``codec failed`` (the row's encode/decode failed),
     ``no rate``, ``metric failed`` (its ``error_<metric>`` message), ``not computed`` (the metric was not
     asked for on that row, or has no value there, e.g. MS-SSIM on an image below 161 px), ``not finite``
     (PSNR = inf of a lossless decode)."""
@@ -161,12 +162,13 @@ def missing_values(df: pd.DataFrame, metric: str, rate_column: str = "bpp") -> p
     metric_error = (df[error_column].notna().to_numpy(dtype=bool) if error_column in df
                     else np.zeros(len(df), bool))
     rate_ok = np.isfinite(rate) & (rate > 0)
+    absent = (df["status"] == "absent").to_numpy(dtype=bool, na_value=False) if "status" in df else np.zeros(len(df), bool)
     reason = np.select(
-        [~codec_ok, ~rate_ok, metric_error, np.isnan(value), ~np.isfinite(value)],
+        [absent, ~codec_ok, ~rate_ok, metric_error, np.isnan(value), ~np.isfinite(value)],
         list(MISSING_REASONS), default="",
     )
     frame = pd.DataFrame({"codec": df["codec"].astype(str).to_numpy(), "reason": reason})
-    frame["message"] = np.where(reason == "codec failed", df["error"].astype(object).to_numpy() if "error" in df else None,
+    frame["message"] = np.where(np.isin(reason, ["codec failed", "not published"]), df["error"].astype(object).to_numpy() if "error" in df else None,
                                 df[error_column].astype(object).to_numpy() if error_column in df else None)
     frame = frame[frame["reason"] != ""]
     rows = []
