@@ -1,12 +1,15 @@
 """The current answer to the PICO question, measured on the authors' published scenes and written into
 ``docs/pico.md`` (between its ``answer`` markers) by one command::
 
-    python3 -m harness.studies.pico.answer --scenes ../shared/datasets/ml-pico-scenes
+    TORCH_HOME=$PWD/../shared/weights/torch_home python3 -m harness.studies.pico.answer \
+        --scenes ../shared/datasets/ml-pico-scenes
 
 The originals are the scenes' own ``reference.png`` files (named after their scene), PICO and its published
 rivals are read from the scenes, and our encoders are searched to PICO's bpp per image (``--match pico``),
 keeping the search's bracketing encodes so every metric is read at exactly PICO's rate. The run is
-resumable (``--results``); the docs section is rewritten from its table.
+resumable (``--results``): a second call encodes nothing and recomputes only metrics that failed (e.g.
+LPIPS without its weights: offline, point ``TORCH_HOME`` at a torch cache that has them); the docs section
+is rewritten from its table.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS)
     dataset = resolve_dataset(str(originals(scenes, results / "originals")))
     store = RunStore(results / "pico-scenes")
     run_sweep(store, dataset, [get_codec(c) for c in codecs], match="pico", metrics=tuple(metrics), n_jobs=jobs,
-              executor=execute_local, argv=sys.argv)
+              executor=execute_local, argv=sys.argv, retry_failed=True)
     return store.run_dir
 
 
