@@ -186,7 +186,7 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
                   + (f", {absent} not published (no reconstruction of that image)" if absent else "")
                   + f" -> {store.parquet}", highlight=False)
     _print_rate_misses(rows, tolerance)
-    _print_metric_changes(summary.gained, metric_missing)
+    _print_metric_changes(summary.gained, metric_missing, summary.no_value)
     sys.exit(min(failed + sum(1 for row in rows if row.ok and row.metric_errors), 100))
 
 
@@ -213,9 +213,12 @@ def _count_metric_errors(rows) -> dict[str, int]:
     return counts
 
 
-def _print_metric_changes(gained: dict[str, int], missing: dict[str, int]) -> None:
+def _print_metric_changes(gained: dict[str, int], missing: dict[str, int], no_value: dict[str, int]) -> None:
     for name, n in sorted(gained.items()):
         console.print(f"{n} rows gained {name} (no encode)", highlight=False)
+    for name, n in sorted(no_value.items()):
+        console.print(f"{n} rows computed {name} without a value: the metric has none for these images "
+                      f"(e.g. MS-SSIM needs both sides of at least 161 px; text metrics need text)", highlight=False)
     for name, n in sorted(missing.items()):
         console.print(f"[yellow]{n} rows have no {name}[/yellow] (the metric failed; see the error_{name} column; "
                       f"fix the cause and run again with --retry-failed)", highlight=False)
@@ -286,8 +289,7 @@ def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only
         _fail(str(exc))
     if not added.rows:
         console.print(f"every successful row already has {', '.join(_split(names))}", highlight=False)
-    for name, n in sorted(added.gained.items()):
-        console.print(f"{n} rows gained {name} (no encode)", highlight=False)
+    _print_metric_changes(added.gained, {}, added.no_value)
     for name, n in sorted(added.failed.items()):
         console.print(f"[yellow]{name} failed on {n} rows[/yellow]: {added.errors.get(name)}", highlight=False)
     console.print(f"-> {Path(run_dir) / 'results.parquet'}", highlight=False)

@@ -253,6 +253,16 @@ def test_a_published_manifest_cannot_point_outside_its_folder(tmp_path):
 
 def test_runs_on_one_folder_at_once_do_not_both_do_the_work(tmp_path):
     crops = write_crops(tmp_path / "crops")
+    runs = [subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--codecs", "jpeg,webp", "--points",
+                              "20,50", "--dataset", str(crops), "--results", "r"], cwd=tmp_path, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    outcomes = [(p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in runs]
+    assert all("Traceback" not in err for _, err in outcomes), outcomes
+    assert all(code in (0, 2) for code, _ in outcomes), outcomes
+    assert sum(1 for code, _ in outcomes if code == 0) >= 1
+    # Each job was done once: one journal line per row, not one per concurrent run.
+    assert len(read_results(tmp_path / "r" / "crops")) == 8
+    assert (tmp_path / "r" / "crops" / "rows.jsonl").read_text().count("\n") == 8
     store = RunStore(tmp_path / "r" / "crops")
     store.lock()
     try:
@@ -260,15 +270,6 @@ def test_runs_on_one_folder_at_once_do_not_both_do_the_work(tmp_path):
         assert "another harness process" in one_line_error(busy) and str(os.getpid()) in busy.stderr
     finally:
         store.unlock()
-    runs = [subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--codecs", "jpeg,webp", "--points",
-                              "20,50", "--dataset", str(crops), "--results", "r"], cwd=tmp_path, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
-    outcomes = [(p.wait(timeout=300), p.stderr.read() if p.stderr else "") for p in runs]
-    assert all(code in (0, 2) for code, _ in outcomes), outcomes
-    assert all("Traceback" not in err for _, err in outcomes)
-    assert sum(1 for code, _ in outcomes if code == 0) >= 1
-    assert len(read_results(tmp_path / "r" / "crops")) == 8
-    assert (tmp_path / "r" / "crops" / "rows.jsonl").read_text().count("\n") == 8
 
 
 # --- rough edges ----------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ class MetricsAdded:
     gained: dict[str, int] = field(default_factory=dict)  # metric -> rows that got a value
     failed: dict[str, int] = field(default_factory=dict)  # metric -> rows where it failed
     errors: dict[str, str] = field(default_factory=dict)  # metric -> one example message
+    no_value: dict[str, int] = field(default_factory=dict)  # metric -> rows where it ran but has no value
 
 
 def add_metrics(run_dir: str | Path, names: list[str], jobs: int = 1) -> MetricsAdded:
@@ -54,6 +55,8 @@ def add_metrics(run_dir: str | Path, names: list[str], jobs: int = 1) -> Metrics
             store.append(result.row)
             for name in result.gained:
                 added.gained[name] = added.gained.get(name, 0) + 1
+            for name in result.no_value:
+                added.no_value[name] = added.no_value.get(name, 0) + 1
             for name in result.metric_failed:
                 added.failed[name] = added.failed.get(name, 0) + 1
                 added.errors.setdefault(name, result.row.metric_errors.get(name, ""))

@@ -71,6 +71,15 @@ class JobResult:
     metrics_only: bool = False  # the row was completed from what the run kept, not encoded
     gained: tuple[str, ...] = ()  # metrics that got values in this job
     metric_failed: tuple[str, ...] = ()  # metrics that failed in this job
+    no_value: tuple[str, ...] = ()  # metrics that ran but have no value here (MS-SSIM below 161 px, no text)
+
+
+def _tallied(result: JobResult, outcomes: dict[str, tuple[dict[str, float | None], str | None]]) -> JobResult:
+    """``result`` with the metrics of this job sorted into gained, ran without a value, and failed."""
+    result.gained = tuple(n for n, (v, e) in outcomes.items() if e is None and any(x is not None for x in v.values()))
+    result.no_value = tuple(n for n, (v, e) in outcomes.items() if e is None and all(x is None for x in v.values()))
+    result.metric_failed = tuple(n for n, (_, e) in outcomes.items() if e is not None)
+    return result
 
 
 def bitstream_path(sha256: str, extension: str) -> str:
@@ -228,8 +237,7 @@ def execute_job(job: Job) -> JobResult:
     outcomes = suite_for(job.metrics).evaluate_each(image.sha256, image.pixels, outcome.reconstruction)
     for name, (values, error) in outcomes.items():
         row.set_metric_outcome(name, values, error)
-    return JobResult(row, png, bitstream, gained=tuple(n for n, (_, e) in outcomes.items() if e is None),
-                     metric_failed=tuple(n for n, (_, e) in outcomes.items() if e is not None))
+    return _tallied(JobResult(row, png, bitstream), outcomes)
 
 
 def complete_metrics(job: Job) -> JobResult:
@@ -252,8 +260,7 @@ def complete_metrics(job: Job) -> JobResult:
     outcomes = suite_for(job.metrics).evaluate_each(image.sha256, image.pixels, recon)
     for name, (values, error) in outcomes.items():
         row.set_metric_outcome(name, values, error)
-    return JobResult(row, metrics_only=True, gained=tuple(n for n, (_, e) in outcomes.items() if e is None),
-                     metric_failed=tuple(n for n, (_, e) in outcomes.items() if e is not None))
+    return _tallied(JobResult(row, metrics_only=True), outcomes)
 
 
 # --- execution backends -------------------------------------------------------------------------------
@@ -336,6 +343,7 @@ class RunSummary:
     completed: int = 0  # finished rows given missing or failed metrics, without encoding
     gained: dict[str, int] = field(default_factory=dict)  # metric -> rows that gained a value
     metric_failures: dict[str, int] = field(default_factory=dict)  # metric -> rows whose metric failed now
+    no_value: dict[str, int] = field(default_factory=dict)  # metric -> rows where it ran but has no value
 
 
 def environment(codecs: Sequence[Contender], argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -416,6 +424,9 @@ def execute_plan(
             summary.failures.append((f"{row.codec} {row.image} {row.point}", row.error or ""))
         for name in result.metric_failed:
             summary.metric_failures[name] = summary.metric_failures.get(name, 0) + 1
+        if result.metrics_only:
+            for name in result.no_value:
+                summary.no_value[name] = summary.no_value.get(name, 0) + 1
         if on_result:
             on_result(result)
     return summary
@@ -538,14 +549,18 @@ def run_sweep(
     store.write_parquet()
     gained: dict[str, int] = {}
     metric_failures: dict[str, int] = {}
+    no_value: dict[str, int] = {}
     for s in summaries:
         for name, n in s.gained.items():
             gained[name] = gained.get(name, 0) + n
         for name, n in s.metric_failures.items():
             metric_failures[name] = metric_failures.get(name, 0) + n
+        for name, n in s.no_value.items():
+            no_value[name] = no_value.get(name, 0) + n
     return RunSummary(
         total=sum(s.total for s in summaries), skipped=sum(s.skipped for s in summaries),
         ran=sum(s.ran for s in summaries), failed=sum(s.failed for s in summaries),
         failures=[f for s in summaries for f in s.failures], run_dir=store.run_dir,
         completed=sum(s.completed for s in summaries), gained=gained, metric_failures=metric_failures,
+        no_value=no_value,
     )
