@@ -196,8 +196,14 @@ def elo_figure(table: pd.DataFrame, title: str):  # -> matplotlib Figure
     return fig
 
 
-def _md(frame: pd.DataFrame, floatfmt: str = ".1f") -> str:
-    return frame.to_markdown(index=False, floatfmt=floatfmt) if len(frame) else "(none)"
+def _md(frame: pd.DataFrame, floatfmt: str = ".1f", **formats: str) -> str:
+    """A Markdown table; ``formats`` gives some columns their own float format (bpp to 4 decimals, Elo
+    to whole points); missing values are left blank."""
+    if not len(frame):
+        return "(none)"
+    shown = frame.astype(object).where(frame.notna(), None)
+    return shown.to_markdown(index=False, floatfmt=tuple(formats.get(c, floatfmt) for c in frame.columns),
+                             missingval="")
 
 
 def to_markdown(rep: StudyReport, name: str, votes: int) -> str:
@@ -206,11 +212,12 @@ def to_markdown(rep: StudyReport, name: str, votes: int) -> str:
     lines = [f"# Study {name}", "",
              f"{votes} votes from {len(rep.raters)} raters; {len(dropped)} rater(s) dropped by the golden questions"
              + (f": {', '.join(dropped['rater'])}" if len(dropped) else "") + ".", "",
-             "## Elo (Bradley-Terry, 95% bootstrap interval over raters and images)", "", _md(elo), "",
+             "## Elo (Bradley-Terry, 95% bootstrap interval over raters and images)", "",
+             _md(elo, ".0f", bpp=".4f"), "",
              f"## Perceptual BD-rate against {rep.anchor} (pchip, Elo as quality; negative: fewer bits)", "",
-             _md(rep.bd), "",
+             _md(rep.bd, ".1f", overlap=".2f"), "",
              f"## Rate {rep.anchor} needs for the same Elo (ratio > 1: the condition needs fewer bits)", "",
-             _md(rep.equal_elo, ".3f"), "",
+             _md(rep.equal_elo, ".3f", bpp=".4f", anchor_bpp=".4f", elo=".0f"), "",
              "## Metrics against the human ranking (Kendall tau over conditions)", "",
              _md(rep.kendall, ".3f"), "",
              "## Raters", "", _md(rep.raters, ".2f"), ""]
