@@ -27,8 +27,10 @@ from harness.codecs.families import FfmpegCodec
 from harness.core.process import scaled_timeout
 
 PRESETS = ("faster", "fast", "medium", "slow", "slower")
-# One core, Kodak (0.39 MP): faster ~0.6 s, fast ~1.3 s, medium ~5 s, slower ~30 s per encode.
-_SECONDS_PER_MP = {"faster": 30, "fast": 60, "medium": 200, "slow": 600, "slower": 1200}
+# One core, Kodak (0.39 MP): faster ~0.6 s, fast ~1.3 s, medium ~5 s, slower ~30 s per encode. The limits
+# are ~60x those: on 2 cores at load ~20 under nice, 15x (the earlier limits) killed medium to slower
+# encodes of 256x256 crops.
+_SECONDS_PER_MP = {"faster": 100, "fast": 200, "medium": 800, "slow": 2500, "slower": 5000}
 
 # zscale: RGB <-> BT.709 full-range Y'CbCr, chroma sited left (MPEG-2/H.26x default), spline36 resampling.
 _TO_YUV = "zscale=matrix=709:range=full:chromal=left:filter=spline36,format=yuv420p10le"
@@ -49,15 +51,17 @@ class Vvc(FfmpegCodec):
     display_name = "VVC"
     description = "VVC intra, VVenC via ffmpeg, BT.709 full range 10-bit 4:2:0, qpa off"
     knob = Knob("qp", 0, 63, integer=False, quality_rises=False)
-    # ~1.5 .. 0.06 bpp mean on Kodak (preset fast)
+    # ~1.5 .. 0.06 bpp mean on Kodak (preset fast; medium ~3.5% fewer bits)
     default_points = (24.0, 28.0, 32.0, 36.0, 40.0, 44.0, 48.0)
     colour = ColourChain("bt709", "full", 10, "420")
     extension = ".266"
     size_multiple = 2
     min_size = 32
-    # fast: a 24-image Kodak sweep (7 points) costs ~4 CPU-minutes; medium ~4x, slower ~25x that (and rate
-    # matching multiplies encodes by ~6). Name vvc:preset=medium or slower for the stronger encoder.
-    option_defaults: ClassVar[dict[str, str]] = {"preset": "fast"}
+    # medium, VVenC's own default: on Kodak crops 3.5% fewer bits than fast at equal RGB PSNR, slower a further
+    # ~2.9% at ~6x medium's time (docs/codec-settings.md). A 24-image Kodak sweep (7 points) costs ~15
+    # CPU-minutes at medium, ~4 at fast (the quick profile's vvc:preset=fast), ~90 at slower; rate matching
+    # multiplies encodes by ~6.
+    option_defaults: ClassVar[dict[str, str]] = {"preset": "medium"}
     option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"preset": PRESETS}
 
     ffmpeg_encoder = "libvvenc"
