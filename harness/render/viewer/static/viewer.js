@@ -118,11 +118,13 @@
     return rows.length ? rows[Math.floor((rows.length - 1) / 2)] : null;
   }
   function closest(codec, bpp, exclude) {
-    // Rate matching: the point of `codec` closest in bpp (on a log scale) to `bpp`.
-    var best = null, gap = Infinity;
+    // Rate matching: the row of `codec` that a --match run searched to this bpp (or to the same target
+    // as `exclude`), else the point closest in bpp on a log scale.
+    var best = null, gap = Infinity, target = exclude && exclude !== "original" ? exclude.target_bpp : null;
     rowsOf(codec).forEach(function (r) {
       if (r === exclude || typeof r.bpp !== "number") return;
-      var g = Math.abs(Math.log(r.bpp / bpp));
+      var matched = r.target_bpp !== null && (r.target_bpp === bpp || r.target_bpp === target);
+      var g = matched ? -1 : Math.abs(Math.log(r.bpp / bpp));
       if (g < gap) { gap = g; best = r; }
     });
     return best;
