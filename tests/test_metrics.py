@@ -146,6 +146,22 @@ def test_tiling_is_used_above_the_pixel_budget(monkeypatch, small):
     assert metric.compute(ref, low, None)["lpips_alex"] == pytest.approx(full, abs=1e-6)
 
 
+@pytest.mark.parametrize("metric_name", ["lpips", pytest.param("lpips_vgg", marks=pytest.mark.slow),
+                                         pytest.param("dists", marks=pytest.mark.slow)])
+def test_streamed_evaluation_equals_full_image(metric_name):
+    """The large-image path: bands of 40 rows (odd sizes, no multiple of any stride) through the whole
+    trunk give the full image's value, and the original's spooled features serve every reconstruction."""
+    from harness.metrics import get_metric
+
+    ref = _rgb(KODAK / "kodim05.png")[64:347, 200:501].copy()
+    metric = get_metric(metric_name)
+    prepared = metric.prepare(ref)
+    for dist in (_jpeg(ref, 15), _jpeg(ref, 60)):
+        full = metric.compute(ref, dist, prepared)[metric.column]
+        assert metric.streamed(ref, dist, rows=40) == pytest.approx(full, abs=1e-6)
+    assert len(metric._spooled) == 1
+
+
 # --- PSNR and MS-SSIM --------------------------------------------------------------------------------
 
 def test_psnr_columns_against_independent_formulas(crop):

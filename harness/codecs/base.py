@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from harness.core.process import ProgramNotFound
+from harness.core.pixelerror import error_gram, mse_of, psnr_db
 
 if TYPE_CHECKING:
     from harness.core.images import SourceImage
@@ -145,8 +146,7 @@ def is_flat_decode(reconstruction: np.ndarray, original: np.ndarray) -> bool:
 
 
 def plausibility_psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+    return psnr_db(mse_of(error_gram(a, b), a.shape[0] * a.shape[1]))
 
 
 class Contender(ABC):

@@ -16,7 +16,8 @@ LUMA_COEFFICIENTS = {
 }
 
 
-def _matrix(name: str) -> np.ndarray:
+def ycbcr_matrix(name: str) -> np.ndarray:
+    """Rows: Y', Cb, Cr as combinations of R, G, B (full range; Cb, Cr in [-0.5, 0.5] for RGB in [0, 1])."""
     try:
         kr, kb = LUMA_COEFFICIENTS[name]
     except KeyError:
@@ -33,12 +34,12 @@ def _matrix(name: str) -> np.ndarray:
 
 def rgb_to_ycbcr(rgb: np.ndarray, matrix: str = "bt709") -> np.ndarray:
     """RGB in [0, 1] -> Y' in [0, 1], Cb/Cr in [-0.5, 0.5] (float64, HxWx3)."""
-    return np.asarray(rgb, dtype=np.float64) @ _matrix(matrix).T
+    return np.asarray(rgb, dtype=np.float64) @ ycbcr_matrix(matrix).T
 
 
 def ycbcr_to_rgb(ycc: np.ndarray, matrix: str = "bt709") -> np.ndarray:
     """Inverse of :func:`rgb_to_ycbcr` (no clipping)."""
-    return np.asarray(ycc, dtype=np.float64) @ np.linalg.inv(_matrix(matrix)).T
+    return np.asarray(ycc, dtype=np.float64) @ np.linalg.inv(ycbcr_matrix(matrix)).T
 
 
 def quantize_ycbcr(ycc: np.ndarray, bit_depth: int, full_range: bool) -> np.ndarray:

@@ -9,25 +9,31 @@ pyiqa's modules and helper functions themselves (``net``, ``scaling_layer``, ``l
 arithmetic in pyiqa's order, so the value equals ``pyiqa.create_metric(name)(dist, ref)`` (the tests check
 1e-6; in practice it is bit-identical). Networks load once per process.
 
-Large images are tiled so memory stays bounded (a 12 MP image fits in 4 GiB): above
-:data:`TILE_ABOVE_PIXELS` the image is cut into cores of :data:`TILE_CORE` px, each run with a
-:data:`TILE_HALO` px halo of real neighbouring pixels. Every tile starts on a multiple of 16 px (the
-trunks' total stride), so its feature grid is the full image's grid shifted by a whole number of
+Large images (above :data:`TILE_ABOVE_PIXELS`) are streamed: the trunk runs on the full width, a band
+of rows at a time, each layer keeping only the rows its next output still needs
+(:mod:`harness.metrics.rowstream`), so the work is one full-image pass and memory is bounded by the band.
+The original's features, too large for memory (about 42 bytes per pixel for AlexNet, 490 for the VGG
+metrics: 1.4 GB for a 2.8 MP image), are spooled once per original to an unlinked temporary file in
+``TMPDIR`` and read back band by band for each of its reconstructions; each metric keeps the spools of
+its last :data:`SPOOLED_ORIGINALS` originals (jobs run image by image) and the space is freed when they are
+dropped or the process ends. The metrics only average over positions (LPIPS: spatial mean of each layer's
+weighted squared difference; DISTS: per-channel means, variances and covariance), so sums over bands (in
+float64) give the full-image value up to float rounding (about 1e-7).
+
+:meth:`_Perceptual.tiled` is a second exact method, used to cross-check: cores of :data:`TILE_CORE` px,
+each run with a :data:`TILE_HALO` px halo of real neighbouring pixels. Every tile starts on a multiple of
+16 px (the trunks' total stride), so its feature grid is the full image's grid shifted by a whole number of
 positions, and the halo is wider than the deepest layer's receptive-field radius (AlexNet conv5: 96 px,
-VGG16 relu5_3 with DISTS' L2 pooling: 105 px), so every feature inside a core is the full image's feature.
-The metrics only average over positions (LPIPS: spatial mean of each layer's weighted squared difference;
-DISTS: per-channel means, variances and covariance), so sums over cores (in float64) give the full-image
-value up to float rounding (about 1e-7). The costs: (1) halo recomputation, at most
-((core + 2 halo) / core)^2 = 1.78x trunk work for interior tiles (1.98x over a whole 4000x3000
-image, 24 tiles), and (2) the reference features of a
-tiled image are too large to keep (about 500 bytes per pixel for the VGG metrics), so the reference is
-recomputed per reconstruction: tiled images lose the reference-side saving.
+VGG16 relu5_3 with DISTS' L2 pooling: 105 px), so every feature inside a core is the full image's
+feature. It recomputes the halos (1.5-2x the trunk work) and both images per reconstruction.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,12 +41,14 @@ import numpy as np
 
 from harness.metrics import register
 from harness.metrics.base import Column, Metric, MetricError
+from harness.metrics.rowstream import FeatureSpool, band_rows, stream_trunk
 
-# Images with more pixels are processed in tiles. Below it, the cached reference features cost about
+# Images with more pixels are streamed in bands. Below it, the cached reference features cost about
 # 42 (AlexNet), 490 (LPIPS-VGG) and 500 (DISTS) bytes per pixel: ~0.2 GB per VGG metric for a Kodak image.
 TILE_ABOVE_PIXELS = 1_000_000
 TILE_CORE = 768  # px, multiple of 16; tiles of at most 1024x1024 px with the halo
 TILE_HALO = 128  # px, multiple of 16, > receptive-field radius of the deepest layer used
+SPOOLED_ORIGINALS = 2  # per metric and process: originals whose streamed features stay spooled
 _ALIGN = 16  # total stride of the deepest layer of AlexNet / VGG16 used by LPIPS and DISTS
 
 _lock = threading.Lock()
@@ -97,10 +105,28 @@ def _core_slice(axis: tuple[int, int, int, int], n: int, size: int, stride: int)
     return slice(lo, hi)
 
 
+def pixels_digest(rgb: np.ndarray) -> str:
+    """A key for an image's pixels (the spooled features belong to exactly these pixels)."""
+    data = np.ascontiguousarray(rgb)
+    return f"{data.shape}:{hashlib.blake2b(memoryview(data).cast('B'), digest_size=16).hexdigest()}"
+
+
+@dataclass
+class _Spooled:
+    """An original's streamed features: the bands in emission order, and per-layer reference sums."""
+
+    spool: FeatureSpool
+    sums: list[Any]
+
+
 class _Perceptual(Metric):
     pyiqa_name: ClassVar[str]
     column: ClassVar[str]
     strides: ClassVar[tuple[int, ...]]  # total stride in px of each compared feature map
+
+    def __init__(self) -> None:
+        self._spooled: OrderedDict[str, _Spooled] = OrderedDict()
+        self._spool_lock = threading.Lock()
 
     @property
     def model(self) -> Any:
@@ -113,7 +139,7 @@ class _Perceptual(Metric):
 
     def prepare(self, reference: np.ndarray) -> Any:
         if reference.shape[0] * reference.shape[1] > TILE_ABOVE_PIXELS:
-            return None  # tiled: reference features are recomputed per tile (see module docstring)
+            return None  # streamed: the features are spooled to disk by streamed() (module docstring)
         import torch
 
         with torch.inference_mode():
@@ -128,7 +154,7 @@ class _Perceptual(Metric):
             prepared = self.prepare(reference)
         with torch.inference_mode():
             if prepared is None:
-                value = self.tiled(reference, reconstruction)
+                value = self.streamed(reference, reconstruction)
             else:
                 value = float(self.distance(to_tensor(reconstruction), prepared).reshape(-1)[0])
         return {self.column: value}
@@ -138,6 +164,32 @@ class _Perceptual(Metric):
         raise NotImplementedError
 
     def distance(self, dist: Any, ref_features: Any) -> Any:
+        raise NotImplementedError
+
+    def streamed(self, reference: np.ndarray, reconstruction: np.ndarray, rows: int | None = None) -> float:
+        """The metric with both images streamed in bands of ``rows`` input rows (default: about
+        BAND_PIXELS per band), the original's features spooled once per original."""
+        import torch
+
+        rows = rows or band_rows(reference.shape[1])
+        key = f"{pixels_digest(reference)}:{rows}"
+        with torch.inference_mode():
+            with self._spool_lock:
+                spooled = self._spooled.get(key)
+                if spooled is not None:
+                    self._spooled.move_to_end(key)
+            if spooled is None:
+                spooled = self._spool_reference(to_tensor(reference), rows)
+                with self._spool_lock:
+                    self._spooled[key] = spooled
+                    while len(self._spooled) > SPOOLED_ORIGINALS:
+                        self._spooled.popitem(last=False)[1].spool.close()
+            return self._streamed_distance(to_tensor(reconstruction), spooled, rows)
+
+    def _spool_reference(self, ref: Any, rows: int) -> _Spooled:
+        raise NotImplementedError
+
+    def _streamed_distance(self, dist: Any, spooled: _Spooled, rows: int) -> float:
         raise NotImplementedError
 
     def tiled(self, reference: np.ndarray, reconstruction: np.ndarray, core: int | None = None,
@@ -178,6 +230,38 @@ class _Lpips(_Perceptual):
             diff = (ref_features[kk] - feats1[kk]) ** 2
             val += spatial_average(net.lins[kk](diff), keepdim=True)
         return val.squeeze(-1).squeeze(-1)
+
+    def _stages(self) -> list[Any]:
+        trunk = self.net.net
+        return [getattr(trunk, f"slice{i + 1}") for i in range(trunk.N_slices)]
+
+    def _scaled(self, band: Any) -> Any:
+        return self.net.scaling_layer(2 * band - 1)
+
+    def _spool_reference(self, ref, rows):
+        from pyiqa.archs.lpips_arch import normalize_tensor
+
+        spool = FeatureSpool()
+        stream_trunk(ref, self._scaled, self._stages(), lambda _, band: spool.append(normalize_tensor(band)), rows)
+        return _Spooled(spool, [])
+
+    def _streamed_distance(self, dist, spooled, rows):
+        import torch
+        from pyiqa.archs.lpips_arch import normalize_tensor
+
+        net = self.net
+        sums = np.zeros(net.L)
+        counts = np.zeros(net.L)
+        spool = spooled.spool
+        spool.rewind()
+
+        def accumulate(kk: int, band: Any) -> None:
+            layer = net.lins[kk]((spool.next(band.device) - normalize_tensor(band)) ** 2)
+            sums[kk] += float(layer.sum(dtype=torch.float64))
+            counts[kk] += layer.shape[2] * layer.shape[3]
+
+        stream_trunk(dist, self._scaled, self._stages(), accumulate, rows)
+        return float(np.sum(sums / counts))
 
     def _tiled(self, reference, reconstruction, core, halo):
         import torch
@@ -275,6 +359,58 @@ class Dists(_Perceptual):
         score = 1 - (dist1 + dist2)
         return score.squeeze(-1).squeeze(-1)
 
+    def _stages(self) -> list[Any]:
+        net = self.net
+        return [net.stage1, net.stage2, net.stage3, net.stage4, net.stage5]
+
+    def _normalised(self, band: Any) -> Any:
+        return (band - self.net.mean) / self.net.std
+
+    @staticmethod
+    def _channel_sums(t: Any) -> tuple[Any, Any]:
+        import torch
+
+        return t.sum((0, 2, 3), dtype=torch.float64), (t * t).sum((0, 2, 3), dtype=torch.float64)
+
+    def _spool_reference(self, ref, rows):
+        spool = FeatureSpool()
+        # Layer 0 is the image itself (small: it stays in memory); then relu1_2 .. relu5_3.
+        sums = [(ref.shape[2] * ref.shape[3], *self._channel_sums(ref), ref)]
+        for _ in self._stages():
+            sums.append([0, 0.0, 0.0, None])
+
+        def keep(k: int, band: Any) -> None:
+            spool.append(band)
+            y, yy = self._channel_sums(band)
+            entry = sums[k + 1]
+            entry[0] += band.shape[2] * band.shape[3]
+            entry[1] = entry[1] + y
+            entry[2] = entry[2] + yy
+
+        stream_trunk(ref, self._normalised, self._stages(), keep, rows)
+        return _Spooled(spool, sums)
+
+    def _streamed_distance(self, dist, spooled, rows):
+        import torch
+
+        n0, y0, yy0, ref = spooled.sums[0]
+        x0, xx0 = self._channel_sums(dist)
+        acc = [dict(n=n0, x=x0, y=y0, xx=xx0, yy=yy0, xy=(dist * ref).sum((0, 2, 3), dtype=torch.float64))]
+        acc += [dict(n=n, x=0.0, y=y, xx=0.0, yy=yy, xy=0.0) for n, y, yy, _ in spooled.sums[1:]]
+        spool = spooled.spool
+        spool.rewind()
+
+        def accumulate(k: int, band: Any) -> None:
+            y = spool.next(band.device)
+            a = acc[k + 1]
+            x, xx = self._channel_sums(band)
+            a["x"] = a["x"] + x
+            a["xx"] = a["xx"] + xx
+            a["xy"] = a["xy"] + (band * y).sum((0, 2, 3), dtype=torch.float64)
+
+        stream_trunk(dist, self._normalised, self._stages(), accumulate, rows)
+        return self._from_sums(acc)
+
     def _tiled(self, reference, reconstruction, core, halo):
         import torch
 
@@ -303,6 +439,12 @@ class Dists(_Perceptual):
                 a["xy"] = a["xy"] + (x * y).sum((1, 2), dtype=torch.float64)
                 del x, y
             del f0, f1
+        return self._from_sums(acc)
+
+    def _from_sums(self, acc: list[dict[str, Any]]) -> float:
+        """DISTS from per-layer, per-channel float64 sums (n, x, y, xx, yy, xy) over all positions."""
+        import torch
+
         alpha, beta = self._weights()
         dist1 = torch.zeros((), dtype=torch.float64)
         dist2 = torch.zeros((), dtype=torch.float64)

@@ -18,19 +18,21 @@ plots) drop infinite points explicitly. (pyiqa adds eps 1e-8 to the MSE on a [0,
 identical images at 80 dB; that number is not a measurement, so we do not copy it.) For
 ``psnr_ycbcr611`` a single identical component (e.g. a grey image whose chroma is exactly preserved)
 makes the weighted average +inf as well.
+
+All four columns come from one exact pass over the pixels (:mod:`harness.core.pixelerror`): the 3x3
+matrix of summed channel-difference products, from which every MSE above is a quadratic form.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from harness.core.colour import rgb8_to_luma, rgb_to_ycbcr
+from harness.core.colour import LUMA_COEFFICIENTS, ycbcr_matrix
+from harness.core.pixelerror import error_gram, mse_of, psnr_db
 from harness.metrics import register
 from harness.metrics.base import Column, Metric
 
-
-def psnr(mse: float, peak: float = 255.0) -> float:
-    return float("inf") if mse == 0 else float(10.0 * np.log10(peak * peak / mse))
+psnr = psnr_db
 
 
 def mse(a: np.ndarray, b: np.ndarray) -> float:
@@ -38,13 +40,9 @@ def mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(diff * diff))
 
 
-def ycbcr_psnrs(reference: np.ndarray, reconstruction: np.ndarray, matrix: str = "bt709") -> tuple[float, float, float]:
-    """PSNR of Y', Cb, Cr (full range, 255 scale) between two 8-bit RGB images."""
-    a = rgb_to_ycbcr(np.asarray(reference, dtype=np.float64), matrix)
-    b = rgb_to_ycbcr(np.asarray(reconstruction, dtype=np.float64), matrix)
-    diff = a - b
-    mses = np.mean(diff * diff, axis=(0, 1))
-    return tuple(psnr(float(m)) for m in mses)  # type: ignore[return-value]
+def _luma_weights(matrix: str) -> np.ndarray:
+    kr, kb = LUMA_COEFFICIENTS[matrix]
+    return np.array([kr, 1.0 - kr - kb, kb])
 
 
 @register
@@ -59,10 +57,12 @@ class Psnr(Metric):
     )
 
     def compute(self, reference, reconstruction, prepared):
-        y, cb, cr = ycbcr_psnrs(reference, reconstruction, "bt709")
+        gram = error_gram(reference, reconstruction)
+        pixels = reference.shape[0] * reference.shape[1]
+        y, cb, cr = (psnr_db(mse_of(gram, pixels, row)) for row in ycbcr_matrix("bt709"))
         return {
-            "psnr_rgb": psnr(mse(reference, reconstruction)),
+            "psnr_rgb": psnr_db(mse_of(gram, pixels)),
             "psnr_y709": y,
-            "psnr_y601": psnr(mse(rgb8_to_luma(reference, "bt601"), rgb8_to_luma(reconstruction, "bt601"))),
+            "psnr_y601": psnr_db(mse_of(gram, pixels, _luma_weights("bt601"))),
             "psnr_ycbcr611": (6.0 * y + cb + cr) / 8.0,
         }
