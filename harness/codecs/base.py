@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from harness.core.pixelerror import psnr_db, squared_error_sum
 from harness.core.process import ProgramNotFound
-from harness.core.pixelerror import error_gram, mse_of, psnr_db
 
 if TYPE_CHECKING:
     from harness.core.images import SourceImage
@@ -146,7 +146,7 @@ def is_flat_decode(reconstruction: np.ndarray, original: np.ndarray) -> bool:
 
 
 def plausibility_psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return psnr_db(mse_of(error_gram(a, b), a.shape[0] * a.shape[1]))
+    return psnr_db(squared_error_sum(a, b) / a.size)
 
 
 class Contender(ABC):

@@ -37,7 +37,7 @@ _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _separable_window() -> np.ndarray:
     """The 11-tap Gaussian (sigma 1.5) whose outer product has the sum of pyiqa's float32 11x11 window."""
     x = np.arange(-5, 6, dtype=np.float64)

@@ -34,7 +34,7 @@ import functools
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -113,10 +113,12 @@ def pixels_digest(rgb: np.ndarray) -> str:
 
 @dataclass
 class _Spooled:
-    """An original's streamed features: the bands in emission order, and per-layer reference sums."""
+    """An original's streamed features (the bands in emission order); for DISTS also the original image
+    (its layer 0) and per layer the count, sum and sum of squares of the original's features."""
 
     spool: FeatureSpool
-    sums: list[Any]
+    image: Any = None
+    sums: list[tuple[int, Any, Any]] = field(default_factory=list)
 
 
 class _Perceptual(Metric):
@@ -243,7 +245,7 @@ class _Lpips(_Perceptual):
 
         spool = FeatureSpool()
         stream_trunk(ref, self._scaled, self._stages(), lambda _, band: spool.append(normalize_tensor(band)), rows)
-        return _Spooled(spool, [])
+        return _Spooled(spool)
 
     def _streamed_distance(self, dist, spooled, rows):
         import torch
@@ -373,40 +375,37 @@ class Dists(_Perceptual):
         return t.sum((0, 2, 3), dtype=torch.float64), (t * t).sum((0, 2, 3), dtype=torch.float64)
 
     def _spool_reference(self, ref, rows):
-        spool = FeatureSpool()
-        # Layer 0 is the image itself (small: it stays in memory); then relu1_2 .. relu5_3.
-        sums = [(ref.shape[2] * ref.shape[3], *self._channel_sums(ref), ref)]
-        for _ in self._stages():
-            sums.append([0, 0.0, 0.0, None])
+        spooled = _Spooled(FeatureSpool(), ref, [(ref.shape[2] * ref.shape[3], *self._channel_sums(ref))])
+        bands: list[list[Any]] = [[0, 0.0, 0.0] for _ in self._stages()]
 
         def keep(k: int, band: Any) -> None:
-            spool.append(band)
+            spooled.spool.append(band)
             y, yy = self._channel_sums(band)
-            entry = sums[k + 1]
-            entry[0] += band.shape[2] * band.shape[3]
-            entry[1] = entry[1] + y
-            entry[2] = entry[2] + yy
+            bands[k][0] += band.shape[2] * band.shape[3]
+            bands[k][1] = bands[k][1] + y
+            bands[k][2] = bands[k][2] + yy
 
         stream_trunk(ref, self._normalised, self._stages(), keep, rows)
-        return _Spooled(spool, sums)
+        spooled.sums += [(n, y, yy) for n, y, yy in bands]
+        return spooled
 
     def _streamed_distance(self, dist, spooled, rows):
         import torch
 
-        n0, y0, yy0, ref = spooled.sums[0]
-        x0, xx0 = self._channel_sums(dist)
-        acc = [dict(n=n0, x=x0, y=y0, xx=xx0, yy=yy0, xy=(dist * ref).sum((0, 2, 3), dtype=torch.float64))]
-        acc += [dict(n=n, x=0.0, y=y, xx=0.0, yy=yy, xy=0.0) for n, y, yy, _ in spooled.sums[1:]]
+        x, xx = self._channel_sums(dist)
+        xy = (dist * spooled.image).sum((0, 2, 3), dtype=torch.float64)
+        acc = [{"n": n, "x": 0.0, "y": y, "xx": 0.0, "yy": yy, "xy": 0.0} for n, y, yy in spooled.sums]
+        acc[0].update(x=x, xx=xx, xy=xy)  # layer 0: the images themselves
         spool = spooled.spool
         spool.rewind()
 
         def accumulate(k: int, band: Any) -> None:
-            y = spool.next(band.device)
+            ref = spool.next(band.device)
             a = acc[k + 1]
             x, xx = self._channel_sums(band)
             a["x"] = a["x"] + x
             a["xx"] = a["xx"] + xx
-            a["xy"] = a["xy"] + (band * y).sum((0, 2, 3), dtype=torch.float64)
+            a["xy"] = a["xy"] + (band * ref).sum((0, 2, 3), dtype=torch.float64)
 
         stream_trunk(dist, self._normalised, self._stages(), accumulate, rows)
         return self._from_sums(acc)
