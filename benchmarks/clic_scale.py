@@ -163,7 +163,7 @@ def synthesise_run(folder: Path, finished_jobs: int) -> tuple[Path, Path, str]:
     from harness.run.store import RunStore
 
     images = -(-finished_jobs // RESUME_POINTS)
-    data = folder / f"originals{images}"
+    data = folder.parent / f"originals{images}"  # shared by both trees: the same bytes, the same keys
     if not data.is_dir():
         data.mkdir(parents=True)
         source = CLIC_IMAGE.read_bytes()
@@ -179,13 +179,21 @@ def synthesise_run(folder: Path, finished_jobs: int) -> tuple[Path, Path, str]:
         store = RunStore(run)
         store.create()
         lines = []
-        from harness.run import store as store_module
-
         for job in jobs:
-            row = dict(template, job_key=job.key, image=job.image, image_path=job.image_path,
-                       image_sha256=job.image_sha256, point=job.point)
-            lines.append(json.dumps({k: store_module._jsonable(v) for k, v in row.items()}, sort_keys=True))
-        store.journal.write_text("\n".join(lines) + "\n")
+            fields = {"job_key": job.key, "image": job.image, "image_path": job.image_path,
+                      "image_sha256": job.image_sha256, "point": job.point}
+            if isinstance(template, dict):  # the journal format before the typed row schema
+                from harness.run.store import _jsonable  # type: ignore[attr-defined]
+
+                row = dict(template, **fields)
+                lines.append(json.dumps({k: _jsonable(v) for k, v in row.items()}, sort_keys=True) + "\n")
+            else:
+                import dataclasses
+
+                from harness.run.rows import row_json_line
+
+                lines.append(row_json_line(dataclasses.replace(template, **fields)))
+        store.journal.write_text("".join(lines))
         store.write_parquet()
     return data, run, points
 
@@ -237,7 +245,7 @@ def run_child(tree: Path, extra: list[str], threads: int) -> dict[str, Any]:
     raise RuntimeError(f"{tree}: {' '.join(extra)} failed: {' | '.join(tail)}")
 
 
-def figures(only: set[str], images: int, tmp: str) -> list[tuple[str, list[str]]]:
+def figures(only: set[str], images: int, tmp: str, resume_jobs: tuple[int, ...]) -> list[tuple[str, list[str]]]:
     specs: list[tuple[str, list[str]]] = []
     if "metric" in only:
         for label, image in (("kodim23", KODAK / "kodim23.png"), ("clic", CLIC_IMAGE)):
@@ -252,7 +260,7 @@ def figures(only: set[str], images: int, tmp: str) -> list[tuple[str, list[str]]
             specs.append((f"scaling jobs={n}", ["scaling", "--images", str(images), "--n-jobs", str(n),
                                                  "--tmp", tmp]))
     if "resume" in only:
-        for n in RESUME_JOBS:
+        for n in resume_jobs:
             specs.append((f"resume {n}", ["resume", "--finished-jobs", str(n), "--tmp", tmp]))
     return specs
 
@@ -269,6 +277,8 @@ def main() -> None:
     parser.add_argument("--only", default="metric,suite,overhead,resume,scaling")
     parser.add_argument("--images", type=int, default=8, help="Kodak images of the overhead and scaling sweeps")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--resume-jobs", default=",".join(map(str, RESUME_JOBS)),
+                        help="sizes of the synthesised finished runs")
     parser.add_argument("--json", default=None, help="write every measurement to this file")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--metric", default=None, help=argparse.SUPPRESS)
@@ -285,7 +295,8 @@ def main() -> None:
         trees = {"before": Path(args.before).resolve(), **trees}
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
-        specs = figures(set(args.only.split(",")), args.images, tmp)
+        specs = figures(set(args.only.split(",")), args.images, tmp,
+                        tuple(int(n) for n in args.resume_jobs.split(",")))
         for round_index in range(args.rounds):
             for label, extra in specs:
                 order = list(trees) if round_index % 2 == 0 else list(reversed(trees))
