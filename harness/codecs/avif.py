@@ -39,7 +39,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
 
-from PIL import Image
+from PIL import AvifImagePlugin, Image
 
 from harness.codecs import register
 from harness.codecs.base import Availability, Codec, CodecError, ColourChain, Knob
@@ -47,6 +47,10 @@ from harness.codecs.families import Command, PillowCodec, ProgramCodec
 from harness.core.isobmff import mdat_payload_bytes
 from harness.core.process import program_output, require_program
 
+# Pillow decodes AVIF with dav1d on os.cpu_count() threads by default; on a loaded 2-core machine a
+# `--match` run hung in that decode (main thread waiting on a futex for half an hour, 36 s of CPU). One
+# thread decodes a Kodak image in about 10 ms and gives the same pixels.
+AvifImagePlugin.DEFAULT_MAX_THREADS = 1
 _SUBSAMPLINGS = ("420", "444")
 _SPEEDS = tuple(str(s) for s in range(11))
 
