@@ -32,7 +32,7 @@ MIN_SIDE = 161  # (win_size - 1) * 2**4 + 1 for the 11-px window and 4 down-samp
 
 
 # pyiqa's scale weights, as the float32 tensor it builds them in.
-_SCALE_WEIGHTS = np.float32([0.0448, 0.2856, 0.3001, 0.2363, 0.1333]).astype(np.float64)
+_SCALE_WEIGHTS: np.ndarray = np.array([0.0448, 0.2856, 0.3001, 0.2363, 0.1333], dtype=np.float32).astype(np.float64)
 _C1 = (0.01 * 255) ** 2
 _C2 = (0.03 * 255) ** 2
 

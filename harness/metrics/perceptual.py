@@ -108,7 +108,7 @@ def _core_slice(axis: tuple[int, int, int, int], n: int, size: int, stride: int)
 def pixels_digest(rgb: np.ndarray) -> str:
     """A key for an image's pixels (the spooled features belong to exactly these pixels)."""
     data = np.ascontiguousarray(rgb)
-    return f"{data.shape}:{hashlib.blake2b(memoryview(data).cast('B'), digest_size=16).hexdigest()}"
+    return f"{data.shape}:{hashlib.blake2b(data.data.cast('B'), digest_size=16).hexdigest()}"
 
 
 @dataclass

@@ -81,7 +81,10 @@ def _steps(module: Any, height: int) -> tuple[list[_Step], int]:
     steps: list[_Step] = []
     for layer in module:
         if isinstance(layer, nn.ReLU):
-            steps.append(_Step(lambda x, inplace=layer.inplace: F.relu(x, inplace=inplace), 1, 1, 0, height))
+            def relu(x: Any, inplace: bool = layer.inplace) -> Any:
+                return F.relu(x, inplace=inplace)
+
+            steps.append(_Step(relu, 1, 1, 0, height))
         elif isinstance(layer, nn.Conv2d):
             if layer.dilation != (1, 1) or layer.padding_mode != "zeros" or isinstance(layer.padding, str):
                 raise ValueError(f"row streaming does not support {layer}")
@@ -95,7 +98,10 @@ def _steps(module: Any, height: int) -> tuple[list[_Step], int]:
             k, s, p = (v if isinstance(v, int) else v[0] for v in (layer.kernel_size, layer.stride, layer.padding))
             if p or layer.dilation != 1 or layer.ceil_mode:
                 raise ValueError(f"row streaming does not support {layer}")
-            steps.append(_Step(lambda x, k=k, s=s: F.max_pool2d(x, k, s), k, s, 0, height))
+            def max_pool(x: Any, k: int = k, s: int = s) -> Any:
+                return F.max_pool2d(x, k, s)
+
+            steps.append(_Step(max_pool, k, s, 0, height))
         elif type(layer).__name__ == "L2pooling":  # DISTS' Hanning-window L2 pooling (pyiqa)
             k, s, p = layer.filter.shape[2], layer.stride, layer.padding
 
@@ -140,7 +146,7 @@ class FeatureSpool:
     """An append-only sequence of float32 tensors in an unlinked temporary file, read back in order."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="harness-features-")  # noqa: SIM115 (lives with the spool)
+        self._file = tempfile.TemporaryFile(prefix="harness-features-")  # lives as long as the spool
         self._entries: list[tuple[int, tuple[int, ...]]] = []
         self._end = 0
         self._cursor = 0
@@ -164,7 +170,7 @@ class FeatureSpool:
         offset, shape = self._entries[self._cursor]
         self._cursor += 1
         out = np.empty(shape, dtype=np.float32)
-        view = memoryview(out.reshape(-1)).cast("B")
+        view = memoryview(out.reshape(-1).data).cast("B")
         done = 0
         while done < out.nbytes:
             done += os.preadv(self._file.fileno(), [view[done:]], offset + done)
