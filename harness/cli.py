@@ -176,6 +176,8 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
             )
         except (ValueError, ClusterError, StoreError) as exc:
             _fail(str(exc))
+    # The run is written: let a later command in the same process (or the report) take the folder.
+    store.unlock()
     rows = store.rows()
     failed = sum(row.failed for row in rows)
     absent = sum(row.status == "absent" for row in rows)

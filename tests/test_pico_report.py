@@ -147,16 +147,22 @@ def test_match_pico_with_vvc_avif_jxl_and_summary(kodim04, tmp_path):
     assert summary.failed == 0  # the five published codecs have nothing for kodim05: absent, not failed
     assert (table[table.image == "kodim05"].status == "absent").sum() == 5
     for codec in ("vvc", "avif", "jxl"):
-        row = ok.loc[codec]
+        rows = ok.loc[[codec]]
+        row = rows[rows["target_bpp"].notna()].iloc[0]  # the searched row; the others are its search encodes
         assert row["image"] == "kodim04" and row["target_bpp"] == 0.297
-        assert abs(row["bpp"] / row["target_bpp"] - 1) <= 0.02, (codec, row["bpp"])
+        # VVC's fractional QP and JPEG XL's distance land within 2%; AVIF's 64 quantizers may not, and is
+        # then compared on its own curve at exactly 0.297 bpp (below).
+        if codec != "avif":
+            assert abs(row["bpp"] / row["target_bpp"] - 1) <= 0.02, (codec, row["bpp"])
         assert row["rate_source"] == "measured" and row["search_encodes"] >= 1
+        assert set(rows["role"].dropna()) <= {"search"}
     # Our encoders never ran on kodim05: PICO has no point there to match.
     assert set(table[table.codec.isin(["vvc", "avif", "jxl"])]["image"]) == {"kodim04"}
 
     result, path = write_summary(store.run_dir, "pico")
     text = path.read_text()
     p = result.pairs.set_index("codec")
+    assert (p.loc[["vvc", "avif", "jxl"], "bpp"] == 0.297).all()  # all at exactly PICO's rate
     # At PICO's rate, VVC has the higher PSNR and PICO the far lower LPIPS and DISTS: the paper's caveat.
     assert p.loc["vvc", "psnr_rgb:delta"] > 2.0
     assert p.loc["vvc", "lpips_alex:anchor_better"] == True and p.loc["vvc", "dists:anchor_better"] == True

@@ -434,7 +434,9 @@ def check_pico_viewer(run_dir: Path, browser, tmp_path: Path, env: dict[str, str
         bpp = _shown_numbers(page, "b")["bpp"][0]
         assert bpp == table.loc[codec, "bpp"]
         if codec in ("vvc", "avif", "jxl"):
-            assert table.loc[codec, "target_bpp"] == pico["bpp"] and abs(bpp / pico["bpp"] - 1) <= 0.02, codec
+            # VVC's fractional QP and JPEG XL's distance land within 2%; one of AVIF's 64 quantizers is ~5%.
+            tolerance = 0.06 if codec == "avif" else 0.02
+            assert table.loc[codec, "target_bpp"] == pico["bpp"] and abs(bpp / pico["bpp"] - 1) <= tolerance, codec
         else:
             assert table.loc[codec, "rate_source"] == "published"
         assert _shown_numbers(page, "a")["bpp"][0] == pico["bpp"]
