@@ -103,17 +103,20 @@ def plan_jobs(
     tolerance: float = DEFAULT_RATE_TOLERANCE,
     ship_images: bool = False,
     keep_bitstreams: bool = True,
+    file_sha256: Callable[[str], str] | None = None,
 ) -> list[Job]:
     """Jobs ordered image by image, so consecutive jobs reuse a worker's cached original and features.
 
     ``points`` overrides every codec's default points; ``target_bpps`` asks each codec, per image, for the
     knob value whose bpp is closest to each target; ``per_image_targets`` gives such targets per image
-    name (rate matching to a reference codec)."""
+    name (rate matching to a reference codec). ``file_sha256`` hashes an original (default: read it; a
+    run passes its folder's cache, :meth:`RunStore.original_sha256`)."""
+    file_sha256 = file_sha256 or _file_sha256
     jobs = []
     for ref in dataset.images:
         unreadable = None
         try:
-            sha = _file_sha256(str(ref.path))
+            sha = file_sha256(str(ref.path))
             data = ref.path.read_bytes() if ship_images else None
         except OSError as exc:
             # A file that cannot be read (vanished, permissions, I/O error) gives failed rows, not a
@@ -483,7 +486,7 @@ def reference_targets(store: RunStore, reference_label: str, dataset: Dataset) -
     called), and a row whose rate exists counts even if one of its metrics failed."""
     names_by_hash: dict[str, set[str]] = {}
     for ref in dataset.images:
-        names_by_hash.setdefault(_file_sha256(str(ref.path)), set()).add(ref.name)
+        names_by_hash.setdefault(store.original_sha256(str(ref.path)), set()).add(ref.name)
     targets: dict[str, set[float]] = {}
     for row in store.rows():
         names = names_by_hash.get(row.image_sha256, set())
@@ -518,7 +521,8 @@ def run_sweep(
     then runs, per image, at the bpp the reference reached on that image."""
     store.create()
     start_run_info(store, dataset, codecs, argv)
-    common: dict[str, Any] = {"metrics": metrics, "keep_reconstructions": keep_reconstructions,
+    common: dict[str, Any] = {"file_sha256": store.original_sha256, "metrics": metrics,
+                              "keep_reconstructions": keep_reconstructions,
                               "keep_bitstreams": keep_bitstreams, "tolerance": tolerance, "ship_images": ship_images}
     phases: list[Callable[[], list[Job]]]
     if match:
@@ -536,6 +540,7 @@ def run_sweep(
     summaries = []
     for phase in phases:
         jobs = phase()
+        store.save_original_hashes()
         if on_plan:
             on_plan(len(jobs), pending_work(store, jobs, retry_failed)[1])
         summaries.append(execute_plan(store, jobs, n_jobs, executor, retry_failed, on_result))

@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from harness.core.hashing import sha256_file
 from harness.run.rows import (
     ROW_SCHEMA,
     Row,
@@ -50,7 +51,12 @@ class RunStore:
         self.journal = self.run_dir / "rows.jsonl"
         self.parquet = self.run_dir / "results.parquet"
         self.info_path = self.run_dir / "run.json"
+        self.hashes_path = self.run_dir / "originals-sha256.json"
         self._lock_fd: int | None = None
+        # The journal parsed once: (size, mtime) it had when read -> latest row per job key.
+        self._parsed: tuple[tuple[int, int], dict[str, Row]] | None = None
+        self._hashes: dict[str, list[Any]] | None = None
+        self._hashes_changed = False
 
     def create(self) -> None:
         try:
@@ -98,8 +104,14 @@ class RunStore:
             # A line torn by a kill leaves no newline; start on a fresh line so the next row stays whole.
             if os.fstat(fd).st_size and not self._ends_with_newline():
                 line = "\n" + line
+            before = self._parsed[0] if self._parsed is not None else None
+            if before is not None and before != _stamp(os.fstat(fd)):
+                self._parsed = None  # changed behind our back: parse again when asked
             os.write(fd, line.encode())
             os.fsync(fd)
+            if self._parsed is not None:  # keep the parsed journal in step, without reading it again
+                self._parsed[1][row.job_key] = row
+                self._parsed = (_stamp(os.fstat(fd)), self._parsed[1])
         finally:
             os.close(fd)
 
@@ -111,8 +123,12 @@ class RunStore:
     def rows(self) -> list[Row]:
         """The journal's rows, the last one per job key (a retried job replaces its failure). Lines that are
         not rows (torn by a kill, garbage) are skipped with one warning naming them: their jobs are redone."""
-        if not self.journal.exists():
+        try:
+            stamp = _stamp(self.journal.stat())
+        except FileNotFoundError:
             return []
+        if self._parsed is not None and self._parsed[0] == stamp:
+            return list(self._parsed[1].values())
         latest: dict[str, Row] = {}
         skipped: list[str] = []
         with self.journal.open("rb") as handle:
@@ -134,6 +150,7 @@ class RunStore:
             warnings.warn(f"{self.journal}: skipped line {', '.join(skipped[:5])}"
                           + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
                           + ": not a row; those jobs are redone", stacklevel=2)
+        self._parsed = (stamp, latest)
         return list(latest.values())
 
     def rewrite(self, rows: Iterable[Row]) -> None:
@@ -145,6 +162,7 @@ class RunStore:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.journal)
+        self._parsed = None
 
     def finished(self) -> dict[str, Row]:
         """job key -> row of every finished job."""
@@ -166,13 +184,50 @@ class RunStore:
     def table(self) -> pd.DataFrame:
         return rows_to_frame(self.rows())
 
-    def write_parquet(self) -> Path:
+    def parquet_is_current(self) -> bool:
+        """The parquet was written after the journal's last change, with the current schema."""
+        try:
+            return (self.parquet.stat().st_mtime_ns > self.journal.stat().st_mtime_ns
+                    and _current_schema(self.parquet))
+        except FileNotFoundError:
+            return False
+
+    def write_parquet(self, force: bool = False) -> Path:
+        """Rebuild the parquet from the journal, unless it is current (a resumed run that ran nothing)."""
+        if not force and self.parquet_is_current():
+            return self.parquet
         frame = self.table()
         table = pa.Table.from_pandas(frame, schema=table_schema(frame.columns), preserve_index=False)
         tmp = self.parquet.with_name(f"{self.parquet.name}.{os.getpid()}.tmp")
         pq.write_table(table, tmp)
         os.replace(tmp, self.parquet)
         return self.parquet
+
+    # --- originals ---------------------------------------------------------------------------------
+    def original_sha256(self, path: str | Path) -> str:
+        """The sha256 of an original file, cached in the run folder by (path, size, mtime): a resume hashes
+        only originals that changed. Call :meth:`save_original_hashes` to keep new ones."""
+        if self._hashes is None:
+            try:
+                self._hashes = json.loads(self.hashes_path.read_text())
+            except (FileNotFoundError, ValueError):
+                self._hashes = {}
+        key = str(Path(path).resolve())
+        st = os.stat(key)
+        known = self._hashes.get(key)
+        if known is not None and known[:2] == [st.st_size, st.st_mtime_ns]:
+            return str(known[2])
+        digest = sha256_file(key)
+        self._hashes[key] = [st.st_size, st.st_mtime_ns, digest]
+        self._hashes_changed = True
+        return digest
+
+    def save_original_hashes(self) -> None:
+        if self._hashes is not None and self._hashes_changed:
+            tmp = self.hashes_path.with_name(f"{self.hashes_path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(self._hashes, sort_keys=True) + "\n")
+            os.replace(tmp, self.hashes_path)
+            self._hashes_changed = False
 
     # --- run description -------------------------------------------------------------------------
     def read_info(self) -> dict[str, Any]:
@@ -184,6 +239,10 @@ class RunStore:
         tmp = self.info_path.with_name(f"run.json.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(info, indent=2, sort_keys=True, default=str) + "\n")
         os.replace(tmp, self.info_path)
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int]:
+    return st.st_size, st.st_mtime_ns
 
 
 def read_results(run_dir: str | Path) -> pd.DataFrame:
