@@ -8,6 +8,9 @@ Suites (each a run under OUT/<suite>/, resumable: re-running redoes only what is
                  against each other (anchor vvc:preset=fast, the quick profile)
     avif-speed   libaom speeds through libavif 1.4 (anchor avif, speed 6)
     jxl-effort   libjxl 0.12 efforts (anchor jxl, effort 7)
+    reference    the reference software (HARNESS_VTM_DIR, HARNESS_ECM_DIR, HARNESS_AVM_DIR): avm, ecm-420 and ecm
+                 against VTM-23.13 (vtm-420, vtm) and against libaom (avif), each at its CTC QPs; the
+                 measured rows (bpp, PSNR, encode seconds) are listed under the tables
     all          every available codec at its defaults against vvc, RGB PSNR and MS-SSIM
 
 The images are crops (``--crop`` pixels square, from the centre; 0 keeps the whole picture) of the
@@ -53,7 +56,11 @@ SUITES: dict[str, list[tuple[str, list[str]]]] = {
               ("vvc:preset=fast", [f"vvc:preset={p}" for p in VVENC_PRESETS if p != "fast"])],
     "avif-speed": [("avif:speed=6", [f"avif:speed={s}" for s in (2, 4, 8, 10)])],
     "jxl-effort": [("jxl:effort=7", [f"jxl:effort={e}" for e in (3, 5, 8, 9)])],
+    "reference": [("vtm-420", ["avm", "ecm-420", "avif", "vvc"]), ("vtm", ["ecm"]),
+                  ("avif", ["avm", "ecm-420", "vtm-420"])],
 }
+# Suites whose measured rows are listed under the tables (bpp, RGB PSNR, encode seconds per row).
+LIST_ROWS = {"reference"}
 
 
 def write_crops(folder: Path, images: list[str], crop: int) -> Path:
@@ -83,6 +90,18 @@ def all_available(anchor: str, exclude: set[str]) -> list[tuple[str, list[str]]]
 def timing(df: pd.DataFrame) -> pd.Series:
     ok = df[df["status"] == "ok"]
     return (ok["encode_seconds"] / (ok["width"] * ok["height"] / 1e6)).groupby(ok["codec"]).median()
+
+
+def rows_table(df: pd.DataFrame) -> str:
+    """Every row of the run, codec by codec: point, bpp, RGB PSNR and encode seconds (failures with their
+    message)."""
+    ordered = df.sort_values(["codec", "image", "point"])
+    table = pd.DataFrame({
+        "codec": ordered["codec"], "version": ordered["codec_version"], "image": ordered["image"],
+        "point": ordered["point"], "status": ordered["status"], "bpp": ordered["bpp"],
+        "PSNR RGB (dB)": ordered["psnr_rgb"], "encode s": ordered["encode_seconds"],
+        "error": ordered["error"].fillna("").str.slice(0, 80)})
+    return table.to_markdown(index=False, floatfmt=".3f")
 
 
 def main() -> None:
@@ -146,6 +165,8 @@ def main() -> None:
         wide["encode s/MP (median)"] = seconds.reindex(wide.index)
         lines += [f"anchor `{anchor}` (encode {seconds.get(anchor, float('nan')):.1f} s/MP)", "",
                   wide.to_markdown(floatfmt=".2f"), ""]
+    if run_name in LIST_ROWS:
+        lines += ["Measured rows:", "", rows_table(df), ""]
     text = "\n".join(lines)
     (args.out / f"{run_name}.md").write_text(text + "\n")
     print(text)

@@ -136,8 +136,7 @@ class Row:
         if version != SCHEMA_VERSION:
             raise RowError(f"row schema {version!r} is not {SCHEMA_VERSION}: written by another harness version; "
                            f"use that version or start a new run")
-        names = {f.name for f in FIELDS}
-        fixed = {k: v for k, v in data.items() if k in names and k not in ("values", "metric_errors")}
+        fixed = {k: v for k, v in data.items() if k in _FIXED_NAMES}
         values = {str(k): _from_json(v) for k, v in (data.get("values") or {}).items()}
         errors = {str(k): str(v) for k, v in (data.get("metric_errors") or {}).items()}
         try:
@@ -171,6 +170,7 @@ class Row:
 
 
 FIELDS = tuple(f for f in dataclasses.fields(Row) if f.name not in ("values", "metric_errors"))
+_FIXED_NAMES = frozenset(f.name for f in FIELDS)
 
 _ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64()}
 

@@ -122,7 +122,9 @@ class RunStore:
 
     def rows(self) -> list[Row]:
         """The journal's rows, the last one per job key (a retried job replaces its failure). Lines that are
-        not rows (torn by a kill, garbage) are skipped with one warning naming them: their jobs are redone."""
+        not rows (torn by a kill, garbage) are skipped with one warning naming them: their jobs are redone.
+        The journal is parsed once per store while its size and mtime stay the same; the rows returned are
+        shared with that cache, so change a copy (``dataclasses.replace``), never a returned row."""
         try:
             stamp = _stamp(self.journal.stat())
         except FileNotFoundError:
