@@ -162,6 +162,28 @@ def test_streamed_evaluation_equals_full_image(metric_name):
     assert len(metric._spooled) == 1
 
 
+def test_streamed_metric_first_in_a_fresh_process(tmp_path):
+    """A large image's LPIPS as the very first thing a worker computes: the streamed path loads the
+    network (which makes torchvision importable next to the CPU torch) before it imports pyiqa's helpers.
+    It once failed there with "operator torchvision::nms does not exist" in every new process."""
+    crop = _rgb(SHARED / "datasets" / "clic-sample" / "michael-durana-82941.png")[:800, :1300]
+    Image.fromarray(crop).save(tmp_path / "ref.png")
+    Image.fromarray(_jpeg(crop, 30)).save(tmp_path / "dist.png")
+    code = (
+        "import sys, numpy as np; from PIL import Image; from harness.metrics import get_metric, perceptual\n"
+        "ref, dist = (np.asarray(Image.open(sys.argv[i]).convert('RGB')) for i in (1, 2))\n"
+        "metric = get_metric('lpips'); assert metric.prepare(ref) is None, 'not the streamed path'\n"
+        "print(metric.compute(ref, dist, None)['lpips_alex'])\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ref.png"), str(tmp_path / "dist.png")],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    from harness.metrics import get_metric
+
+    value = float(done.stdout.strip().splitlines()[-1])
+    dist = np.asarray(Image.open(tmp_path / "dist.png").convert("RGB"))
+    assert value == pytest.approx(get_metric("lpips").tiled(crop, dist), abs=1e-6)
+
+
 # --- PSNR and MS-SSIM --------------------------------------------------------------------------------
 
 def test_psnr_columns_against_independent_formulas(crop):

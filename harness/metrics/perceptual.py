@@ -173,6 +173,9 @@ class _Perceptual(Metric):
         BAND_PIXELS per band), the original's features spooled once per original."""
         import torch
 
+        # Loading the network first makes torchvision importable (harness.core.torchsetup): the spooling
+        # below imports pyiqa's helpers, which import torchvision.
+        self.model  # noqa: B018
         rows = rows or band_rows(reference.shape[1])
         key = f"{pixels_digest(reference)}:{rows}"
         with torch.inference_mode():
