@@ -171,3 +171,31 @@ def test_vvc_beats_jpeg_on_a_real_run(tmp_path):
     jpeg = tables.make_report(df, "vvc", ["psnr_rgb"]).value("jpeg", "psnr_rgb")
     assert vvc < -25 and jpeg > 25
     assert tables.default_anchor(df) == "vvc"
+
+
+def test_rows_of_an_older_build_are_left_out_and_said(tmp_path):
+    """A run resumed after a codec's build changed holds both builds' rows (their keys differ); the
+    analysis uses the latest build's rows and says how many it left out."""
+    import dataclasses
+
+    from harness.run.store import RunStore
+
+    run = make_run(tmp_path, codecs=("jpeg", "jpeg-444"), points=[30, 70])
+    store = RunStore(run)
+    current = store.rows()
+    # Rows as an older jpeg build would have left them: same images and points, other version, other keys,
+    # and worse quality, so mixing them in would change the curves.
+    for row in [r for r in current if r.codec == "jpeg"]:
+        values = {k: (v - 3.0 if v is not None and k.startswith("psnr") else v) for k, v in row.values.items()}
+        store.append(dataclasses.replace(row, job_key=row.job_key + "-old", codec_version="libjpeg 6b (old)",
+                                         values=values))
+    store.write_parquet(force=True)
+    df = tables.load_run(run)
+    assert len(df) == len(current) and "libjpeg 6b (old)" not in set(df["codec_version"])
+    assert df.attrs["superseded"] == {"jpeg": (4, ["libjpeg 6b (old)"])}
+    made = tables.make_report(df, "jpeg-444", ["psnr_rgb"])
+    assert any("Rows of older builds left out" in n and "jpeg 4" in n for n in made.notes)
+    fresh = tables.make_report(tables.current_builds(pd.read_parquet(run / "results.parquet"), {}), "jpeg-444",
+                               ["psnr_rgb"])
+    # Without the filter the old rows would have entered jpeg's curve: a different BD-rate.
+    assert made.value("jpeg", "psnr_rgb") != pytest.approx(fresh.value("jpeg", "psnr_rgb"), abs=1e-6)

@@ -11,6 +11,7 @@ never enter a BD computation; how many were left out is part of the diagnostics.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,21 +37,68 @@ class ReportError(ValueError):
 # --- loading and selection ------------------------------------------------------------------------------
 
 def load_run(run: str | Path) -> pd.DataFrame:
-    """The results of a run directory, or of a ``results.parquet`` path given directly."""
+    """The results of a run directory, or of a ``results.parquet`` path given directly: the rows of each
+    codec's latest build (:func:`current_builds`)."""
     path = Path(run)
     if path.is_file():
         try:
-            return pd.read_parquet(path)
+            table = pd.read_parquet(path)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a file that is not parquet
             raise ReportError(f"{path}: not a readable parquet file ({one_line(exc)})") from None
+        return current_builds(table, latest_versions(path.parent))
     if not path.is_dir():
         raise ReportError(f"{path}: no such run directory or parquet file")
     from harness.run.store import StoreError, read_results
 
     try:
-        return read_results(path)
+        df = read_results(path)
     except (FileNotFoundError, StoreError) as exc:
         raise ReportError(str(exc)) from None
+    return current_builds(df, latest_versions(path))
+
+
+def latest_versions(run_dir: str | Path) -> dict[str, str]:
+    """Per codec label, the build (version string) the run's latest invocation with that codec recorded
+    in run.json."""
+    try:
+        info = json.loads((Path(run_dir) / "run.json").read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    versions: dict[str, str] = {}
+    for invocation in info.get("invocations") or []:
+        for label, described in (invocation.get("codecs") or {}).items():
+            if isinstance(described, dict) and described.get("version"):
+                versions[label] = str(described["version"])
+    return versions
+
+
+def current_builds(df: pd.DataFrame, versions: dict[str, str]) -> pd.DataFrame:
+    """The rows of each codec's current build. A run resumed after a codec's build changed (a newer
+    encoder, published data replaced) keeps the older build's rows in its journal under their own keys;
+    curves mixing two builds would be wrong, so analyses use the latest build's rows. The rows left out are
+    counted per codec in ``df.attrs["superseded"]`` (label -> (rows, older versions))."""
+    if not versions or df.empty or "codec_version" not in df.columns:
+        return df
+    current = df["codec"].astype(str).map(versions)
+    stale = current.notna() & df["codec_version"].notna() & (df["codec_version"].astype(str) != current)
+    if not stale.any():
+        return df
+    kept = df[~stale].reset_index(drop=True)
+    old = df[stale]
+    kept.attrs["superseded"] = {
+        str(codec): (len(g), sorted(g["codec_version"].astype(str).unique()))
+        for codec, g in old.groupby(old["codec"].astype(str))}
+    return kept
+
+
+def superseded_note(df: pd.DataFrame) -> str | None:
+    """One line naming the rows of older builds an analysis left out, if any."""
+    superseded = df.attrs.get("superseded") or {}
+    if not superseded:
+        return None
+    parts = [f"{codec} {n} (build {', '.join(versions)})" for codec, (n, versions) in sorted(superseded.items())]
+    return ("Rows of older builds left out (the run was resumed after these codecs changed; the tables use each "
+            "codec's latest build): " + "; ".join(parts) + ".")
 
 
 def run_name(run: str | Path) -> str:
@@ -487,6 +535,8 @@ def make_report(df: pd.DataFrame, anchor: str, metrics: Sequence[str] | None = N
     matched_per, matched = matched_quality(df, anchor, metrics, targets=targets, rate_column=rate_column,
                                            method=method, transforms=transforms)
     notes = [note for metric in metrics if (note := missing_note(df, metric, rate_column))]
+    if (superseded := superseded_note(df)) is not None:
+        notes.append(superseded)
     report = Report(run, anchor, method, pooling, rate_column, list(metrics), rate, quality, per_image, matched,
                     matched_per, codec_summary(df, rate_column), notes)
     if one_point_per_image(df, anchor, rate_column):

@@ -59,7 +59,7 @@ def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS)
 
 def answer_markdown(run_dir: Path) -> str:
     """The docs section: the verdict table and the rates, from the run's table."""
-    from harness.analysis.tables import load_run
+    from harness.analysis.tables import load_run, superseded_note
     from harness.studies.pico.report import equal_rate, verdict_table
 
     df = load_run(run_dir)
@@ -81,6 +81,8 @@ def answer_markdown(run_dir: Path) -> str:
         lines.append(f"| {r.image} | {r.anchor_bpp:.4g} | {r.codec} | {r.nearest_bpp:.4g} ({r.nearest_gap:+.1%}) "
                      f"| {r.how} |")
     lines += ["", "Encoder builds: " + "; ".join(f"{c} {v}" for c, v in versions.items() if c in OURS) + "."]
+    if (superseded := superseded_note(df)) is not None:
+        lines += ["", superseded]
     return "\n".join(lines)
 
 
