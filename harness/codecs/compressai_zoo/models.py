@@ -28,7 +28,6 @@ from harness.codecs.compressai_zoo.container import (
 )
 from harness.codecs.compressai_zoo.weights import WeightsError, zoo_weights
 from harness.core.errors import one_line
-from harness.core.hashing import sha256_pixels
 
 PAD_MULTIPLE = 64
 # Zoo architectures the codec offers, with their number of quality levels.
@@ -209,8 +208,3 @@ def decode(model: LoadedModel, data: bytes) -> np.ndarray:
                               f"smaller than its stated {c.width}x{c.height}")
     pixels = (x_hat[0, :, :c.height, :c.width].clamp(0, 1) * 255).round().to(torch.uint8)
     return np.ascontiguousarray(pixels.permute(1, 2, 0).numpy())
-
-
-def image_hash(rgb: np.ndarray) -> str:
-    """SHA-256 of the pixels and their shape (what the fresh-process decoder prints)."""
-    return sha256_pixels(rgb)
