@@ -17,6 +17,8 @@ at equal RGB PSNR, effort 9 only 0.06% fewer again, at ~1.3x effort 8's time. Th
 ``harness run`` (no ``--codecs``) names ``jxl:effort=7``. The file is a bare codestream (no container: no metadata is given), so
 file bytes = payload. Decoders of different libjxl versions differ by +-1 LSB: versions of both ends are
 recorded. The rate floor is ~0.13 bpp on Kodak: JPEG XL cannot reach the lowest rates of the others.
+From distance 10, libjxl 0.12 (``jxl``) codes the picture at half resolution (2x2 resampling; 0.11 does so
+only from distance 20): better on SSIMULACRA2, worse on PSNR (docs/codec-settings.md).
 """
 
 from __future__ import annotations
