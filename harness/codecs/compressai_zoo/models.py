@@ -9,11 +9,7 @@ the encoder used.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
-import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +23,7 @@ from harness.codecs.compressai_zoo.container import (
     unpack,
 )
 from harness.codecs.compressai_zoo.weights import WeightsError, zoo_weights
-from harness.core.errors import one_line
+from harness.codecs.learned import one_thread_inference, read_torch_file, short_digest
 
 PAD_MULTIPLE = 64
 # Zoo architectures the codec offers, with their number of quality levels.
@@ -55,19 +51,6 @@ def import_compressai() -> Any:
     except ImportError as exc:
         raise CompressaiError(f"compressai is not installed ({exc}); run bash scripts/setup.sh") from None
     return compressai
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @dataclass
@@ -104,17 +87,8 @@ def _build(arch: str, state: dict[str, Any], source: Path) -> Any:
 
 
 def _read_torch(path: Path) -> tuple[Any, bytes]:
-    import torch
-
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CompressaiError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        payload = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises several unrelated types for a bad file
-        raise CompressaiError(f"{path}: not a torch weight file ({one_line(exc, limit=120)})") from None
-    return payload, hashlib.sha256(raw).digest()[:8]
+    payload, raw = read_torch_file(path, CompressaiError, "torch weight file")
+    return payload, short_digest(raw)
 
 
 @functools.lru_cache(maxsize=8)
@@ -165,7 +139,7 @@ def encode(model: LoadedModel, rgb: np.ndarray) -> bytes:
     ph, pw = -h % PAD_MULTIPLE, -w % PAD_MULTIPLE
     if ph or pw:
         x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-    with _one_thread():
+    with one_thread_inference():
         out = model.net.compress(x)
     strings = [list(group) for group in out["strings"]]
     return pack(Container(model.arch, model.weights, model.quality, model.model_id, w, h,
@@ -199,7 +173,7 @@ def decode(model: LoadedModel, data: bytes) -> np.ndarray:
                               f"not by the loaded {model.arch} {model.weights} q{model.quality} "
                               f"model {model.model_id.hex()}")
     try:
-        with _one_thread():
+        with one_thread_inference():
             x_hat = model.net.decompress(c.strings, list(c.shape))["x_hat"]
     except (RuntimeError, ValueError, IndexError) as exc:
         raise CompressaiError(f"compressai file does not decode ({' '.join(str(exc).split())[:150]})") from None

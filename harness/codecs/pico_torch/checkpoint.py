@@ -9,15 +9,14 @@ can code images must have been *exported* (:func:`harness.codecs.pico_torch.ints
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from harness.codecs.learned import read_torch_file
 from harness.codecs.pico_torch.model import PicoConfig, PicoModel
-from harness.core.errors import one_line
 
 FORMAT = "pico-torch-unofficial"
 FORMAT_VERSION = 1
@@ -44,14 +43,7 @@ def save_checkpoint(path: str | Path, model: PicoModel, *, extra: dict[str, Any]
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read checkpoint ({exc.strerror or exc})") from None
-    try:
-        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises several unrelated types for a bad file
-        raise CheckpointError(f"{path}: not a torch checkpoint ({one_line(exc, limit=120)})") from None
+    payload, data = read_torch_file(path, CheckpointError, "torch checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a pico-torch checkpoint (no format tag {FORMAT!r})")
     if payload.get("format_version") != FORMAT_VERSION:

@@ -15,15 +15,14 @@ of the synthesis output (never in the symbols), i.e. by at most a rounding step 
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from harness.codecs.learned import one_thread_inference
 from harness.codecs.pico_torch import bitstream, tiling
 from harness.codecs.pico_torch.checkpoint import build_model, read_checkpoint
 from harness.codecs.pico_torch.intscale import Z_MAX, IntScaleDecoder
@@ -36,17 +35,6 @@ DEFAULT_CHECKPOINT = WEIGHTS_DIR / "pico-torch-tiny.pt"
 
 class PicoError(ValueError):
     """Encoding or decoding failed; str() is one line."""
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.inference_mode():
-            yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class PicoCoder:
@@ -140,7 +128,7 @@ class PicoCoder:
         core = tiling.TILE_CORE if tiled else 0
         margin = tiling.TILE_MARGIN if tiled else 0
         payloads = []
-        with _one_thread():
+        with one_thread_inference():
             for tile in tiling.tiles(h, w, core):
                 payloads.append(self.encode_tile(tiling.extract(rgb, tile, margin), int(level)))
         ty, tx = tiling.grid(h, w, core)
@@ -160,7 +148,7 @@ class PicoCoder:
             raise PicoError(f"tile grid {header.tiles_x}x{header.tiles_y} does not match the image size "
                             f"{header.width}x{header.height}")
         out = np.empty((header.height, header.width, 3), dtype=np.uint8)
-        with _one_thread():
+        with one_thread_inference():
             for tile, payload in zip(tiling.tiles(header.height, header.width, header.tile_core), payloads):
                 ch, cw = tiling.coded_shape(tile, header.tile_margin)
                 decoded = self.decode_tile(payload, header.level, ch, cw)

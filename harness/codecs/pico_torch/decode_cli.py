@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.codecs.learned_cli import decode_cli
+from harness.codecs.learned import decode_cli
 
 
 def _decode(data: bytes, checkpoint: str | None) -> np.ndarray:
