@@ -285,6 +285,7 @@ def test_required_version_guards_against_the_wrong_program(tmp_path, monkeypatch
     (minimal().replace('matrix = "bt709"', 'matrix = "xyz"'), "unknown colour matrix"),
     (minimal().replace("[encode]", "[encodex]"), "unknown key encodex"),
     (minimal().replace('quality_rises = false\n', ''), "missing key knob.quality_rises"),
+    ("timeout = 60\ntimeout_per_mp = 100\n" + minimal(), "not both"),
 ])
 def test_malformed_definition_is_one_line_naming_the_file(tmp_path, text: str, expected: str) -> None:
     path = _write(tmp_path, "bad codec.toml", text)
@@ -292,6 +293,20 @@ def test_malformed_definition_is_one_line_naming_the_file(tmp_path, text: str, e
         load_definition(path)
     message = str(err.value)
     assert message.startswith(f"{path}: ") and expected in message and "\n" not in message
+
+
+def test_time_limits_scale_and_leave_the_version_alone(tmp_path) -> None:
+    """timeout_per_mp scales the encoder's limit with the picture (AVM's CTC speed needs minutes per crop);
+    the definition's hash, part of every job key, ignores time limits (they change no bitstream) but not
+    the command."""
+    plain = load_definition(_write(tmp_path, "toy.toml", minimal()))
+    scaled = load_definition(_write(tmp_path, "toy2.toml", "timeout_per_mp = 30000   # slow\n" + minimal()))
+    fixed = load_definition(_write(tmp_path, "toy3.toml", "timeout = 45\n" + minimal()))
+    other = load_definition(_write(tmp_path, "toy4.toml", minimal().replace('"{input}"', '"-v", "{input}"')))
+    assert plain.sha256 == scaled.sha256 == fixed.sha256 != other.sha256
+    assert codec_class(scaled)().encode_timeout(768 * 512) == pytest.approx(600 + 30000 * 0.393216)
+    assert codec_class(plain)().encode_timeout(768 * 512) == pytest.approx(600 + 3600 * 0.393216)
+    assert codec_class(fixed)().encode_timeout(768 * 512) == 45
 
 
 def test_discover_lists_broken_files_as_unavailable(tmp_path, monkeypatch) -> None:

@@ -64,11 +64,22 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}
 _PER_CALL = ("input", "bitstream", "output", "reconstruction", "workdir", "width", "height", "point")
 _RECONSTRUCTION_FILE = "encoder-reconstruction"
 _COLOUR_KEYS = ("bit_depth", "chroma", "matrix", "range", "full_range")
-# The default encoder time limit of a definition without ``timeout``: seconds per megapixel on top of 600 s
+# The default encoder time limit of a definition without ``timeout`` or ``timeout_per_mp``: seconds per
+# megapixel on top of 600 s
 # (a 768x512 Kodak image: ~27 min; a 2 MP CLIC image: ~2.4 h).
 DEFAULT_ENCODE_SECONDS_PER_MP = 3600.0
 
-_TOP_KEYS = {"name", "description", "extension", "size_multiple", "min_size", "timeout", "format", "cwd",
+_TIME_LIMIT_LINE = re.compile(rb"^[ \t]*(timeout|timeout_per_mp)[ \t]*=[^\n]*(\n|$)", re.MULTILINE)
+
+
+def _without_time_limits(raw: bytes) -> bytes:
+    """A definition's bytes without its top-level time-limit lines: the definition's hash is part of the
+    codec's version (and so of every job key), and a time limit changes no bitstream."""
+    return _TIME_LIMIT_LINE.sub(b"", raw)
+
+
+_TOP_KEYS = {"name", "description", "extension", "size_multiple", "min_size", "timeout", "timeout_per_mp",
+             "format", "cwd",
              "knob", "colour", "programs", "files", "options", "vars", "environment", "version", "encode",
              "decode"}
 
@@ -123,6 +134,7 @@ class Definition:
     size_multiple: int
     min_size: int
     timeout: float | None
+    timeout_per_mp: float | None
     format: str
     cwd: str | None
     knob: Knob
@@ -181,6 +193,10 @@ def load_definition(path: str | Path) -> Definition:
     if size_multiple < 1 or min_size < 1:
         raise r.fail("size_multiple and min_size must be at least 1")
     timeout = r.get(doc, "timeout", (int, float), "", 0)
+    timeout_per_mp = r.get(doc, "timeout_per_mp", (int, float), "", 0)
+    if timeout < 0 or timeout_per_mp < 0 or (timeout and timeout_per_mp):
+        raise r.fail("give timeout (seconds per run) or timeout_per_mp (seconds per megapixel), not both, "
+                     "and neither negative")
     fmt = r.get(doc, "format", str, "", "yuv")
     if fmt not in FORMATS:
         raise r.fail(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -309,9 +325,10 @@ def load_definition(path: str | Path) -> Definition:
         raise r.fail("decode.command must use {bitstream} and {output}")
 
     return Definition(
-        path=path, sha256=sha256_bytes(r.raw), name=name, description=description,
+        path=path, sha256=sha256_bytes(_without_time_limits(r.raw)), name=name, description=description,
         extension=extension, size_multiple=size_multiple, min_size=min_size,
-        timeout=float(timeout) if timeout else None, format=fmt, cwd=cwd, knob=knob,
+        timeout=float(timeout) if timeout else None,
+        timeout_per_mp=float(timeout_per_mp) if timeout_per_mp else None, format=fmt, cwd=cwd, knob=knob,
         default_points=tuple(float(p) for p in points), colour=colour, programs=programs, files=files,
         options=options, vars=variables, environment=environment, versions=tuple(versions),
         encode=commands["encode"], decode=commands["decode"],
@@ -502,7 +519,8 @@ class CommandLineCodec(ProgramCodec):
     def encode_timeout(self, pixels: int) -> float | None:
         # Reference encoders are slow (VTM: ~350 s/MP on a busy core, ECM several times that) but never
         # infinitely so: without a timeout in the definition, a hung program is stopped at this default.
-        return self.definition.timeout or scaled_timeout(pixels, DEFAULT_ENCODE_SECONDS_PER_MP, floor=600.0)
+        per_mp = self.definition.timeout_per_mp or DEFAULT_ENCODE_SECONDS_PER_MP
+        return self.definition.timeout or scaled_timeout(pixels, per_mp, floor=600.0)
 
     def decode_timeout(self, data: bytes) -> float | None:
         return self.definition.timeout or scaled_timeout(len(data) * 8, 1.0, floor=900.0)
