@@ -159,13 +159,14 @@ def match_reference(df: pd.DataFrame) -> str | None:
 
 def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
     """Everything the site of ``run_dir`` shows, and how to make each of its image files."""
+    from harness.analysis.tables import current_builds, latest_versions
     from harness.metrics import column_info
     from harness.run.rows import METRIC_ERROR_PREFIX
     from harness.run.store import read_results
 
     run_dir = Path(run_dir)
     try:
-        df = read_results(run_dir)
+        df = current_builds(read_results(run_dir), latest_versions(run_dir))
     except FileNotFoundError as exc:
         raise ViewerError(str(exc)) from None
     failed: list[str] = []
