@@ -197,7 +197,9 @@ def test_a_worker_killed_mid_job_is_a_failed_row_not_an_aborted_run(tmp_path):
 def test_every_external_program_has_a_time_limit_scaled_by_pixels(name):
     codec = get_codec(name)
     small, large = codec.encode_timeout(768 * 512), codec.encode_timeout(4000 * 3000)
-    assert small is not None and large is not None and 600 <= small < large < 24 * 3600 * 2
+    # Bounded, scaled, and generous: AVM at the CTC's cpu-used=0 codes ~12,000 s per megapixel on one core
+    # (775 s for a 256x256 crop), so a 12 MP picture may legitimately take two days.
+    assert small is not None and large is not None and 600 <= small < large < 24 * 3600 * 5
     assert codec.decode_timeout(b"x" * 100_000) is not None
 
 
@@ -369,14 +371,15 @@ command = ["{{ffmpeg}}", "-hide_banner", "-loglevel", "error", "-i", "{{bitstrea
 
 
 def test_a_flat_grey_decode_is_a_failed_row_even_above_the_psnr_floor(tmp_path):
-    from harness.codecs.base import CodecError, plausibility_psnr
+    from harness.codecs.base import CodecError
     from harness.core.images import load_image
+    from harness.core.pixelerror import error_gram, mse_of, psnr_db
 
     crops = write_crops(tmp_path / "crops")
     image = load_image(crops / "kodim23.png")
     mean = image.pixels.reshape(-1, 3).mean(axis=0).round().astype(int)
     flat = np.broadcast_to(mean.astype(np.uint8), image.pixels.shape)
-    assert plausibility_psnr(flat, image.pixels) > 10  # the floor alone lets it through
+    assert psnr_db(mse_of(error_gram(flat, image.pixels), flat.shape[0] * flat.shape[1])) > 10  # the floor alone lets it through
     codecs = tmp_path / "codecs"
     codecs.mkdir()
     (codecs / "grey.toml").write_text(GREY.format(colour="".join(f"{v:02x}" for v in mean)))

@@ -209,6 +209,23 @@ def test_psnr_columns_against_independent_formulas(crop):
     assert values["psnr_y601"] == pytest.approx(_pyiqa_direct("psnry", dist, ref), abs=2e-3)
 
 
+def test_psnr_from_the_codec_stage_error_matrix_equals_its_own_pass(crop):
+    """A run reads the pixels once: the codec's plausibility check computes the error matrix and the suite
+    hands it to PSNR. The values are those of PSNR's own pass, to the last bit."""
+    from harness.codecs import get_codec
+    from harness.core.images import SourceImage
+    from harness.metrics import MetricSuite, get_metric
+
+    ref = crop[0]
+    outcome = get_codec("jpeg").compress(SourceImage("crop", Path("crop.png"), "0" * 64, ref), 40)
+    assert outcome.error_gram is not None
+    suite = MetricSuite(("psnr", "ms_ssim"))
+    shared = suite.evaluate_each("crop", ref, outcome.reconstruction, error_gram=outcome.error_gram)
+    alone = get_metric("psnr").compute(ref, outcome.reconstruction, None)
+    assert shared["psnr"] == (alone, None)
+    assert shared["ms_ssim"][1] is None and 0.8 < shared["ms_ssim"][0]["ms_ssim_rgb"] < 1
+
+
 def test_identical_images_give_infinity_not_a_cap(crop):
     from harness.metrics import get_metric
 

@@ -27,14 +27,6 @@ def error_gram(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return gram
 
 
-def squared_error_sum(a: np.ndarray, b: np.ndarray) -> float:
-    """Sum over all samples of (a - b)^2 (exact; the trace of :func:`error_gram` at a third of the cost)."""
-    if a.shape != b.shape:
-        raise ValueError(f"expected two images of the same size, got {a.shape} and {b.shape}")
-    d = np.subtract(a, b, dtype=np.float64).reshape(-1)
-    return float(np.dot(d, d))
-
-
 def mse_of(gram: np.ndarray, pixels: int, weights: np.ndarray | None = None) -> float:
     """Mean squared error of the channel combination ``weights`` (default: all three channels, as one
     MSE over every sample) from an :func:`error_gram`."""

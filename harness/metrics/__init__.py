@@ -72,13 +72,20 @@ class MetricSuite:
             self._prepared.popitem(last=False)
         return state
 
-    def evaluate_each(self, image_key: str, reference: np.ndarray,
-                      reconstruction: np.ndarray) -> dict[str, tuple[dict[str, float | None], str | None]]:
+    def evaluate_each(self, image_key: str, reference: np.ndarray, reconstruction: np.ndarray,
+                      error_gram: np.ndarray | None = None) -> dict[str, tuple[dict[str, float | None], str | None]]:
         """Per metric name, its columns' values and None, or no values and its one-line error: a failing
-        metric is recorded and the others still count."""
+        metric is recorded and the others still count. ``error_gram``: the pair's error matrix
+        (:func:`harness.core.pixelerror.error_gram`) when the caller has it; metrics that are functions of it
+        (``from_error_gram``) then do not pass over the pixels again."""
         outcomes: dict[str, tuple[dict[str, float | None], str | None]] = {}
         for metric in self.metrics:
             try:
+                from_gram = getattr(metric, "from_error_gram", None)
+                if error_gram is not None and from_gram is not None:
+                    pixels = reference.shape[0] * reference.shape[1]
+                    outcomes[metric.name] = (dict(from_gram(error_gram, pixels)), None)
+                    continue
                 state = self._prepared_state(metric, image_key, reference)
                 outcomes[metric.name] = (dict(metric.compute(reference, reconstruction, state)), None)
             except Exception as exc:  # noqa: BLE001  (a failing metric is recorded, the run goes on)

@@ -237,7 +237,8 @@ def execute_job(job: Job) -> JobResult:
     except Exception as exc:  # noqa: BLE001 - a failing codec is a failed row; the run goes on
         row.status, row.error = "failed", one_line(exc, with_type=True)
         return JobResult(row)
-    outcomes = suite_for(job.metrics).evaluate_each(image.sha256, image.pixels, outcome.reconstruction)
+    outcomes = suite_for(job.metrics).evaluate_each(image.sha256, image.pixels, outcome.reconstruction,
+                                                    error_gram=outcome.error_gram)
     for name, (values, error) in outcomes.items():
         row.set_metric_outcome(name, values, error)
     return _tallied(JobResult(row, png, bitstream), outcomes)
