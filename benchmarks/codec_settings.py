@@ -56,8 +56,8 @@ SUITES: dict[str, list[tuple[str, list[str]]]] = {
               ("vvc:preset=fast", [f"vvc:preset={p}" for p in VVENC_PRESETS if p != "fast"])],
     "avif-speed": [("avif:speed=6", [f"avif:speed={s}" for s in (2, 4, 8, 10)])],
     "jxl-effort": [("jxl:effort=7", [f"jxl:effort={e}" for e in (3, 5, 8, 9)])],
-    "reference": [("vtm-420", ["avm", "ecm-420", "avif", "vvc"]), ("vtm", ["ecm"]),
-                  ("avif", ["avm", "ecm-420", "vtm-420"])],
+    "reference": [("vtm-420", ["avm", "ecm-420", "vtm", "avif", "vvc"]), ("vtm", ["ecm"]),
+                  ("avif", ["avm", "ecm-420", "vtm-420", "vtm", "vvc"])],
 }
 # Suites whose measured rows are listed under the tables (bpp, RGB PSNR, encode seconds per row).
 LIST_ROWS = {"reference"}
@@ -115,6 +115,9 @@ def main() -> None:
     parser.add_argument("--metrics", default="psnr,ms_ssim")
     parser.add_argument("--out", type=Path, default=Path("results/settings"))
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--rate", default="bpp", choices=("bpp", "bpp_payload"),
+                        help="rate of the BD tables: file bytes, or the payload (AVIF without its container, "
+                             "which matters on small crops)")
     parser.add_argument("--points", help="knob values for every codec of the suite instead of their defaults "
                                          "(only where the knobs agree, e.g. the QPs of vvenc and vtm-420)")
     args = parser.parse_args()
@@ -148,8 +151,8 @@ def main() -> None:
     df = load_run(store.run_dir)
     seconds = timing(df)
     where = "whole images" if not args.crop else f"{args.crop}x{args.crop} centre crops"
-    header = (f"Kodak {', '.join(images)}, {where}; BD-rate (pchip, per image then mean; negative = fewer bits "
-              "than the anchor)")
+    header = (f"Kodak {', '.join(images)}, {where}; BD-rate on {args.rate} (pchip, per image then mean; negative = "
+              "fewer bits than the anchor)")
     lines = [header, ""]
     for anchor, tests in comparisons:
         labels = {c.label for c in codecs}
@@ -158,7 +161,7 @@ def main() -> None:
             continue
         sub = df[df["codec"].isin([anchor, *[t for t in tests if t in labels]])]
         metrics = [m for m in ("psnr_rgb", "ms_ssim_rgb") if m in sub.columns]
-        table = bd_table(sub, anchor, metrics)
+        table = bd_table(sub, anchor, metrics, rate_column=args.rate)
         wide = table.pivot(index="codec", columns="metric", values="value").reindex(
             [t for t in tests if t in labels])
         wide.columns = [f"BD-rate {m} (%)" for m in wide.columns]
