@@ -38,7 +38,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage  # type: ignore[import-untyped]
 
 from harness.metrics import register
 from harness.metrics.base import Column, Metric, MetricError
@@ -59,6 +58,8 @@ def luma(rgb: np.ndarray) -> np.ndarray:
 
 def bands(plane: np.ndarray) -> list[np.ndarray]:
     """The undecimated Laplacian stack of ``plane``: one full-size band per pair of BAND_SIGMAS."""
+    from scipy import ndimage  # type: ignore[import-untyped]  # here: listing metrics must not pay for scipy
+
     smoothed = [plane if sigma == 0 else ndimage.gaussian_filter(plane, sigma, mode="reflect")
                 for sigma in BAND_SIGMAS]
     return [smoothed[k - 1] - smoothed[k] for k in range(1, len(BAND_SIGMAS))]
@@ -93,6 +94,8 @@ def band_statistics(original: np.ndarray, reconstruction: np.ndarray) -> list[Ba
     """Local statistics of every band of two RGB images of the same size."""
     if original.shape != reconstruction.shape:
         raise MetricError(f"reconstruction {reconstruction.shape} differs from the original {original.shape}")
+    from scipy import ndimage
+
     out = []
     for k, (o, r) in enumerate(zip(bands(luma(original)), bands(luma(reconstruction))), start=1):
         window = WINDOW_FACTOR * BAND_SIGMAS[k]

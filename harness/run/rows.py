@@ -18,6 +18,7 @@ metric marking the whole row failed) are migrated when read; a journal from a ne
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -94,15 +95,13 @@ class Row:
     def missing_metrics(self, names: Iterable[str], retry_failed: bool = False) -> list[str]:
         """Of ``names`` (metric specs such as ``lpips`` or ``cvvdp:display=...``), the metrics this row still
         needs: never computed, or failed when ``retry_failed``."""
-        from harness.metrics import get_metric
-
         missing = []
         for name in names:
-            metric = get_metric(name)
-            if metric.name in self.metric_errors:
+            metric_name, columns = _metric_columns(name)
+            if metric_name in self.metric_errors:
                 if retry_failed:
                     missing.append(name)
-            elif not all(c.name in self.values for c in metric.columns):
+            elif not all(c in self.values for c in columns):
                 missing.append(name)
         return missing
 
@@ -167,6 +166,15 @@ class Row:
             if fixed.get(key) is not None:
                 fixed[key] = int(fixed[key])
         return cls(**fixed, values=values, metric_errors=errors)
+
+
+@functools.lru_cache(maxsize=256)
+def _metric_columns(spec: str) -> tuple[str, tuple[str, ...]]:
+    """A metric spec's name and value columns (asked once per spec: a resume asks for every row)."""
+    from harness.metrics import get_metric
+
+    metric = get_metric(spec)
+    return metric.name, tuple(c.name for c in metric.columns)
 
 
 FIELDS = tuple(f for f in dataclasses.fields(Row) if f.name not in ("values", "metric_errors"))

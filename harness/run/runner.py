@@ -405,10 +405,12 @@ def execute_plan(
     executor: Executor = execute_local,
     retry_failed: bool = False,
     on_result: Callable[[JobResult], None] | None = None,
+    planned: tuple[list[Job], int] | None = None,
 ) -> RunSummary:
-    """Run the jobs not yet in the store, persisting each result the moment it arrives."""
+    """Run the jobs not yet in the store, persisting each result the moment it arrives. ``planned``: what
+    :func:`pending_work` gave for these jobs, if the caller already asked."""
     store.create()
-    pending, skipped = pending_work(store, jobs, retry_failed)
+    pending, skipped = planned if planned is not None else pending_work(store, jobs, retry_failed)
     summary = RunSummary(len(jobs), skipped, 0, 0, [], store.run_dir)
     for result in executor(pending, n_jobs):
         row = result.row
@@ -542,16 +544,19 @@ def run_sweep(
     for phase in phases:
         jobs = phase()
         store.save_original_hashes()
+        work = pending_work(store, jobs, retry_failed)
         if on_plan:
-            on_plan(len(jobs), pending_work(store, jobs, retry_failed)[1])
-        summaries.append(execute_plan(store, jobs, n_jobs, executor, retry_failed, on_result))
+            on_plan(len(jobs), work[1])
+        summaries.append(execute_plan(store, jobs, n_jobs, executor, retry_failed, on_result, planned=work))
         # A rate-matched comparison is read at exactly the reference's rate on each codec's own curve:
         # keep the search's bracketing encodes (not needed for plain --target-bpp sweeps).
         bracketing = search_jobs(store, [j for j in jobs if j.target_bpp is not None]) if match else []
         if bracketing:
+            work = pending_work(store, bracketing, retry_failed)
             if on_plan:
-                on_plan(len(bracketing), pending_work(store, bracketing, retry_failed)[1])
-            summaries.append(execute_plan(store, bracketing, n_jobs, executor, retry_failed, on_result))
+                on_plan(len(bracketing), work[1])
+            summaries.append(execute_plan(store, bracketing, n_jobs, executor, retry_failed, on_result,
+                                          planned=work))
     store.write_parquet()
     gained: dict[str, int] = {}
     metric_failures: dict[str, int] = {}
