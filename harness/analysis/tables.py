@@ -67,7 +67,8 @@ def latest_versions(run_dir: str | Path) -> dict[str, str]:
     versions: dict[str, str] = {}
     for invocation in info.get("invocations") or []:
         for label, described in (invocation.get("codecs") or {}).items():
-            if isinstance(described, dict) and described.get("version"):
+            # An invocation where the codec was unavailable says nothing about its build.
+            if isinstance(described, dict) and described.get("version") and described.get("available", True):
                 versions[label] = str(described["version"])
     return versions
 
