@@ -192,6 +192,9 @@ class FfmpegCodec(ProgramCodec):
     to_rgb: ClassVar[str]  # zscale graph from the decoded Y'CbCr back to RGB
     # (pixel format, extra encoder arguments, regex with the version as group 1) for the version probe
     version_probe: ClassVar[tuple[str, tuple[str, ...], str]]
+    # Named in the version (so in every job key) when the adapter's encoder configuration changes in a way
+    # that changes bitstreams: rows of the earlier configuration are then not taken for this one.
+    configuration: ClassVar[str] = ""
     input_file = "in.rgb"
     decoded_file = "out.png"
 
@@ -217,7 +220,8 @@ class FfmpegCodec(ProgramCodec):
     def probe_version(self) -> str:
         pixel_format, extra, pattern = self.version_probe
         encoder = _ffmpeg_encoder_version(self.ffmpeg_encoder, pixel_format, extra, pattern)
-        return f"{self.encoder_label} {encoder} / ffmpeg {self.stream_format} decoder {ffmpeg_version()}"
+        configured = f" ({self.configuration})" if self.configuration else ""
+        return f"{self.encoder_label} {encoder}{configured} / ffmpeg {self.stream_format} decoder {ffmpeg_version()}"
 
     def input_bytes(self, rgb: np.ndarray) -> bytes:
         return np.ascontiguousarray(rgb, dtype=np.uint8).tobytes()

@@ -37,6 +37,11 @@ _TO_YUV = "zscale=matrix=709:range=full:chromal=left:filter=spline36,format=yuv4
 _TO_RGB = "zscale=matrixin=709:rangein=full:chromalin=left:filter=spline36:dither=none,format=gbrp"
 # VUI: full range, BT.709 matrix and primaries, sRGB transfer (the RGB input is sRGB-coded).
 _VUI = "VideoFullRange=1:MatrixCoefficients=1:ColourPrimaries=1:TransferCharacteristics=13"
+# All-intra configuration, as VTM's encoder_intra_vtm.cfg: VVenC's default random-access GOP writes its
+# reference picture lists and five sublayers into the SPS (~110 bytes) and codes the key picture with the
+# random-access lambda; on full Kodak images IntraPeriod=1 is 0.43% smaller at equal RGB PSNR (3 images,
+# preset fast, QP 27-47) and up to 5% at 0.05 bpp.
+_ALL_INTRA = "IntraPeriod=1"
 
 
 def lambda_modifier(qp: float) -> tuple[int, float]:
@@ -69,6 +74,7 @@ class Vvc(FfmpegCodec):
     stream_format = "vvc"
     to_rgb = _TO_RGB
     version_probe = ("yuv420p10le", ("-preset", "faster", "-threads", "1"), r"libvvenc version: (\S+)")
+    configuration = "all-intra"
 
     def to_yuv(self) -> str:
         return _TO_YUV
@@ -78,7 +84,7 @@ class Vvc(FfmpegCodec):
 
     def codec_args(self, point: float) -> list[str]:
         qp, modifier = lambda_modifier(self.knob.clamp(point))
-        vvenc_params = _VUI + (f":LambdaModifierI={modifier:.6f}" if modifier != 1.0 else "")
+        vvenc_params = f"{_ALL_INTRA}:{_VUI}" + (f":LambdaModifierI={modifier:.6f}" if modifier != 1.0 else "")
         return ["-c:v", "libvvenc", "-preset", self.option("preset"), "-qp", str(qp), "-qpa", "0",
                 "-threads", "1", "-vvenc-params", vvenc_params]
 
@@ -86,5 +92,6 @@ class Vvc(FfmpegCodec):
         qp_value = self.knob.clamp(point)
         qp, modifier = lambda_modifier(qp_value)
         return {"qp": qp_value, "coded_qp": qp, "lambda_modifier_intra": round(modifier, 6),
-                "preset": self.option("preset"), "qpa": 0, "threads": 1, "pixel_format": "yuv420p10le",
+                "preset": self.option("preset"), "qpa": 0, "intra_period": 1, "threads": 1,
+                "pixel_format": "yuv420p10le",
                 "rgb_to_yuv": _TO_YUV}
