@@ -56,16 +56,15 @@ class Vvc(FfmpegCodec):
     display_name = "VVC"
     description = "VVC intra, VVenC via ffmpeg, BT.709 full range 10-bit 4:2:0, qpa off"
     knob = Knob("qp", 0, 63, integer=False, quality_rises=False)
-    # ~1.5 .. 0.06 bpp mean on Kodak (preset fast; medium ~3.5% fewer bits)
+    # ~1.5 .. 0.06 bpp mean on Kodak (preset fast; medium ~4% fewer bits)
     default_points = (24.0, 28.0, 32.0, 36.0, 40.0, 44.0, 48.0)
     colour = ColourChain("bt709", "full", 10, "420")
     extension = ".266"
     size_multiple = 2
     min_size = 32
-    # medium, VVenC's own default: on Kodak crops 3.5% fewer bits than fast at equal RGB PSNR, slower a further
-    # ~2.9% at ~6x medium's time (docs/codec-settings.md). A 24-image Kodak sweep (7 points) costs ~15
-    # CPU-minutes at medium, ~4 at fast (the quick profile's vvc:preset=fast), ~90 at slower; rate matching
-    # multiplies encodes by ~6.
+    # medium, VVenC's own default: on Kodak crops 3.9% fewer bits than fast at equal RGB PSNR and within 0.7%
+    # of VTM-23.13; slower a further ~2.6% (2.1% better than VTM) at ~7x medium's time
+    # (docs/codec-settings.md). Rate matching multiplies encodes by ~6.
     option_defaults: ClassVar[dict[str, str]] = {"preset": "medium"}
     option_choices: ClassVar[dict[str, tuple[str, ...]]] = {"preset": PRESETS}
 
