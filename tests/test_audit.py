@@ -276,27 +276,19 @@ def test_runs_on_one_folder_at_once_do_not_both_do_the_work(tmp_path):
 
 # --- rough edges ----------------------------------------------------------------------------------------
 
-SLEEPER = """
-name = "sleeper"
-format = "png"
-[knob]
-name = "q"
-low = 0
-high = 10
-quality_rises = true
-default_points = [5]
-[colour]
-matrix = "rgb"
-range = "full"
-bit_depth = 8
-subsampling = "444"
-[programs]
-sh = { names = ["sh"] }
-[encode]
-command = ["{sh}", "-c", "exec sleep 120", "{input}", "{bitstream}"]
-[decode]
-command = ["{sh}", "-c", "exec sleep 120", "{bitstream}", "{output}"]
-"""
+def _png_definition(name: str, programs: str, encode: str, decode: str) -> str:
+    """A toy command-line codec on 8-bit RGB PNG files (knob q 0..10), for the rough-edge tests."""
+    return "\n".join([
+        f'name = "{name}"', 'format = "png"',
+        "[knob]", 'name = "q"', "low = 0", "high = 10", "quality_rises = true", "default_points = [5]",
+        "[colour]", 'matrix = "rgb"', 'range = "full"', "bit_depth = 8", 'subsampling = "444"',
+        "[programs]", programs, "[encode]", encode, "[decode]", decode, ""])
+
+
+SLEEPER = _png_definition(
+    "sleeper", 'sh = { names = ["sh"] }',
+    'command = ["{sh}", "-c", "exec sleep 120", "{input}", "{bitstream}"]',
+    'command = ["{sh}", "-c", "exec sleep 120", "{bitstream}", "{output}"]')
 
 
 def _children(pid: int) -> list[int]:
@@ -344,30 +336,14 @@ def test_kill_9_of_the_parent_leaves_no_codec_running_and_no_temp_folder(tmp_pat
     assert not leftovers.exists()
 
 
-GREY = """
-name = "grey"
-format = "png"
-[knob]
-name = "q"
-low = 0
-high = 10
-quality_rises = true
-default_points = [5]
-[colour]
-matrix = "rgb"
-range = "full"
-bit_depth = 8
-subsampling = "444"
-[programs]
-ffmpeg = {{ names = ["ffmpeg"], provider = "imageio_ffmpeg:get_ffmpeg_exe" }}
-[encode]
-command = ["{{ffmpeg}}", "-hide_banner", "-loglevel", "error", "-i", "{{input}}", "-f", "image2", "-c:v", "png",
-           "-y", "{{bitstream}}"]
-[decode]
-# A broken decoder: whatever the stream, one flat colour (the input's mean, so the PSNR floor passes).
-command = ["{{ffmpeg}}", "-hide_banner", "-loglevel", "error", "-i", "{{bitstream}}", "-f", "lavfi", "-i",
-           "color=c=0x{colour}:s={{width}}x{{height}}", "-map", "1:v", "-frames:v", "1", "-y", "{{output}}"]
-"""
+def grey_definition(colour: str) -> str:
+    """A broken decoder: whatever the stream, one flat colour (the input's mean, so the PSNR floor passes)."""
+    return _png_definition(
+        "grey", 'ffmpeg = { names = ["ffmpeg"], provider = "imageio_ffmpeg:get_ffmpeg_exe" }',
+        'command = ["{ffmpeg}", "-hide_banner", "-loglevel", "error", "-i", "{input}", "-f", "image2", '
+        '"-c:v", "png", "-y", "{bitstream}"]',
+        'command = ["{ffmpeg}", "-hide_banner", "-loglevel", "error", "-i", "{bitstream}", "-f", "lavfi", '
+        f'"-i", "color=c=0x{colour}:s={{width}}x{{height}}", "-map", "1:v", "-frames:v", "1", "-y", "{{output}}"]')
 
 
 def test_a_flat_grey_decode_is_a_failed_row_even_above_the_psnr_floor(tmp_path):
@@ -382,7 +358,7 @@ def test_a_flat_grey_decode_is_a_failed_row_even_above_the_psnr_floor(tmp_path):
     assert psnr_db(mse_of(error_gram(flat, image.pixels), flat.shape[0] * flat.shape[1])) > 10  # the floor alone lets it through
     codecs = tmp_path / "codecs"
     codecs.mkdir()
-    (codecs / "grey.toml").write_text(GREY.format(colour="".join(f"{v:02x}" for v in mean)))
+    (codecs / "grey.toml").write_text(grey_definition("".join(f"{v:02x}" for v in mean)))
     from harness.codecs.commandline import codec_class, load_definition
 
     grey = codec_class(load_definition(codecs / "grey.toml"))()
