@@ -48,17 +48,17 @@ def main() -> None:
 
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
-    from harness.run.runner import run_sweep
-    from harness.run.store import RunStore
-    from harness.study.plan import create_study
-    from harness.study.report import bd_table, condition_info
-    from harness.study.scoring import score_votes
-    from harness.study.simulate import (
+    from harness.pairwise.plan import create_study
+    from harness.pairwise.report import bd_table, condition_info
+    from harness.pairwise.scoring import score_votes
+    from harness.pairwise.simulate import (
         Truth,
         rate_shift_truth,
         simulate_votes,
         true_bd_rate,
     )
+    from harness.run.runner import run_sweep
+    from harness.run.store import RunStore
     from tests.runs import write_crops
 
     root = Path(tempfile.mkdtemp(prefix="study-coverage-"))

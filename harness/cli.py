@@ -18,8 +18,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from harness.claims.pico import commands as pico_commands
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
-from harness.studies.pico import commands as pico_commands
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -445,7 +445,7 @@ def published_command(details: bool) -> None:
     listed but missing, or of the wrong size; every file that could not be used, once, with why."""
     from rich.markup import escape
 
-    from harness.sources.published import ENV_DIRS, ENV_PICO, current_index, survey
+    from harness.published.contender import ENV_DIRS, ENV_PICO, current_index, survey
 
     config, index = current_index()
     if not config.sources:
@@ -569,7 +569,7 @@ def study() -> None:
 
 
 def _study_db(run_dir: str, name: str):
-    from harness.study.db import StudyDB, StudyError, study_dir
+    from harness.pairwise.db import StudyDB, StudyError, study_dir
 
     try:
         return StudyDB(study_dir(run_dir, name)).check()
@@ -591,9 +591,9 @@ def study_create(run_dir: str, name: str, codecs: str | None, images: str | None
                  golden_every: int, seed: int) -> None:
     """Plan a study NAME on RUN_DIR: conditions CODEC@POINT, lossless PNGs and the SQLite plan under
     RUN_DIR/studies/NAME/."""
-    from harness.study.db import StudyError
-    from harness.study.plan import create_study
-    from harness.study.report import condition_info
+    from harness.pairwise.db import StudyError
+    from harness.pairwise.plan import create_study
+    from harness.pairwise.report import condition_info
 
     try:
         db = create_study(run_dir, name, codecs=_split(codecs) or None, images=_split(images) or None,
@@ -619,7 +619,7 @@ def study_serve(run_dir: str, name: str, host: str, port: int) -> None:
     """Serve the study in a browser: one blind comparison at a time, every vote committed as it is cast."""
     import uvicorn
 
-    from harness.study.server import make_app
+    from harness.pairwise.server import make_app
 
     db = _study_db(run_dir, name)
     console.print(f"study {name}: http://{host}:{port}/  (Ctrl-C stops; votes are saved as they are cast)",
@@ -638,8 +638,8 @@ def study_serve(run_dir: str, name: str, host: str, port: int) -> None:
 @click.option("--seed", default=0, show_default=True, type=int)
 def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float, resample: str, seed: int) -> None:
     """Bradley-Terry Elo per condition with 95% bootstrap intervals; writes RUN/studies/NAME/elo.csv."""
-    from harness.study.db import StudyError
-    from harness.study.report import score_study, write_elo_csv
+    from harness.pairwise.db import StudyError
+    from harness.pairwise.report import score_study, write_elo_csv
 
     db = _study_db(run_dir, name)
     try:
@@ -677,8 +677,8 @@ def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, go
     metric's Kendall tau against the human ranking; writes elo.csv, bd.csv and report.md."""
     from rich.markdown import Markdown
 
-    from harness.study.db import StudyError
-    from harness.study.report import report_study
+    from harness.pairwise.db import StudyError
+    from harness.pairwise.report import report_study
 
     db = _study_db(run_dir, name)
     try:
@@ -697,8 +697,8 @@ def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, go
 @click.argument("votes_csv", type=click.Path(dir_okay=False))
 def study_import(run_dir: str, name: str, votes_csv: str) -> None:
     """Add votes from a CSV with columns rater,image,a,b,choice,seconds (choice: a or b)."""
-    from harness.study.db import StudyError
-    from harness.study.exchange import import_votes
+    from harness.pairwise.db import StudyError
+    from harness.pairwise.exchange import import_votes
 
     db = _study_db(run_dir, name)
     try:
@@ -714,7 +714,7 @@ def study_import(run_dir: str, name: str, votes_csv: str) -> None:
 @click.argument("votes_csv", type=click.Path(dir_okay=False))
 def study_export(run_dir: str, name: str, votes_csv: str) -> None:
     """Write every vote to a CSV with columns rater,image,a,b,choice,seconds."""
-    from harness.study.exchange import export_votes
+    from harness.pairwise.exchange import export_votes
 
     count = export_votes(_study_db(run_dir, name), votes_csv)
     console.print(f"wrote {count} votes to {votes_csv}", highlight=False)

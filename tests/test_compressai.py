@@ -189,12 +189,12 @@ def test_zoo_model_rejects_wrong_file_and_names_missing_one(server, untrained: P
 # --- a small model trained here, through `harness run` --------------------------------------------------------
 @pytest.mark.slow
 def test_small_trained_model_through_harness_run(tmp_path: Path) -> None:
-    from harness.codecs.compressai_zoo.train import (
+    from harness.run.store import read_results
+    from harness.training.compressai import (
         SmallTraining,
         load_images,
         train_model,
     )
-    from harness.run.store import read_results
 
     settings = SmallTraining(n=32, m=48, steps=300, lmbda=0.01, crop=64, batch=4, lr=1e-3)
     model = train_model(load_images([str(skimage_photos(tmp_path / "photos"))], 64), tmp_path / "small.pt",

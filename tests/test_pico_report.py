@@ -13,18 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.codecs import get_codec
-from harness.core.images import load_image
-from harness.datasets import resolve_dataset
-from harness.run.runner import _codec, run_sweep
-from harness.run.store import RunStore, read_results
-from harness.sources import published
-from harness.studies.pico.report import (
+from harness.claims.pico.report import (
     caveat_cases,
     equal_rate,
     summary_markdown,
     write_summary,
 )
+from harness.codecs import get_codec
+from harness.core.images import load_image
+from harness.datasets import resolve_dataset
+from harness.published import contender as published
+from harness.run.runner import _codec, run_sweep
+from harness.run.store import RunStore, read_results
 from tests.conftest import KODAK, SHARED
 
 SCENES = SHARED / "datasets" / "ml-pico-scenes"

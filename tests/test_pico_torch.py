@@ -239,7 +239,7 @@ def test_training_two_stages_resume_and_export(tmp_path: Path) -> None:
 
     from harness.codecs.pico_torch.checkpoint import read_checkpoint
     from harness.codecs.pico_torch.coder import PicoCoder
-    from harness.studies.pico.train import TrainingError, TrainSettings, train
+    from harness.training.pico_torch import TrainingError, TrainSettings, train
 
     os.environ.setdefault("TORCH_HOME", str(SHARED / "weights" / "torch_home"))
     data = tmp_path / "data"
@@ -264,7 +264,7 @@ def test_relevel_keeps_trained_levels_and_moves_the_rate() -> None:
     """Re-levelling to lambdas the model has reproduces those levels exactly; a lower lambda gets a coarser
     quantizer (extrapolated gain), so fewer estimated bits on a real crop."""
     from harness.codecs.pico_torch.checkpoint import build_model, read_checkpoint
-    from harness.studies.pico.train import relevel
+    from harness.training.pico_torch import relevel
 
     model = build_model(read_checkpoint(DEFAULT_CHECKPOINT)).eval()
     old = model.cfg.lambdas

@@ -15,13 +15,13 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from harness.study.db import DEGRADED, ORIGINAL, StudyDB, StudyError, Vote
-from harness.study.exchange import export_votes, read_votes_csv
-from harness.study.plan import create_study
-from harness.study.report import condition_info, perceptual_bd_rate
-from harness.study.scoring import fit_elo, score_votes, screen_raters, win_probability
-from harness.study.select import Selector, burn_in_pairs
-from harness.study.simulate import (
+from harness.pairwise.db import DEGRADED, ORIGINAL, StudyDB, StudyError, Vote
+from harness.pairwise.exchange import export_votes, read_votes_csv
+from harness.pairwise.plan import create_study
+from harness.pairwise.report import condition_info, perceptual_bd_rate
+from harness.pairwise.scoring import fit_elo, score_votes, screen_raters, win_probability
+from harness.pairwise.select import Selector, burn_in_pairs
+from harness.pairwise.simulate import (
     Truth,
     rate_shift_truth,
     simulate_session,
@@ -216,7 +216,7 @@ def test_api_is_blind_and_refuses_double_votes(run_dir):
     from starlette.testclient import TestClient
 
     from harness.core.images import load_image
-    from harness.study.server import make_app
+    from harness.pairwise.server import make_app
 
     db = create_study(run_dir, "api", codecs=["jpeg", "webp"])
     client = TestClient(make_app(db))
@@ -250,10 +250,10 @@ def test_pico_scenes_study_created_served_and_reported(tmp_path, monkeypatch):
     from harness.codecs import get_codec
     from harness.core.images import load_image
     from harness.datasets import resolve_dataset
+    from harness.pairwise.server import make_app
+    from harness.published.contender import ENV_CONFIG, ENV_DIRS, ENV_PICO
     from harness.run.runner import _codec, run_sweep
     from harness.run.store import RunStore
-    from harness.sources.published import ENV_CONFIG, ENV_DIRS, ENV_PICO
-    from harness.study.server import make_app
     from tests.conftest import KODAK
 
     for name in (ENV_CONFIG, ENV_DIRS):

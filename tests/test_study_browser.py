@@ -34,9 +34,9 @@ def study(tmp_path_factory) -> tuple[Path, Path]:
     """A study on real JPEG and WebP encodes of two 400x300 Kodak crops, larger than the browser's view."""
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
+    from harness.pairwise.plan import create_study
     from harness.run.runner import run_sweep
     from harness.run.store import RunStore
-    from harness.study.plan import create_study
 
     root = tmp_path_factory.mktemp("browser-study")
     crops = write_crops(root / "crops", height=300, width=400)

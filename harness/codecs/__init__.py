@@ -40,8 +40,8 @@ __all__ = [
     "register",
 ]
 
-# Published reconstructions (harness.sources) register here too: `--codecs pico` names them like codecs.
-_CODECS: Registry[Contender] = Registry("codec", (__name__, "harness.sources"), CodecError,
+# Published reconstructions (harness.published) register here too: `--codecs pico` names them like codecs.
+_CODECS: Registry[Contender] = Registry("codec", (__name__, "harness.published"), CodecError,
                                         skip={"base", "families"})
 register = _CODECS.register
 

@@ -10,7 +10,7 @@ A :class:`Codec` is a contender that encodes RGB pixels into bytes and decodes b
 pixels; everything else (padding to sizes the codec accepts, timing, plausibility of the decoded image,
 bpp accounting) lives here once, in :meth:`Codec.compress`. The family bases of
 :mod:`harness.codecs.families` (ffmpeg, Pillow, command-line programs) sit between this and the
-adapters. Published reconstructions (:mod:`harness.sources.published`) are contenders, not codecs.
+adapters. Published reconstructions (:mod:`harness.published.contender`) are contenders, not codecs.
 """
 
 from __future__ import annotations

@@ -631,7 +631,7 @@ _DEFINITION_MARKERS = {"encode", "decode", "programs", "knob"}
 
 def _is_other_config(path: Path) -> bool:
     """True for a well-formed TOML file in the folder that is not a codec definition (e.g. the
-    ``published.toml`` of :mod:`harness.sources.published`); malformed files are reported, not skipped."""
+    ``published.toml`` of :mod:`harness.published.contender`); malformed files are reported, not skipped."""
     try:
         doc = TomlReader(path).read()
     except ValueError:

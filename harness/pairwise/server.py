@@ -26,14 +26,14 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from harness.study.db import DEGRADED, ORIGINAL, StudyDB, StudyError
-from harness.study.select import Selector
+from harness.pairwise.db import DEGRADED, ORIGINAL, StudyDB, StudyError
+from harness.pairwise.select import Selector
 
 RATER_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 def static_dir() -> Path:
-    return Path(str(resources.files("harness.study") / "static"))
+    return Path(str(resources.files("harness.pairwise") / "static"))
 
 
 def viewer_static_dir() -> Path:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.study.db import DEGRADED, ORIGINAL, StudyDB
-from harness.study.scoring import elo_covariance, fit_elo, win_probability
+from harness.pairwise.db import DEGRADED, ORIGINAL, StudyDB
+from harness.pairwise.scoring import elo_covariance, fit_elo, win_probability
 
 # A shown comparison with no vote counts as taken for this long (a rater may be studying it).
 PENDING_SECONDS = 300.0

@@ -11,7 +11,7 @@ import csv
 import math
 from pathlib import Path
 
-from harness.study.db import GOLDEN_NAMES, StudyDB, StudyError, Vote
+from harness.pairwise.db import GOLDEN_NAMES, StudyDB, StudyError, Vote
 
 COLUMNS = ("rater", "image", "a", "b", "choice", "seconds")
 

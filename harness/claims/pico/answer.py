@@ -1,7 +1,7 @@
 """The current answer to the PICO question, measured on the authors' published scenes and written into
 ``docs/pico.md`` (between its ``answer`` markers) by one command::
 
-    TORCH_HOME=$PWD/../shared/weights/torch_home python3 -m harness.studies.pico.answer \
+    TORCH_HOME=$PWD/../shared/weights/torch_home python3 -m harness.claims.pico.answer \
         --scenes ../shared/datasets/ml-pico-scenes
 
 The originals are the scenes' own ``reference.png`` files (named after their scene), PICO and its published
@@ -45,9 +45,9 @@ def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS)
         metrics: Sequence[str] = METRICS, jobs: int = 1) -> Path:
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
+    from harness.published import contender as published
     from harness.run.runner import execute_local, run_sweep
     from harness.run.store import RunStore
-    from harness.sources import published
 
     os.environ[published.ENV_PICO] = str(scenes.resolve())
     dataset = resolve_dataset(str(originals(scenes, results / "originals")))
@@ -60,7 +60,7 @@ def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS)
 def answer_markdown(run_dir: Path) -> str:
     """The docs section: the verdict table and the rates, from the run's table."""
     from harness.analysis.tables import load_run, superseded_note
-    from harness.studies.pico.report import equal_rate, verdict_table
+    from harness.claims.pico.report import equal_rate, verdict_table
 
     df = load_run(run_dir)
     result = equal_rate(df, "pico")

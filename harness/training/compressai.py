@@ -1,6 +1,6 @@
 """Train a CompressAI image model on your own images; the checkpoint codes with ``compressai:checkpoint=PATH``.
 
-    python -m harness.codecs.compressai_zoo.train FOLDER_OR_IMAGE... --output model.pt \\
+    python -m harness.training.compressai FOLDER_OR_IMAGE... --output model.pt \\
         [--arch bmshj2018-hyperprior --n 128 --m 192 --steps 100000 --lmbda 0.0018 --crop 256 --batch 8]
 
 Loss: CompressAI's ``RateDistortionLoss`` (lambda * 255^2 * MSE + bpp) with the auxiliary loss of the
@@ -103,7 +103,7 @@ def train_model(images: list[np.ndarray], output: str | Path, settings: SmallTra
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m harness.codecs.compressai_zoo.train")
+    parser = argparse.ArgumentParser(prog="python -m harness.training.compressai")
     parser.add_argument("data", nargs="+")
     parser.add_argument("--output", required=True)
     for name, default in asdict(SmallTraining()).items():

@@ -29,7 +29,7 @@ import pandas as pd
 from PIL import Image
 
 from harness.core.images import ImageError, encode_png, load_image
-from harness.study.db import GOLDEN_NAMES, StudyDB, StudyError, study_dir
+from harness.pairwise.db import GOLDEN_NAMES, StudyDB, StudyError, study_dir
 
 GOLDEN_JPEG_QUALITY = 5
 

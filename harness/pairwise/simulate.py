@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.study.db import DEGRADED, ORIGINAL, StudyDB, Vote
-from harness.study.scoring import win_probability
+from harness.pairwise.db import DEGRADED, ORIGINAL, StudyDB, Vote
+from harness.pairwise.scoring import win_probability
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,7 +73,7 @@ def simulate_votes(db: StudyDB, truth: Truth, n_votes: int, n_raters: int = 20, 
 def simulate_session(db: StudyDB, truth: Truth, n_votes: int, n_raters: int = 10, seed: int = 0) -> int:
     """Raters taking turns through the adaptive selector; every vote is cast and committed as the web app
     does. Returns the number of votes cast (golden questions included)."""
-    from harness.study.select import Selector
+    from harness.pairwise.select import Selector
 
     rng = np.random.default_rng(seed)
     selector = Selector(db)

@@ -308,7 +308,7 @@ def train(settings: TrainSettings, progress: bool = True) -> Path:
             else:
                 stage = "perceptual"
                 if stage2 is None:
-                    from harness.studies.pico.losses import PerceptualStage
+                    from harness.training.pico_losses import PerceptualStage
 
                     stage2 = PerceptualStage(model, settings, device)
                     if resume is not None and "discriminator" in resume.get("train", {}):
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> None:
     """Minimal command line (the harness CLI wraps :func:`train` with the same options)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m harness.studies.pico.train")
+    parser = argparse.ArgumentParser(prog="python -m harness.training.pico_torch")
     parser.add_argument("data", nargs="+")
     parser.add_argument("--output", required=True)
     for name, default in TrainSettings.__dataclass_fields__.items():

@@ -25,8 +25,8 @@ import pandas as pd
 import scipy.stats
 
 from harness.analysis import bdrate
-from harness.study.db import StudyDB, StudyError
-from harness.study.scoring import (
+from harness.pairwise.db import StudyDB, StudyError
+from harness.pairwise.scoring import (
     DEFAULT_BOOTSTRAP,
     DEFAULT_GOLDEN_THRESHOLD,
     Scores,

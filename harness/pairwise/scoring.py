@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.study.db import ORIGINAL, StudyError, Vote
+from harness.pairwise.db import ORIGINAL, StudyError, Vote
 
 ELO_SCALE = 400.0
 K = math.log(10.0) / ELO_SCALE

@@ -25,7 +25,7 @@ def print_summary(run_dir: str | Path, anchor: str, metrics: Sequence[str] | Non
     print it; returns its path."""
     from rich.markdown import Markdown
 
-    from harness.studies.pico.report import write_summary
+    from harness.claims.pico.report import write_summary
 
     _, path = write_summary(run_dir, anchor, metrics, out_dir=out_dir)
     console.print(Markdown(path.read_text()))
@@ -55,7 +55,7 @@ def train_command(codec: str, data: tuple[str, ...], output: str, config: str, m
     from harness.cli import _fail as fail
     from harness.cli import console
     from harness.codecs.pico_torch.checkpoint import CheckpointError
-    from harness.studies.pico.train import TrainingError, TrainSettings, train
+    from harness.training.pico_torch import TrainingError, TrainSettings, train
 
     settings = TrainSettings(data=list(data), output=output, config=config, mse_steps=mse_steps,
                              perceptual_steps=perceptual_steps, batch_size=batch_size, crop=crop, lr=lr,

@@ -1,0 +1,1 @@
+"""Model training: fits the learned codecs' weights (pico-torch, CompressAI models); codecs only load them."""
