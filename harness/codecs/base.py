@@ -149,7 +149,10 @@ def is_flat_decode(reconstruction: np.ndarray, original: np.ndarray) -> bool:
     # Nearly every decode differs from its first pixel somewhere in a coarse sample: answer that cheaply.
     if (flat[:: max(1, flat.shape[0] // 4096)] != first).any():
         return False
-    return bool((reconstruction == first).all()) and float(original.astype(np.float64).std()) > 2.0
+    # Judged per channel: a solid colour that is not grey, such as (200, 30, 40), spreads over the channels
+    # together, not within any one of them.
+    spread = original.reshape(-1, original.shape[-1]).astype(np.float64).std(axis=0)
+    return bool((reconstruction == first).all()) and float(spread.max()) > 2.0
 
 
 class Contender(ABC):

@@ -13,9 +13,12 @@ Input policy (applied on purpose, and recorded in :attr:`SourceImage.notes`):
 - palette: expanded to RGB; CMYK: converted by Pillow's naive CMYK->RGB (no colour management);
 - floating-point samples are refused (no agreed mapping to 8 bits);
 - any size is accepted, including odd and 1x1: codecs that need even or minimum sizes pad by edge
-  replication and the harness crops back, with bpp on the original pixel count.
+  replication and the harness crops back, with bpp on the original pixel count; pictures over Pillow's
+  89.5 MP limit are refused unless the limit is raised (``HARNESS_MAX_MEGAPIXELS``);
+- a PNG whose chunk CRC does not match (a flipped bit anywhere, image data included) is refused: a
+  failed row naming the chunk, never pixels decoded from damaged data.
 
-Anything unreadable (empty, truncated, not an image) raises :class:`ImageError` whose message is one
+Anything unreadable (empty, truncated, not an image, a bad checksum) raises :class:`ImageError` whose message is one
 line naming the file.
 """
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import io
-import warnings
+import os
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,17 +83,18 @@ def decode_image_bytes(data: bytes, path: str | Path = "<bytes>") -> tuple[np.nd
     if not data:
         raise ImageError(f"{path}: empty file (0 bytes)")
     notes: list[str] = []
+    bad_chunk = _png_bad_chunk(data)
+    if bad_chunk:
+        raise ImageError(f"{path}: {bad_chunk}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            frames = getattr(image, "n_frames", 1)  # only multi-frame formats have it
-            if frames > 1:
-                notes.append(f"first of {frames} frames")
-            image.load()
+        image = _open_within_limit(data, path)
+        frames = getattr(image, "n_frames", 1)  # only multi-frame formats have it
+        if frames > 1:
+            notes.append(f"first of {frames} frames")
+        image.load()
     except UnidentifiedImageError:
         raise ImageError(f"{path}: {_unrecognised(data)}") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{path}: truncated or corrupt image data ({one_line(exc)})") from None
 
     if _png_bit_depth(data) == 16 or image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I") or (
@@ -112,6 +116,63 @@ def decode_image_bytes(data: bytes, path: str | Path = "<bytes>") -> tuple[np.nd
         pixels = np.repeat(pixels[..., :1], 3, axis=2)
         notes.append("grayscale replicated to RGB; alpha dropped")
     return np.ascontiguousarray(pixels, dtype=np.uint8), tuple(notes)
+
+
+MAX_MEGAPIXELS_ENV = "HARNESS_MAX_MEGAPIXELS"
+
+
+def max_pixels() -> int:
+    """The largest picture read: Pillow's decompression-bomb limit (89.5 MP), or ``$HARNESS_MAX_MEGAPIXELS``
+    (which ``harness run --max-megapixels`` sets for its workers)."""
+    value = os.environ.get(MAX_MEGAPIXELS_ENV)
+    if value:
+        try:
+            return int(float(value) * 1e6)
+        except ValueError:
+            raise ImageError(f"{MAX_MEGAPIXELS_ENV}={value!r} is not a number of megapixels") from None
+    return int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+
+def _open_within_limit(data: bytes, path: str | Path) -> Image.Image:
+    """Pillow's image of ``data``, refused with one line saying how to raise the limit when it has more
+    pixels than :func:`max_pixels` (Pillow would call it a decompression bomb, or warn, by its own limit)."""
+    limit, saved = max_pixels(), Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # the limit is checked here, with a message that says what to do
+    try:
+        image = Image.open(io.BytesIO(data))
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+    pixels = image.width * image.height
+    if pixels > limit:
+        raise ImageError(f"{path}: {image.width}x{image.height} is larger than the {_mp(limit)} MP limit "
+                         f"({_mp(pixels)} MP): raise it with {MAX_MEGAPIXELS_ENV}={_mp(pixels * 1.01)} "
+                         "(or harness run --max-megapixels)")
+    return image
+
+
+def _mp(pixels: float) -> str:
+    return f"{pixels / 1e6:.1f}" if pixels >= 1e6 else f"{pixels / 1e6:.2g}"
+
+
+def _png_bad_chunk(data: bytes) -> str | None:
+    """The first chunk of a PNG file whose CRC does not match its content (Pillow checks the header's only:
+    a flipped bit in the image data decodes to wrong pixels without a word), or None."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    offset = 8
+    while offset + 12 <= len(data):
+        length = int.from_bytes(data[offset:offset + 4], "big")
+        end = offset + 8 + length
+        if end + 4 > len(data):
+            return None  # truncated: Pillow's error says so
+        kind = data[offset + 4:offset + 8]
+        if zlib.crc32(data[offset + 4:end]) != int.from_bytes(data[end:end + 4], "big"):
+            name = kind.decode("latin-1") if kind.isalpha() else kind.hex()
+            return f"PNG chunk {name} at byte {offset} fails its CRC check (corrupt file)"
+        if kind == b"IEND":
+            return None
+        offset = end + 4
+    return None
 
 
 def _to_rgb8(image: Image.Image, notes: list[str]) -> np.ndarray:
