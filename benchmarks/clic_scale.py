@@ -121,8 +121,9 @@ def measure_overhead(images: int) -> dict[str, Any]:
     """The sweep as a run executes it (rows persisted, one worker), after a warm-up run."""
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
-    from harness.run.runner import execute_plan, plan_jobs
+    from harness.run.plan import plan_jobs
     from harness.run.store import RunStore
+    from harness.run.sweep import execute_plan
 
     with tempfile.TemporaryDirectory() as tmp:
         dataset = resolve_dataset(str(_kodak_folder(Path(tmp), images)))
@@ -141,8 +142,9 @@ def measure_overhead(images: int) -> dict[str, Any]:
 def measure_scaling(images: int, n_jobs: int, tmp: str) -> dict[str, Any]:
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
-    from harness.run.runner import execute_plan, plan_jobs
+    from harness.run.plan import plan_jobs
     from harness.run.store import RunStore
+    from harness.run.sweep import execute_plan
 
     dataset = resolve_dataset(str(_kodak_folder(Path(tmp), images)))
     jobs = plan_jobs(dataset, [get_codec("jpeg"), get_codec("webp")])
@@ -159,8 +161,9 @@ def synthesise_run(folder: Path, finished_jobs: int) -> tuple[Path, Path, str]:
     bytes plus a unique trailer), built with the tree under test's own planner and store."""
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
-    from harness.run.runner import execute_job, plan_jobs
+    from harness.run.plan import plan_jobs
     from harness.run.store import RunStore
+    from harness.run.worker import execute_job
 
     images = -(-finished_jobs // RESUME_POINTS)
     data = folder.parent / f"originals{images}"  # shared by both trees: the same bytes, the same keys

@@ -40,8 +40,8 @@ from PIL import Image
 from harness.analysis.tables import bd_table, load_run
 from harness.codecs import codec_names, get_codec
 from harness.datasets import resolve_dataset
-from harness.run.runner import run_sweep
 from harness.run.store import RunStore
+from harness.run.sweep import run_sweep
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
 SUBSET = "kodim01,kodim05,kodim15,kodim23"

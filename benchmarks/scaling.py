@@ -37,8 +37,11 @@ sys.path.insert(0, str(REPO))
 from harness.codecs import get_codec
 from harness.datasets import resolve_dataset
 from harness.run.cluster import QUIET_DASK_ENV, execute_dask
-from harness.run.runner import Executor, Job, execute_local, execute_plan, plan_jobs
+from harness.run.executors import Executor, execute_local
+from harness.run.jobs import Job
+from harness.run.plan import plan_jobs
 from harness.run.store import RunStore
+from harness.run.sweep import execute_plan
 
 TIMING = ["encode_seconds", "decode_seconds"]
 

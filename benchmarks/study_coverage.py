@@ -57,8 +57,8 @@ def main() -> None:
         simulate_votes,
         true_bd_rate,
     )
-    from harness.run.runner import run_sweep
     from harness.run.store import RunStore
+    from harness.run.sweep import run_sweep
     from tests.runs import write_crops
 
     root = Path(tempfile.mkdtemp(prefix="study-coverage-"))

@@ -113,8 +113,9 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
     from harness.datasets import DatasetError, resolve_dataset
     from harness.metrics import DEFAULT_METRICS, MetricError, get_metric
     from harness.run.cluster import ClusterError, execute_dask
-    from harness.run.runner import execute_local, run_sweep
+    from harness.run.executors import execute_local
     from harness.run.store import RunStore, StoreError
+    from harness.run.sweep import SweepConfig, run_sweep
 
     if jobs < 1:
         _fail(f"--jobs {jobs}: give at least 1 worker process")
@@ -167,13 +168,13 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
                                        f"{row.metric_errors.get(name)}", highlight=False)
 
         try:
-            summary = run_sweep(
-                store, data, codecs, points=_floats(points, "--points"),
-                target_bpps=_floats(target_bpp, "--target-bpp"), match=match, metrics=metric_names,
-                keep_reconstructions=keep_reconstructions, keep_bitstreams=not no_keep_bitstreams,
-                tolerance=tolerance, n_jobs=jobs, retry_failed=retry_failed, argv=sys.argv, on_plan=on_plan,
-                on_result=on_result, executor=executor, ship_images=ship_images,
-            )
+            config = SweepConfig(
+                points=_floats(points, "--points"), target_bpps=_floats(target_bpp, "--target-bpp"), match=match,
+                metrics=metric_names, keep_reconstructions=keep_reconstructions,
+                keep_bitstreams=not no_keep_bitstreams, tolerance=tolerance, n_jobs=jobs, executor=executor,
+                ship_images=ship_images, retry_failed=retry_failed, argv=sys.argv, on_plan=on_plan,
+                on_result=on_result)
+            summary = run_sweep(store, data, codecs, config)
         except (ValueError, ClusterError, StoreError) as exc:
             _fail(str(exc))
     # The run is written: let a later command in the same process (or the report) take the folder.

@@ -28,8 +28,8 @@ def make_run(root: Path, codecs: Sequence[str] = ("jpeg", "jpeg-444"), points: S
     """Run ``codecs`` on two Kodak crops with the real runner; returns the run directory."""
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
-    from harness.run.runner import run_sweep
     from harness.run.store import RunStore
+    from harness.run.sweep import run_sweep
 
     crops = write_crops(root / "kodak-crops")
     store = RunStore(root / "run")

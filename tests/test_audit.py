@@ -22,8 +22,10 @@ from PIL import Image
 
 from harness.codecs import get_codec
 from harness.datasets import resolve_dataset
-from harness.run.runner import execute_local, execute_plan, plan_jobs, run_sweep
+from harness.run.executors import execute_local
+from harness.run.plan import plan_jobs
 from harness.run.store import RunStore, read_results
+from harness.run.sweep import execute_plan, run_sweep
 from tests.conftest import KODAK
 from tests.runs import write_crops
 
@@ -168,7 +170,7 @@ def test_an_unreadable_image_is_a_failed_row_and_the_run_goes_on(tmp_path):
 
 
 def _dies_on_kodim13(job):
-    from harness.run.runner import execute_job
+    from harness.run.worker import execute_job
 
     if job.image == "kodim13" and job.point == 60:
         os.kill(os.getpid(), signal.SIGKILL)  # what the out-of-memory killer does

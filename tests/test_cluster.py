@@ -35,14 +35,11 @@ from harness.run.cluster import (
     execute_dask,
     task_key,
 )
-from harness.run.runner import (
-    JobResult,
-    execute_job,
-    execute_plan,
-    plan_jobs,
-    run_sweep,
-)
+from harness.run.jobs import JobResult
+from harness.run.plan import plan_jobs
 from harness.run.store import RunStore, read_results
+from harness.run.sweep import execute_plan, run_sweep
+from harness.run.worker import execute_job
 from tests.conftest import KODAK, REPO
 
 TIMING = ["encode_seconds", "decode_seconds"]

@@ -331,8 +331,8 @@ def test_add_metrics_to_a_run_without_reencoding(tmp_path):
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
     from harness.run.remetric import add_metrics
-    from harness.run.runner import run_sweep
     from harness.run.store import RunStore
+    from harness.run.sweep import run_sweep
     from tests.runs import write_crops
 
     crops = write_crops(tmp_path / "crops")

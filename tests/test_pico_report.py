@@ -23,8 +23,9 @@ from harness.codecs import get_codec
 from harness.core.images import load_image
 from harness.datasets import resolve_dataset
 from harness.published import contender as published
-from harness.run.runner import _codec, run_sweep
 from harness.run.store import RunStore, read_results
+from harness.run.sweep import run_sweep
+from harness.run.worker import _codec
 from tests.conftest import KODAK, SHARED
 
 SCENES = SHARED / "datasets" / "ml-pico-scenes"

@@ -20,8 +20,9 @@ from harness.core.images import load_image
 from harness.datasets import resolve_dataset
 from harness.published import contender as published
 from harness.published.contender import image_key_matches, parse_rate_name
-from harness.run.runner import _codec, run_sweep
 from harness.run.store import RunStore, read_results
+from harness.run.sweep import run_sweep
+from harness.run.worker import _codec
 from tests.conftest import KODAK, SHARED
 
 SCENES = SHARED / "datasets" / "ml-pico-scenes"

@@ -11,8 +11,8 @@ import pandas as pd
 
 from harness.codecs import get_codec
 from harness.datasets import resolve_dataset
-from harness.run.runner import run_sweep
 from harness.run.store import RunStore, read_results
+from harness.run.sweep import run_sweep
 from tests.runs import write_crops
 
 

@@ -131,7 +131,7 @@ def test_first_format_journal_is_migrated_and_resumes_without_work(tmp_path):
     crops = write_crops(tmp_path / "crops")
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
-    from harness.run.runner import run_sweep
+    from harness.run.sweep import run_sweep
 
     store = RunStore(tmp_path / "run")
     run_sweep(store, resolve_dataset(str(crops)), [get_codec("jpeg")], points=[40], metrics=("psnr",))

@@ -18,8 +18,8 @@ from PIL import Image
 
 from harness.codecs import get_codec
 from harness.datasets import resolve_dataset
-from harness.run.runner import run_sweep
 from harness.run.store import RunStore, read_results
+from harness.run.sweep import run_sweep
 from tests.conftest import KODAK
 
 TIMING = ["encode_seconds", "decode_seconds"]

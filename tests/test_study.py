@@ -252,8 +252,9 @@ def test_pico_scenes_study_created_served_and_reported(tmp_path, monkeypatch):
     from harness.datasets import resolve_dataset
     from harness.pairwise.server import make_app
     from harness.published.contender import ENV_CONFIG, ENV_DIRS, ENV_PICO
-    from harness.run.runner import _codec, run_sweep
     from harness.run.store import RunStore
+    from harness.run.sweep import run_sweep
+    from harness.run.worker import _codec
     from tests.conftest import KODAK
 
     for name in (ENV_CONFIG, ENV_DIRS):

@@ -35,8 +35,8 @@ def study(tmp_path_factory) -> tuple[Path, Path]:
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
     from harness.pairwise.plan import create_study
-    from harness.run.runner import run_sweep
     from harness.run.store import RunStore
+    from harness.run.sweep import run_sweep
 
     root = tmp_path_factory.mktemp("browser-study")
     crops = write_crops(root / "crops", height=300, width=400)

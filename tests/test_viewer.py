@@ -22,8 +22,8 @@ from harness.core.images import load_image
 from harness.datasets import resolve_dataset
 from harness.render.viewer import ViewerError, write_site
 from harness.render.viewer.site import difference_map
-from harness.run.runner import run_sweep
 from harness.run.store import RunStore, read_results
+from harness.run.sweep import run_sweep
 from tests.browser import chromium, screenshot
 from tests.runs import write_crops
 

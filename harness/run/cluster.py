@@ -12,7 +12,7 @@ run can be started on a cluster, interrupted, and finished locally or the other 
 - A worker that dies mid-job loses nothing: the scheduler reschedules its tasks on other workers, and the
   client persists each task's result once, whichever worker produced it. A job that kills every worker
   it runs on (more than the scheduler's ``allowed-failures``, default 3) becomes a failed row.
-- Workers keep the module-level caches of :mod:`harness.run.runner`, :mod:`harness.core.images` and
+- Workers keep the module-level caches of :mod:`harness.run.worker`, :mod:`harness.core.images` and
   :mod:`harness.metrics` (codec objects, decoded originals, metric networks, reference-side features) for
   their whole life, so they are loaded once per worker process, not once per job.
 """
@@ -26,7 +26,9 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from harness.core.errors import one_line
-from harness.run.runner import Executor, Job, JobResult, execute_job, failed_result
+from harness.run.executors import Executor
+from harness.run.jobs import Job, JobResult, failed_result
+from harness.run.worker import execute_job
 
 # Dask settings for the scheduler's and the workers' environment (docs/cluster.md). Dask's defaults
 # sample every worker's stack every 10 ms and check event loops every 20 ms: ~6% of a core per idle worker

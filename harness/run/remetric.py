@@ -27,7 +27,8 @@ class MetricsAdded:
 
 def add_metrics(run_dir: str | Path, names: list[str], jobs: int = 1) -> MetricsAdded:
     """Compute ``names`` on every successful row of the run in ``run_dir`` that lacks them."""
-    from harness.run.runner import execute_local, metrics_job
+    from harness.run.executors import execute_local
+    from harness.run.jobs import metrics_job
     from harness.run.store import RunStore
 
     run_dir = Path(run_dir)
@@ -42,9 +43,9 @@ def add_metrics(run_dir: str | Path, names: list[str], jobs: int = 1) -> Metrics
     store.lock()
     try:
         rows = [row for row in store.rows() if row.ok]
-        pending = [metrics_job(row, missing, run_dir) for row in rows
+        pending = [metrics_job(row, missing, str(run_dir)) for row in rows
                    if (missing := row.missing_metrics(names, retry_failed=True))]
-        kept = [job for job in pending if job.previous is not None and (
+        kept = [job for job in pending if (
             job.previous.bitstream or job.previous.reconstruction or job.previous.rate_source == "published")]
         if pending and not kept:
             raise MetricError(f"{run_dir}: the run kept neither bitstreams nor reconstructions (made with "

@@ -46,8 +46,9 @@ def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS)
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
     from harness.published import contender as published
-    from harness.run.runner import execute_local, run_sweep
+    from harness.run.executors import execute_local
     from harness.run.store import RunStore
+    from harness.run.sweep import run_sweep
 
     os.environ[published.ENV_PICO] = str(scenes.resolve())
     dataset = resolve_dataset(str(originals(scenes, results / "originals")))
