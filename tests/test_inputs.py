@@ -12,8 +12,8 @@ from PIL import Image
 from harness.codecs import get_codec
 from harness.core.images import ImageError, SourceImage, load_image
 from harness.datasets import resolve_dataset
-from harness.run.runner import run_sweep
 from harness.run.store import RunStore, read_results
+from harness.run.sweep import run_sweep
 from tests.conftest import KODAK
 from tests.runs import write_crops
 
