@@ -22,8 +22,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
 
 
 @contextmanager
-def chromium(width: int = 1280, height: int = 760) -> Iterator[Any]:
-    """A browser context with a fresh profile, device pixel ratio 1."""
+def chromium(width: int = 1280, height: int = 760, dpr: float = 1, touch: bool = False) -> Iterator[Any]:
+    """A browser context with a fresh profile, device pixel ratio ``dpr`` (screenshots are in device pixels);
+    ``touch``: a touch screen (mobile emulation is left off: the layout is the page's own)."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium")
     from playwright.sync_api import sync_playwright
@@ -33,7 +34,7 @@ def chromium(width: int = 1280, height: int = 760) -> Iterator[Any]:
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
                 profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
-                viewport={"width": width, "height": height}, device_scale_factor=1)
+                viewport={"width": width, "height": height}, device_scale_factor=dpr, has_touch=touch)
             try:
                 yield context
             finally:

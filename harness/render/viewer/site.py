@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-STATIC_FILES = ("compare.js", "compare.css", "viewer.js", "viewer.css")
+STATIC_FILES = ("display.js", "compare.js", "compare.css", "viewer.js", "viewer.css")
 PAGE_FILES = ("index.html", "view.html")
 THUMBNAIL_WIDTH = 320
 # Columns of a row shown beside its side after bpp and its metrics (when the run has them).

@@ -25,9 +25,14 @@
  *   view.state();    // {mode, zoom, center, split, flip, showOriginal, diff, gain, scale}
  *   view.destroy();
  *
- * Geometry: at zoom z (an integer) image pixel (x, y) covers the view pixels
- * [left + x*z, left + (x+1)*z) with left = round(viewWidth/2 - center.x*z), likewise for y; images are
- * drawn with image-rendering: pixelated whenever the scale is 1 or more, so pixels stay pixels.
+ * Geometry (display.js, loaded first, holds the rule): zoom z is an integer number of DEVICE pixels per
+ * image pixel, at any devicePixelRatio; image pixel (x, y) covers the device pixels
+ * [left + x*z, left + (x+1)*z) with left = round(paneCentre - center.x*z) in device pixels, likewise for y;
+ * images are drawn with image-rendering: pixelated. "fit" is the largest integer zoom that fits; an image
+ * larger than the view is area-filtered down (when the page may read its pixels; the browser's filter
+ * otherwise) and tagged "scaled 0.47x, press 1 for pixels".
+ * Touch: drag pans (or moves the slider from its handle), pinch and double-tap zoom, press and hold shows
+ * the original.
  *
  * Keys (when keys is true): s slider, f flip, x side by side; space toggles A/B (flip mode), a / b show
  * A / B, o shows the original (press again to go back); 0 fit, 1 2 4 8 zoom, + / - zoom in and out;
@@ -117,6 +122,8 @@
       layers[k].decoding = "async";
     });
     var handle = el("div", "hc-handle", panes[0]);
+    var scaleTag = el("div", "hc-scale", element);
+    var D = global.HarnessDisplay;
     var tags = {
       left: el("div", "hc-tag hc-tag-left", panes[0]),
       right: el("div", "hc-tag hc-tag-right", panes[0]),
@@ -124,9 +131,31 @@
     };
 
     function want(layer, url) {
-      // Only images that are shown are requested: nothing else is downloaded.
-      if (url && layer.getAttribute("src") !== url) layer.setAttribute("src", url);
-      if (!url) layer.removeAttribute("src");
+      // Only images that are shown are requested: nothing else is downloaded. data-url: the image the
+      // layer shows (its src is an area-filtered copy of it while the view is scaled down).
+      if (!url) { layer.removeAttribute("src"); layer.removeAttribute("data-url"); return; }
+      if (layer.getAttribute("data-url") === url) return;
+      layer.setAttribute("data-url", url);
+      layer.setAttribute("src", url);
+    }
+
+    function downscale(layer, drawn) {
+      var url = layer.getAttribute("data-url");
+      if (!url) return;
+      var wantSrc = url;
+      if (drawn.zoom === null) {
+        D.downscaled(url, drawn.width, drawn.height, function (small) {
+          if (layer.getAttribute("data-url") !== url) return;
+          var now = current();
+          if (now.zoom === null && now.width === drawn.width && small) {
+            if (layer.getAttribute("src") !== small) layer.setAttribute("src", small);
+            layer.classList.add("hc-filtered");
+          }
+        });
+        return;
+      }
+      layer.classList.remove("hc-filtered");
+      if (layer.getAttribute("src") !== wantSrc) layer.setAttribute("src", wantSrc);
     }
 
     function sourceOf(side) {
@@ -140,12 +169,13 @@
       return {w: r.width, h: r.height};
     }
 
-    function scale() {
-      if (state.zoom !== "fit") return state.zoom;
+    function current() {
+      // What is drawn: {zoom: k or null (scaled down), scale: device px per image px, width, height}.
       var p = paneSize();
-      if (!size.w || !size.h || !p.w || !p.h) return 1;
-      return Math.min(p.w / size.w, p.h / size.h);
+      return D.scaleOf(state.zoom, size.w, size.h, p.w, p.h, D.ratio());
     }
+
+    function scale() { return current().scale; }
 
     function center() {
       if (state.zoom === "fit" || !state.center) return {x: size.w / 2, y: size.h / 2};
@@ -157,27 +187,30 @@
     }
 
     function origin(pane) {
-      var r = (pane || panes[0]).getBoundingClientRect(), s = scale(), c = center();
-      var left = r.width / 2 - c.x * s, top = r.height / 2 - c.y * s;
-      if (state.zoom !== "fit") {
-        // Whole screen pixels (the pane itself may sit at a fraction): no resampling at 1:1 and above.
-        left = Math.round(r.left + left) - r.left;
-        top = Math.round(r.top + top) - r.top;
-      }
-      return {left: left, top: top, s: s, w: r.width, h: r.height};
+      // CSS position of the image in a pane; s: CSS pixels per image pixel. Edges on whole device pixels.
+      var r = (pane || panes[0]).getBoundingClientRect(), d = current(), dpr = D.ratio();
+      var at = D.place(r, size.w, size.h, d, center(), dpr);
+      return {left: at.left, top: at.top, width: at.width, height: at.height, s: d.scale / dpr, w: r.width,
+              h: r.height, drawn: d};
     }
 
     function layout() {
       var g = origin(), g2 = origin(panes[1]);
-      var w = size.w * g.s, h = size.h * g.s;
       Object.keys(layers).forEach(function (k) {
         var img = layers[k], o = img.parentNode === panes[1] ? g2 : g;
         img.style.left = o.left + "px";
         img.style.top = o.top + "px";
-        img.style.width = w + "px";
-        img.style.height = h + "px";
+        img.style.width = o.width + "px";
+        img.style.height = o.height + "px";
+        if (img.style.display !== "none") downscale(img, g.drawn);
       });
-      element.classList.toggle("hc-pixelated", g.s >= 1);
+      // Pixelated always: at integer zooms nearest neighbour, scaled down the area-filtered copy is drawn
+      // 1:1 (while it is made, or where the page may not read pixels, the browser's own filter).
+      element.classList.toggle("hc-pixelated", g.drawn.zoom !== null);
+      var text = D.tag(g.drawn.scale);
+      scaleTag.textContent = text;
+      element.setAttribute("data-scale", String(g.drawn.scale));
+      element.setAttribute("data-zoom", g.drawn.zoom === null ? "scaled" : String(g.drawn.zoom));
       var x = Math.round(state.split * g.w);
       layers.b.style.clipPath = state.mode === "slider" ? "inset(0 0 0 " + (x - g.left) + "px)" : "none";
       handle.style.left = x + "px";
@@ -222,8 +255,11 @@
     }
 
     function snapshot() {
+      // scale: device pixels per image pixel; cssScale: CSS pixels per image pixel (for panning by pointer).
+      var d = current();
       return {mode: state.mode, zoom: state.zoom, center: center(), split: state.split, flip: state.flip,
-              showOriginal: state.showOriginal, diff: state.diff, gain: state.gain, scale: scale()};
+              showOriginal: state.showOriginal, diff: state.diff, gain: state.gain, scale: d.scale,
+              cssScale: d.scale / D.ratio(), drawn: d.zoom === null ? "scaled" : d.zoom};
     }
 
     function changed() {
@@ -263,8 +299,8 @@
       if (z === state.zoom) return;
       if (at && z !== "fit") {
         // Keep the image point under the pointer where it is.
-        var g = origin();
-        var p = {x: (at.x - g.left) / s0, y: (at.y - g.top) / s0};
+        var g = origin(), dpr = D.ratio();
+        var p = {x: (at.x - g.left) * dpr / s0, y: (at.y - g.top) * dpr / s0};
         var c = center();
         state.center = clampCenter({x: p.x + (c.x - p.x) * s0 / z, y: p.y + (c.y - p.y) * s0 / z});
       } else if (z !== "fit" && !state.center) {
@@ -277,7 +313,7 @@
     function pan(dx, dy) {
       // dx, dy in screen pixels
       if (state.zoom === "fit") return;
-      var s = scale(), c = center();
+      var s = scale() / D.ratio(), c = center();
       state.center = clampCenter({x: c.x - dx / s, y: c.y - dy / s});
       changed();
     }
@@ -310,23 +346,61 @@
       if (handled) event.preventDefault();
     }
 
-    var drag = null;
+    var drag = null, touches = {}, pinch = null, lastTap = null, hold = null;
     function local(event, pane) {
       var r = (pane || panes[0]).getBoundingClientRect();
       return {x: event.clientX - r.left, y: event.clientY - r.top};
     }
+    function nearHandle(event) {
+      // Touch: a drag that starts within a finger's width of the slider's line moves the slider.
+      if (state.mode !== "slider" || state.showOriginal || event.currentTarget !== panes[0]) return false;
+      return Math.abs(local(event).x - state.split * paneSize().w) <= (event.pointerType === "touch" ? 24 : 0);
+    }
+    function spread() {
+      var ids = Object.keys(touches);
+      var a = touches[ids[0]], b = touches[ids[1]];
+      return {d: Math.hypot(a.x - b.x, a.y - b.y), x: (a.x + b.x) / 2, y: (a.y + b.y) / 2};
+    }
+    function endHold() {
+      if (hold && hold.timer) clearTimeout(hold.timer);
+      if (hold && hold.on) set({showOriginal: false});
+      hold = null;
+    }
     function onDown(event) {
       if (event.button !== 0) return;
       var pane = event.currentTarget;
-      drag = {x: event.clientX, y: event.clientY, moved: false, handle: event.target === handle, pane: pane};
       pane.setPointerCapture(event.pointerId);
       event.preventDefault();
+      touches[event.pointerId] = {x: event.clientX, y: event.clientY};
+      if (Object.keys(touches).length === 2) {
+        // Two fingers: pinch zooms (one integer step per 1.25x of finger spread), no pan, no hold.
+        endHold();
+        drag = null;
+        pinch = spread();
+        return;
+      }
+      drag = {x: event.clientX, y: event.clientY, moved: false, pane: pane, touch: event.pointerType === "touch",
+              handle: event.target === handle || nearHandle(event)};
+      if (drag.touch && !state.showOriginal) {
+        // Press and hold: the original, until the finger lifts.
+        hold = {timer: setTimeout(function () { if (hold) { hold.on = true; hold.timer = null; set({showOriginal: true}); } }, 450)};
+      }
     }
     function onMove(event) {
+      if (touches[event.pointerId]) touches[event.pointerId] = {x: event.clientX, y: event.clientY};
+      if (pinch && Object.keys(touches).length >= 2) {
+        var now = spread(), r = panes[0].getBoundingClientRect();
+        if (now.d > pinch.d * 1.25 || now.d < pinch.d / 1.25) {
+          zoomStep(now.d > pinch.d ? 1 : -1, {x: now.x - r.left, y: now.y - r.top});
+          pinch = now;
+        }
+        return;
+      }
       if (!drag) return;
       var dx = event.clientX - drag.x, dy = event.clientY - drag.y;
-      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 3) return;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < (drag.touch ? 8 : 3)) return;
       drag.moved = true;
+      if (hold && !hold.on) endHold();
       if (drag.handle) {
         set({split: local(event).x / paneSize().w});
       } else {
@@ -335,8 +409,23 @@
       }
     }
     function onUp(event) {
-      if (drag && !drag.moved && state.mode === "slider" && drag.pane === panes[0]) {
-        set({split: local(event).x / paneSize().w});
+      delete touches[event.pointerId];
+      if (pinch) { if (!Object.keys(touches).length) pinch = null; drag = null; return; }
+      var held = hold && hold.on;
+      endHold();
+      if (drag && !drag.moved && !held) {
+        if (drag.touch) {
+          // Double tap: zoom in one step at the finger (from the largest zoom: back to fit).
+          var at = local(event, drag.pane), t = Date.now();
+          if (lastTap && t - lastTap.t < 350 && Math.abs(at.x - lastTap.x) + Math.abs(at.y - lastTap.y) < 30) {
+            if (state.zoom === ZOOMS[ZOOMS.length - 1]) set({zoom: "fit"}); else zoomStep(1, at);
+            lastTap = null;
+          } else {
+            lastTap = {t: t, x: at.x, y: at.y};
+          }
+        } else if (state.mode === "slider" && drag.pane === panes[0]) {
+          set({split: local(event).x / paneSize().w});
+        }
       }
       drag = null;
     }
@@ -355,6 +444,7 @@
       pane.addEventListener("pointerdown", onDown);
       pane.addEventListener("pointermove", onMove);
       pane.addEventListener("pointerup", onUp);
+      pane.addEventListener("pointercancel", onUp);
       pane.addEventListener("wheel", onWheel, {passive: false});
     });
     Object.keys(layers).forEach(function (k) { layers[k].addEventListener("load", onLoad); });

@@ -1,0 +1,193 @@
+"""Pixels as they are in ``harness view``, at 1440x900 and 390x844 and device pixel ratios 1, 1.5 and 2:
+every integer zoom draws each image pixel as zoom x zoom DEVICE pixels (screenshot regions equal the PNG's
+pixels replicated), "fit" is the largest integer zoom that fits, and a larger image is scaled down with an
+area filter and says so."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from harness.codecs import get_codec
+from harness.core.images import load_image
+from harness.datasets import resolve_dataset
+from harness.render.viewer import write_site
+from harness.run.runner import run_sweep
+from harness.run.store import RunStore
+from tests.browser import chromium, screenshot
+from tests.conftest import KODAK
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """JPEG and WebP at two qualities on a full 768x512 Kodak image and a 96x64 crop."""
+    root = tmp_path_factory.mktemp("display")
+    images = root / "images"
+    images.mkdir()
+    os.symlink(KODAK / "kodim23.png", images / "kodim23.png")
+    Image.fromarray(np.asarray(Image.open(KODAK / "kodim04.png"))[300:364, 200:296]).save(images / "small.png")
+    store = RunStore(root / "run")
+    run_sweep(store, resolve_dataset(str(images)), [get_codec("jpeg"), get_codec("webp")], points=[30, 70],
+              metrics=("psnr",), keep_reconstructions=True)
+    result = write_site(store.run_dir)
+    assert result.errors == []
+    return result
+
+
+def open_view(context, site, fragment: str):
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"error: {exc}"))
+    page.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
+    page.goto((site.out_dir / "view.html").as_uri() + "#" + fragment)
+    page.wait_for_selector("body[data-ready]")
+    settle(page)
+    page.problems = problems
+    return page
+
+
+def settle(page) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#compare .hc-img')].filter(i => i.style.display !== 'none')"
+        ".every(i => i.complete && i.naturalWidth > 0)")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def rect(page, selector: str) -> list[float]:
+    return page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect();"
+                                           " return [r.left, r.top, r.right, r.bottom]; }")
+
+
+def drawn_vs_file(page, layer: str, zoom: int, pane: str = ".hc-pane-1") -> tuple[np.ndarray, np.ndarray]:
+    """The visible part of ``layer`` in the screenshot (device pixels) and the same region of its PNG with
+    every pixel repeated ``zoom`` times in each direction; the pane's top 34 CSS px (labels) and bottom
+    30 (scale tag) left out."""
+    dpr = page.evaluate("devicePixelRatio")
+    left, top, right, bottom = (v * dpr for v in rect(page, f"#compare {pane} {layer}"))
+    assert abs(left - round(left)) < 0.02 and abs(top - round(top)) < 0.02, "image edges on whole device pixels"
+    left, top = round(left), round(top)
+    p_left, p_top, p_right, p_bottom = rect(page, f"#compare {pane}")
+    x0, x1 = math.ceil(max(left, p_left * dpr)), math.floor(min(right, p_right * dpr))
+    y0, y1 = math.ceil(max(top, (p_top + 34) * dpr)), math.floor(min(bottom, (p_bottom - 30) * dpr))
+    src = page.eval_on_selector(f"#compare {pane} {layer}", "e => e.src")
+    image = load_image(Path(src.removeprefix("file://"))).pixels
+    shot = screenshot(page)
+    ys = (np.arange(y0, y1) - top) // zoom
+    xs = (np.arange(x0, x1) - left) // zoom
+    return shot[y0:y1, x0:x1], image[ys][:, xs]
+
+
+def assert_pixels_exact(page, layer: str, zoom: int, minimum: int = 40) -> None:
+    screen, expected = drawn_vs_file(page, layer, zoom)
+    assert min(screen.shape[:2]) >= minimum, screen.shape
+    assert np.array_equal(screen, expected), f"{np.mean(screen != expected):.3%} of values differ at zoom {zoom}"
+
+
+def check_screen(site, width: int, height: int, dpr: float) -> None:
+    with chromium(width, height, dpr=dpr) as context:
+        page = open_view(context, site, "image=kodim23&a=jpeg&b=webp&mode=flip&zoom=1&x=384&y=256")
+        left, top, right, bottom = rect(page, "#compare")
+        assert right - left >= min(width, 1440) * 0.45 and bottom - top >= 250, "the image area is visible"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, "no horizontal scroll"
+        for zoom in (1, 2, 4):
+            page.keyboard.press(str(zoom))
+            settle(page)
+            assert page.get_attribute("#compare", "data-zoom") == str(zoom)
+            assert_pixels_exact(page, ".hc-a", zoom)
+        # Fit: 768x512 is larger than every view here at 1:1 except 1440x900 at ratio 1.5 and 2, where it
+        # fits 1x or 2x; a scaled-down view says so.
+        page.keyboard.press("0")
+        settle(page)
+        pane = rect(page, "#compare .hc-pane-1")
+        fits = math.floor(min((pane[2] - pane[0]) * dpr / 768, (pane[3] - pane[1]) * dpr / 512))
+        if fits >= 1:
+            assert page.get_attribute("#compare", "data-zoom") == str(fits)
+            assert page.text_content("#compare .hc-scale") == ""
+            assert_pixels_exact(page, ".hc-a", fits)
+        else:
+            assert page.get_attribute("#compare", "data-zoom") == "scaled"
+            tag = page.text_content("#compare .hc-scale")
+            assert tag.startswith("scaled 0.") and tag.endswith("x, press 1 for pixels"), tag
+            scale = float(page.get_attribute("#compare", "data-scale"))
+            drawn = rect(page, "#compare .hc-pane-1 .hc-a")
+            assert scale < 1 and abs((drawn[2] - drawn[0]) * dpr - round(768 * scale)) < 0.02
+        # The small image at fit: the largest integer zoom, pixel for pixel.
+        page.goto(page.url.split("#")[0] + "#image=small&a=jpeg&b=webp&mode=flip&zoom=fit")
+        page.wait_for_function("() => document.body.dataset.ready === 'small'")
+        settle(page)
+        pane = rect(page, "#compare .hc-pane-1")
+        fits = math.floor(min((pane[2] - pane[0]) * dpr / 96, (pane[3] - pane[1]) * dpr / 64))
+        assert page.get_attribute("#compare", "data-zoom") == str(fits) and fits >= 3
+        assert_pixels_exact(page, ".hc-a", fits)
+        assert page.problems == []
+
+
+@pytest.mark.parametrize(("width", "height", "dpr"), [(1440, 900, 1.5), (390, 844, 2)])
+def test_every_zoom_draws_whole_device_pixels(site, width, height, dpr):
+    check_screen(site, width, height, dpr)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("width", "height", "dpr"), [(1440, 900, 1), (1440, 900, 2), (390, 844, 1),
+                                                      (390, 844, 1.5)])
+def test_every_zoom_draws_whole_device_pixels_everywhere(site, width, height, dpr):
+    check_screen(site, width, height, dpr)
+
+
+def area_filter(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The mean of the input area each output pixel covers (display.js's areaDownscale)."""
+    def weights(n: int, m: int) -> np.ndarray:
+        w = np.zeros((m, n))
+        step = n / m
+        for i in range(m):
+            a, b = i * step, (i + 1) * step
+            for j in range(math.floor(a), min(n, math.ceil(b - 1e-9))):
+                w[i, j] = (min(b, j + 1) - max(a, j)) / step
+        return w
+    out = np.einsum("yi,ixc->yxc", weights(pixels.shape[0], height), pixels.astype(float))
+    return np.einsum("xj,yjc->yxc", weights(pixels.shape[1], width), out)
+
+
+def test_served_fit_is_area_filtered(site, tmp_path):
+    """Served over HTTP the page may read pixels: "fit" on an image larger than the view is the area filter
+    of its pixels, drawn one to one in device pixels."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    server = subprocess.Popen([sys.executable, "-m", "harness.cli", "view", str(site.plan.run_dir), "--out",
+                               str(site.out_dir), "--serve", "--port", "0"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = server.stdout.readline().split()[1]
+        with chromium(390, 844, dpr=1) as context:
+            page = context.new_page()
+            failed: list[str] = []
+            page.on("requestfailed", lambda req: failed.append(req.url))
+            page.on("console", lambda msg: failed.append(msg.text) if msg.type == "error" else None)
+            page.goto(url.replace("index.html", "view.html") + "#image=kodim23&a=jpeg&b=webp&mode=flip&zoom=fit")
+            page.wait_for_selector("body[data-ready]")
+            page.wait_for_function("() => document.querySelector('#compare .hc-pane-1 .hc-a')"
+                                   ".classList.contains('hc-filtered')")
+            settle(page)
+            assert page.text_content("#compare .hc-scale").startswith("scaled 0.")
+            left, top, right, bottom = (round(v) for v in rect(page, "#compare .hc-pane-1 .hc-a"))
+            a = page.eval_on_selector("#compare .hc-a", "e => e.dataset.url")
+            pixels = load_image(site.out_dir / a.split("/viewer/")[-1].split(url.rsplit("/", 1)[0] + "/")[-1]).pixels
+            expected = area_filter(pixels, right - left, bottom - top)
+            shot = screenshot(page).astype(float)
+            p_top = rect(page, "#compare .hc-pane-1")[1]
+            y0 = max(top, math.ceil(p_top) + 34)
+            region = shot[y0:bottom - 30, left:right]
+            assert np.abs(region - expected[y0 - top:bottom - 30 - top]).max() <= 1.0
+            assert failed == []
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
