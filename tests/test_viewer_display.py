@@ -19,8 +19,8 @@ from harness.codecs import get_codec
 from harness.core.images import load_image
 from harness.datasets import resolve_dataset
 from harness.render.viewer import write_site
-from harness.run.runner import run_sweep
 from harness.run.store import RunStore
+from harness.run.sweep import run_sweep
 from tests.browser import chromium, screenshot
 from tests.conftest import KODAK
 
