@@ -1,13 +1,15 @@
-"""The PICO study's parts of the command line, kept apart from the generic harness but behind the same
-commands: ``harness train pico-torch``, ``harness run --pico-checkpoint`` and ``harness report --summary``."""
+"""The PICO claim's command-line plug-in (entry point ``harness.plugins``: pico): ``harness train pico-torch``,
+``harness run --pico-checkpoint`` and ``harness report --summary``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
+
+from harness.cli.common import console, fail
+from harness.cli.plugin import Plugins, ReportDone
 
 
 def with_checkpoint(specs: Sequence[str], checkpoint: str | None) -> list[str]:
@@ -19,17 +21,16 @@ def with_checkpoint(specs: Sequence[str], checkpoint: str | None) -> list[str]:
             for s in specs]
 
 
-def print_summary(run_dir: str | Path, anchor: str, metrics: Sequence[str] | None, out_dir: str | Path | None,
-                  console: Any) -> Path:
+def print_summary(done: ReportDone, _flag: bool) -> dict[str, Path]:
     """``harness report --summary``: write ``summary.md`` (every codec against the anchor at equal bpp) and
-    print it; returns its path."""
+    print it."""
     from rich.markdown import Markdown
 
     from harness.claims.pico.report import write_summary
 
-    _, path = write_summary(run_dir, anchor, metrics, out_dir=out_dir)
-    console.print(Markdown(path.read_text()))
-    return path
+    _, path = write_summary(done.run_dir, done.anchor, done.metrics, out_dir=done.out_dir)
+    done.console.print(Markdown(path.read_text()))
+    return {"summary": path}
 
 
 @click.command("train")
@@ -52,8 +53,6 @@ def train_command(codec: str, data: tuple[str, ...], output: str, config: str, m
                   perceptual_steps: int, batch_size: int, crop: int, lr: float, device: str, threads: int,
                   seed: int) -> None:
     """Train the unofficial PICO re-implementation (pico-torch) on a folder of images."""
-    from harness.cli import _fail as fail
-    from harness.cli import console
     from harness.codecs.pico_torch.checkpoint import CheckpointError
     from harness.training.pico_torch import TrainingError, TrainSettings, train
 
@@ -65,3 +64,15 @@ def train_command(codec: str, data: tuple[str, ...], output: str, config: str, m
     except (TrainingError, CheckpointError) as exc:
         fail(str(exc))
     console.print(f"wrote {exported}", highlight=False)
+
+
+def register(cli: Plugins) -> None:
+    """Add the PICO claim's command and options to ``harness``."""
+    cli.add_command(train_command)
+    cli.add_option("run", click.Option(["--pico-checkpoint"], default=None, type=click.Path(dir_okay=False),
+                                       help="Checkpoint for the pico-torch codec (same as "
+                                            "pico-torch:checkpoint=PATH)."), with_checkpoint)
+    cli.add_option("report", click.Option(["--summary"], is_flag=True,
+                                          help="Also write summary.md: every codec against the anchor at equal bpp "
+                                               "per image (PSNR vs perceptual metrics, JPEG XL), for anchors with "
+                                               "one point per image such as published PICO."), print_summary)

@@ -1,0 +1,42 @@
+"""The ``harness`` group: the built-in command groups, then the plug-ins' commands and options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from harness.cli import codecs, datasets, metrics, published, report, run, study, view
+from harness.cli.plugin import installed
+
+
+class HarnessGroup(click.Group):
+    """A click group that installs the plug-ins before it parses its first command line."""
+
+    plugged = False
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        self.plug()
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def plug(self) -> None:
+        if self.plugged:
+            return
+        self.plugged = True
+        plugins = installed()
+        for command in plugins.commands:
+            self.add_command(command)
+        for hook in plugins.options:
+            self.commands[hook.command].params.append(hook.option)
+
+
+@click.group(cls=HarnessGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="harness")
+def main() -> None:
+    """Benchmark image codecs: run sweeps, compute metrics, report BD-rates and plot RD curves."""
+
+
+for module in (run, codecs, metrics, datasets, report, published, view, study):
+    for command in module.COMMANDS:
+        main.add_command(command)

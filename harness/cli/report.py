@@ -1,0 +1,74 @@
+"""``harness report`` (BD tables) and ``harness plot`` (figures) of a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harness.cli.common import console, fail, out, split
+from harness.cli.plugin import ReportDone, installed
+
+
+@click.command("report")
+@click.argument("run_dir", type=click.Path(exists=True))
+@click.option("--anchor", default=None, help="Codec label (or name) every codec is compared with (default: vvc if present, else the first codec).")
+@click.option("--metrics", default=None, help="Comma-separated metric columns (default: every metric column of the run).")
+@click.option("--method", type=click.Choice(["pchip", "akima", "cubic"]), default="pchip", show_default=True,
+              help="BD interpolation: pchip (JVET/JCT-VC CTC sheet), akima, cubic (VCEG-M33).")
+@click.option("--pooling", type=click.Choice(["per-image", "pooled"]), default="per-image", show_default=True,
+              help="Mean of per-image BD values, or BD of the dataset-mean curves.")
+@click.option("--rate", "rate_column", type=click.Choice(["bpp", "bpp_payload"]), default="bpp", show_default=True)
+@click.option("--min-overlap", default=None, type=float, help="Minimum shared fraction of the ranges for a BD value (default 0.4, as in FAU's package: overlap over the union of both ranges).")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Output folder (default: RUN/report).")
+@click.option("--format", "formats", default="md,csv,html", show_default=True, help="Files to write: md, csv, html.")
+def report_command(run_dir: str, anchor: str | None, metrics: str | None, method: str, pooling: str, rate_column: str,
+                   min_overlap: float | None, out_dir: str | None, formats: str, **plugin_values: Any) -> None:
+    """BD-rate and BD-quality of every codec against an anchor, matched-quality ratios and a codec summary."""
+    from harness.analysis.bdrate import DEFAULT_MIN_OVERLAP
+    from harness.analysis.tables import ReportError, default_anchor, load_run
+    from harness.render.report import report_run
+
+    try:
+        chosen = anchor or default_anchor(load_run(run_dir))
+        report = report_run(run_dir, chosen, split(metrics) or None, method=method, pooling=pooling,
+                            rate_column=rate_column, min_overlap=DEFAULT_MIN_OVERLAP if min_overlap is None else min_overlap,
+                            out_dir=out_dir, formats=split(formats), console=out)
+        for hook, value in installed().hooks("report", plugin_values):
+            done = ReportDone(Path(run_dir), chosen, split(metrics) or None, Path(out_dir) if out_dir else None,
+                              out, dict(report.files))
+            report.files.update(hook(done, value) or {})
+    except ReportError as exc:
+        fail(str(exc))
+    for path in report.files.values():
+        console.print(f"wrote {path}", highlight=False)
+
+
+@click.command("plot")
+@click.argument("run_dir", type=click.Path(exists=True))
+@click.option("--anchor", default=None, help="Anchor of the BD-rate figures (default: vvc if present, else the first codec).")
+@click.option("--metrics", default=None, help="Comma-separated metric columns (default: every metric column of the run).")
+@click.option("--per-image", is_flag=True, help="Also draw every image's RD curves (small multiples).")
+@click.option("--format", "formats", default="png,pdf", show_default=True, help="Figure formats: png, pdf, svg.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Output folder (default: RUN/figures).")
+@click.option("--method", type=click.Choice(["pchip", "akima", "cubic"]), default="pchip", show_default=True)
+@click.option("--pooling", type=click.Choice(["per-image", "pooled"]), default="per-image", show_default=True)
+@click.option("--rate", "rate_column", type=click.Choice(["bpp", "bpp_payload"]), default="bpp", show_default=True)
+def plot_command(run_dir: str, anchor: str | None, metrics: str | None, per_image: bool, formats: str,
+                 out_dir: str | None, method: str, pooling: str, rate_column: str) -> None:
+    """RD curves per metric, BD-rate bars and encode/decode time vs BD-rate, for print (PNG + PDF/SVG)."""
+    from harness.analysis.tables import ReportError
+    from harness.render.plots import plot_run
+
+    try:
+        files = plot_run(run_dir, split(metrics) or None, anchor=anchor, per_image=per_image,
+                         formats=split(formats), out_dir=out_dir, method=method, pooling=pooling,
+                         rate_column=rate_column)
+    except ReportError as exc:
+        fail(str(exc))
+    for path in files:
+        console.print(f"wrote {path}", highlight=False)
+
+
+COMMANDS = [report_command, plot_command]

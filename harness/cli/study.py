@@ -1,0 +1,168 @@
+"""``harness study``: pairwise preference studies with people (plan, serve, score, report, votes)."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from harness.cli.common import console, fail, out, split
+
+
+@click.group()
+def study() -> None:
+    """Pairwise preference studies with people: plan, serve, score, report, import and export votes."""
+
+
+def _study_db(run_dir: str, name: str):
+    from harness.pairwise.db import StudyDB, StudyError, study_dir
+
+    try:
+        return StudyDB(study_dir(run_dir, name)).check()
+    except StudyError as exc:
+        fail(str(exc))
+
+
+@study.command("create")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("name")
+@click.option("--codecs", default=None, help="Comma-separated codec labels or names (default: every codec of the run).")
+@click.option("--images", default=None, help="Comma-separated image names (default: every image).")
+@click.option("--points", default=None, help="Comma-separated points to keep (knob values, or the bpp labels of "
+                                            "rate-matched codecs), e.g. 30,50.")
+@click.option("--golden-every", default=8, show_default=True, type=int,
+              help="A rater's 3rd comparison and every N-th after it is a golden question (0: none).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the burn-in design.")
+def study_create(run_dir: str, name: str, codecs: str | None, images: str | None, points: str | None,
+                 golden_every: int, seed: int) -> None:
+    """Plan a study NAME on RUN_DIR: conditions CODEC@POINT, lossless PNGs and the SQLite plan under
+    RUN_DIR/studies/NAME/."""
+    from harness.pairwise.db import StudyError
+    from harness.pairwise.plan import create_study
+    from harness.pairwise.report import condition_info
+
+    try:
+        db = create_study(run_dir, name, codecs=split(codecs) or None, images=split(images) or None,
+                          points=split(points) or None, golden_every=golden_every, seed=seed,
+                          progress=lambda line: console.print(line, highlight=False))
+    except StudyError as exc:
+        fail(str(exc))
+    info = condition_info(db)
+    table = Table("condition", "codec", "point", "mean bpp", "images", title=f"study {name}")
+    for row in info.itertuples():
+        table.add_row(row.condition, row.codec, row.point, f"{row.bpp:.4f}", str(row.images))
+    out.print(table)
+    console.print(f"wrote {db.path}", highlight=False)
+
+
+@study.command("serve")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("name")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 lets colleagues on the network take part).")
+@click.option("--port", default=8765, show_default=True, type=int)
+def study_serve(run_dir: str, name: str, host: str, port: int) -> None:
+    """Serve the study in a browser: one blind comparison at a time, every vote committed as it is cast."""
+    import uvicorn
+
+    from harness.pairwise.server import make_app
+
+    db = _study_db(run_dir, name)
+    console.print(f"study {name}: http://{host}:{port}/  (Ctrl-C stops; votes are saved as they are cast)",
+                  highlight=False)
+    uvicorn.run(make_app(db), host=host, port=port, log_level="warning")
+
+
+@study.command("score")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("name")
+@click.option("--bootstrap", default=1000, show_default=True, type=int, help="Bootstrap refits for the intervals.")
+@click.option("--golden-threshold", default=0.8, show_default=True, type=float,
+              help="Raters who answer fewer golden questions right than this share are dropped.")
+@click.option("--resample", type=click.Choice(["both", "raters", "images"]), default="both", show_default=True,
+              help="What the bootstrap resamples: raters and images, or one of them (see docs/study.md).")
+@click.option("--seed", default=0, show_default=True, type=int)
+def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float, resample: str, seed: int) -> None:
+    """Bradley-Terry Elo per condition with 95% bootstrap intervals; writes RUN/studies/NAME/elo.csv."""
+    from harness.pairwise.db import StudyError
+    from harness.pairwise.report import score_study, write_elo_csv
+
+    db = _study_db(run_dir, name)
+    try:
+        scores, table = score_study(db, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
+                                    resample=resample)
+    except StudyError as exc:
+        fail(str(exc))
+    path = write_elo_csv(table, db.folder / "elo.csv")
+    shown = Table("condition", "bpp", "Elo", "95% low", "95% high", "votes",
+                  title=f"study {name}: {scores.votes_used} votes")
+    for row in table.itertuples():
+        shown.add_row(row.condition, f"{row.bpp:.4f}", f"{row.elo:.0f}", f"{row.low:.0f}", f"{row.high:.0f}",
+                      str(row.votes))
+    out.print(shown)
+    for rater in scores.dropped_raters:
+        r = scores.raters.set_index("rater").loc[rater]
+        console.print(f"dropped rater {rater}: {r.golden_right} of {r.golden} golden questions right", highlight=False)
+    console.print(f"wrote {path}", highlight=False)
+
+
+@study.command("report")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("name")
+@click.option("--anchor", default=None, help="Codec the perceptual BD-rates are against (default: the codec with "
+                                            "the most conditions, VVC on a tie).")
+@click.option("--bootstrap", default=1000, show_default=True, type=int)
+@click.option("--golden-threshold", default=0.8, show_default=True, type=float)
+@click.option("--format", "formats", default="png,pdf", show_default=True, help="Figure formats: png, pdf, svg.")
+@click.option("--resample", type=click.Choice(["both", "raters", "images"]), default="both", show_default=True,
+              help="What the bootstrap resamples: raters and images, or one of them (see docs/study.md).")
+@click.option("--seed", default=0, show_default=True, type=int)
+def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, golden_threshold: float,
+                 formats: str, resample: str, seed: int) -> None:
+    """Elo vs bpp plot, Elo table, perceptual BD-rate (Elo as quality) with bootstrap intervals, and each
+    metric's Kendall tau against the human ranking; writes elo.csv, bd.csv and report.md."""
+    from rich.markdown import Markdown
+
+    from harness.pairwise.db import StudyError
+    from harness.pairwise.report import report_study
+
+    db = _study_db(run_dir, name)
+    try:
+        rep = report_study(db, anchor=anchor, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
+                           resample=resample, formats=split(formats))
+    except StudyError as exc:
+        fail(str(exc))
+    out.print(Markdown(rep.files["report"].read_text()))
+    for path in rep.files.values():
+        console.print(f"wrote {path}", highlight=False)
+
+
+@study.command("import")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("name")
+@click.argument("votes_csv", type=click.Path(dir_okay=False))
+def study_import(run_dir: str, name: str, votes_csv: str) -> None:
+    """Add votes from a CSV with columns rater,image,a,b,choice,seconds (choice: a or b)."""
+    from harness.pairwise.db import StudyError
+    from harness.pairwise.exchange import import_votes
+
+    db = _study_db(run_dir, name)
+    try:
+        count = import_votes(votes_csv, db)
+    except StudyError as exc:
+        fail(str(exc))
+    console.print(f"imported {count} votes into {db.path}", highlight=False)
+
+
+@study.command("export")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("name")
+@click.argument("votes_csv", type=click.Path(dir_okay=False))
+def study_export(run_dir: str, name: str, votes_csv: str) -> None:
+    """Write every vote to a CSV with columns rater,image,a,b,choice,seconds."""
+    from harness.pairwise.exchange import export_votes
+
+    count = export_votes(_study_db(run_dir, name), votes_csv)
+    console.print(f"wrote {count} votes to {votes_csv}", highlight=False)
+
+
+COMMANDS = [study]
