@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.render.viewer.site import make_asset, site_size, write_pages, write_site
+from harness.render.viewer.assets import make_asset
+from harness.render.viewer.site import site_size, write_pages, write_site
 
 
 def added_bytes(folder: Path) -> int:

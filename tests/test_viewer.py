@@ -21,7 +21,7 @@ from harness.codecs import get_codec
 from harness.core.images import load_image
 from harness.datasets import resolve_dataset
 from harness.render.viewer import ViewerError, write_site
-from harness.render.viewer.site import difference_map
+from harness.render.viewer.assets import difference_map
 from harness.run.store import RunStore, read_results
 from harness.run.sweep import run_sweep
 from tests.browser import chromium, screenshot

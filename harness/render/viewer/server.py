@@ -16,7 +16,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from harness.render.viewer.site import SitePlan, make_asset
+from harness.render.viewer.assets import make_asset
+from harness.render.viewer.site import SitePlan
 
 
 class _Handler(SimpleHTTPRequestHandler):
