@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -16,6 +23,11 @@ from harness.run.store import RunStore, read_results
 from harness.run.sweep import run_sweep
 from tests.conftest import KODAK
 from tests.runs import write_crops
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          check=False, env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 def _chunks(data: bytes) -> list[tuple[int, bytes, int]]:
@@ -84,3 +96,102 @@ def test_bad_chunk_checks_leave_good_pngs_alone():
     assert all(zlib.crc32(data[o + 4:o + 8 + n]) == int.from_bytes(data[o + 8 + n:o + 12 + n], "big")
                for o, _, n in _chunks(data))
     assert load_image(KODAK / "kodim23.png").width == 768
+
+
+# --- datasets -------------------------------------------------------------------------------------------
+
+def test_a_folder_lists_what_it_skipped_and_why_one_line_per_kind(tmp_path):
+    crops = write_crops(tmp_path / "crops")
+    Image.open(crops / "kodim23.png").save(crops / "anim.gif")
+    os.symlink(crops / "gone.png", crops / "dangling.png")
+    os.mkfifo(crops / "pipe.png")
+    (crops / "x.png").mkdir()
+    (crops / "x.png" / "inside.png").write_bytes((crops / "kodim13.png").read_bytes())
+    dataset = resolve_dataset(str(crops))
+    assert sorted(ref.name for ref in dataset.images) == ["kodim13", "kodim23", "x.png/inside"]
+    assert dataset.skipped_line == ("4 skipped: 1 .gif (not a supported still format), 1 FIFO (pipe.png), "
+                                    "1 dangling link, 1 folder named x.png")
+    run = cli("run", "--codecs", "jpeg", "--points", "50", "--dataset", str(crops), "--results", "r", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert f"3 images ({dataset.skipped_line})" in " ".join(run.stderr.split())
+    assert json.loads((tmp_path / "r" / "crops" / "run.json").read_text())["dataset_skipped"] == dataset.skipped_line
+
+
+def _archive_definition(tmp_path: Path, members: dict[str, bytes], name: str = "inputs-zip") -> dict[str, str]:
+    archive = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for member, data in members.items():
+            bundle.writestr(member, data)
+    definitions = tmp_path / "definitions"
+    definitions.mkdir(exist_ok=True)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    (definitions / f"{name}.toml").write_text(
+        f'name = "{name}"\n[[archives]]\nurl = "{archive.as_uri()}"\nsha256 = "{digest}"\n')
+    return {"HARNESS_DATASETS_DIR": str(definitions), "HARNESS_CACHE": str(tmp_path / "cache"),
+            "HARNESS_DATA": str(tmp_path / "data")}
+
+
+def _crop_png(name: str, top: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(Image.open(KODAK / f"{name}.png"))[top:top + 48, 100:164]).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_a_half_extracted_archive_dataset_is_refused_by_run_and_repaired_by_fetch(tmp_path):
+    env = _archive_definition(tmp_path, {"set/a.png": _crop_png("kodim01", 0), "set/b.png": _crop_png("kodim02", 0),
+                                         "set/c.png": _crop_png("kodim03", 0)})
+    assert cli("datasets", "fetch", "inputs-zip", cwd=tmp_path, env=env).returncode == 0
+    root = tmp_path / "cache" / "datasets" / "inputs-zip"
+    # What a kill between the images and the record left (before extraction was all-or-nothing).
+    (root / ".harness-files.json").unlink()
+    (root / "c.png").unlink()
+    run = cli("run", "--codecs", "jpeg", "--points", "50", "--dataset", "inputs-zip", "--results", "r",
+              cwd=tmp_path, env=env)
+    assert run.returncode == 2 and "not completely extracted" in run.stderr and "datasets fetch inputs-zip" in run.stderr
+    assert not (tmp_path / "r" / "inputs-zip" / "rows.jsonl").exists()
+    repaired = cli("datasets", "fetch", "inputs-zip", cwd=tmp_path, env=env)
+    assert repaired.returncode == 0, repaired.stderr
+    assert sorted(p.name for p in root.iterdir()) == [".harness-files.json", "a.png", "b.png", "c.png"]
+    assert cli("datasets", "verify", "inputs-zip", cwd=tmp_path, env=env).returncode == 0
+    assert len(resolve_dataset_with(env, "inputs-zip").images) == 3
+
+
+def resolve_dataset_with(env: dict[str, str], name: str):
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return resolve_dataset(name)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_archive_extraction_is_all_or_nothing(tmp_path, monkeypatch):
+    from harness.datasets import DatasetError, fetch
+
+    env = _archive_definition(tmp_path, {"set/a.png": _crop_png("kodim01", 0), "set/b.png": _crop_png("kodim02", 0),
+                                         "../evil.png": _crop_png("kodim03", 0)}, name="inputs-bad")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(DatasetError, match="points outside"):
+        fetch("inputs-bad")
+    assert not (tmp_path / "cache" / "datasets" / "inputs-bad").exists()  # not the two images before the bad one
+
+
+def test_one_invalid_dataset_definition_is_one_warning_and_the_others_work(tmp_path):
+    env = _archive_definition(tmp_path, {"set/a.png": _crop_png("kodim01", 0)})
+    bad = Path(env["HARNESS_DATASETS_DIR"]) / "broken.toml"
+    bad.write_text('name = "broken"\nunknown_key = 1\n')
+    listed = cli("datasets", "list", cwd=tmp_path, env=env)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    warnings = [line for line in listed.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and str(bad) in warnings[0]
+    assert "inputs-zip" in listed.stdout
+    crops = write_crops(tmp_path / "crops")
+    run = cli("run", "--codecs", "jpeg", "--points", "50", "--dataset", str(crops), "--results", "r", cwd=tmp_path,
+              env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("broken.toml") == 1

@@ -94,7 +94,9 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         fail(str(exc))
     from harness.run.scratch import run_scratch
     executor = execute_dask(scheduler) if backend == "dask" and scheduler else execute_local
-    console.print(f"dataset {data.name}: {len(data.images)} images; run directory {store.run_dir}")
+    skipped = f" ({data.skipped_line})" if data.skipped else ""
+    console.print(f"dataset {data.name}: {len(data.images)} images{skipped}; run directory {store.run_dir}",
+                  markup=False)
 
     # Temporary files go under RUN/.tmp/<pid>/, removed at the end (or by the next run after a kill -9).
     with run_scratch(store.run_dir), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

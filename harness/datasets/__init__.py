@@ -11,7 +11,6 @@ fetch NAME`` downloads into the cache with a progress bar and checks every sha25
 
 from __future__ import annotations
 
-import fnmatch
 import glob as globlib
 import importlib
 import importlib.resources
@@ -19,10 +18,7 @@ import importlib.util
 import json
 import os
 import shutil
-import tempfile
-import urllib.request
-import zipfile
-from collections.abc import Callable
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,10 +28,19 @@ from harness.core.errors import one_line
 from harness.core.hashing import sha256_file
 from harness.core.images import SUPPORTED_SUFFIXES
 from harness.core.toml import TomlReader
-
-
-class DatasetError(RuntimeError):
-    """A dataset cannot be resolved, fetched or verified; str() is one line."""
+from harness.datasets.files import (
+    MANIFEST,
+    Archive,
+    DatasetError,
+    ImageRef,
+    ProgressFactory,
+    download,
+    extract_archive,
+    folder_images,
+    is_image_file,
+    replace_folder,
+    skipped_line,
+)
 
 
 @dataclass(frozen=True)
@@ -43,14 +48,6 @@ class DatasetFile:
     name: str
     sha256: str | None = None
     url: str | None = None
-
-
-@dataclass(frozen=True)
-class Archive:
-    url: str
-    sha256: str
-    bytes: int | None = None
-    members: str = "*"
 
 
 @dataclass(frozen=True)
@@ -75,19 +72,18 @@ class DatasetDefinition:
 
 
 @dataclass(frozen=True)
-class ImageRef:
-    """An original image of a dataset: its unique name within the dataset and where its file is."""
-
-    name: str
-    path: Path
-
-
-@dataclass(frozen=True)
 class Dataset:
     name: str
     images: tuple[ImageRef, ...]
     root: Path | None = None
     definition: DatasetDefinition | None = field(default=None, compare=False)
+    # What a folder held that is not an image of the dataset: kind of entry -> how many.
+    skipped: dict[str, int] = field(default_factory=dict, compare=False)
+
+    @property
+    def skipped_line(self) -> str:
+        """``"3 skipped: 1 .gif (not a supported still format), 1 dangling link, ..."``, or ""."""
+        return skipped_line(self.skipped)
 
 
 def definitions_dir() -> Path:
@@ -147,23 +143,24 @@ def _check_definition(definition: DatasetDefinition, r: TomlReader) -> None:
         raise r.fail(f"package_dir {definition.package_dir!r} must be a relative path inside the package")
 
 
+_WARNED: set[str] = set()
+
+
 def dataset_definitions() -> dict[str, DatasetDefinition]:
-    """Every definition by name and by alias."""
+    """Every definition by name and by alias. A definition that cannot be read is one warning naming its
+    file (once per process), and the others still work."""
     found: dict[str, DatasetDefinition] = {}
     for path in sorted(definitions_dir().glob("*.toml")):
-        definition = load_definition(path)
+        try:
+            definition = load_definition(path)
+        except DatasetError as exc:
+            if str(exc) not in _WARNED:
+                _WARNED.add(str(exc))
+                print(f"warning: dataset definition skipped: {exc}", file=sys.stderr, flush=True)
+            continue
         for key in (definition.name, *definition.aliases):
             found[key] = definition
     return found
-
-
-def is_image_file(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES
-
-
-def _folder_images(root: Path) -> tuple[ImageRef, ...]:
-    paths = sorted(p for p in root.rglob("*") if is_image_file(p))
-    return tuple(ImageRef(str(p.relative_to(root).with_suffix("")), p) for p in paths)
 
 
 def _package_root(definition: DatasetDefinition) -> Path:
@@ -189,7 +186,16 @@ def local_root(definition: DatasetDefinition) -> Path | None:
     return None
 
 
-def _images_of(definition: DatasetDefinition, root: Path) -> tuple[ImageRef, ...]:
+def incomplete_extraction(definition: DatasetDefinition, root: Path) -> str | None:
+    """Why the cache's copy of an archive dataset is not a complete extraction (its record, written last,
+    is missing), or None. Copies in ``$HARNESS_DATA`` are the user's and are taken as they are."""
+    if definition.archives and root == cache_dir() / definition.name and not (root / MANIFEST).is_file():
+        return (f"{root}: dataset {definition.name!r} was not completely extracted (no record of its files, "
+                f"{MANIFEST}): run `harness datasets fetch {definition.name}` to repair it")
+    return None
+
+
+def _images_of(definition: DatasetDefinition, root: Path) -> tuple[tuple[ImageRef, ...], dict[str, int]]:
     if definition.files and not definition.archives:
         refs = []
         for f in definition.files:
@@ -197,8 +203,8 @@ def _images_of(definition: DatasetDefinition, root: Path) -> tuple[ImageRef, ...
             if not path.is_file():
                 raise DatasetError(f"{path}: file of dataset {definition.name!r} is missing")
             refs.append(ImageRef(Path(f.name).stem, path))
-        return tuple(refs)
-    return _folder_images(root)
+        return tuple(refs), {}
+    return folder_images(root)
 
 
 def resolve_dataset(spec: str, verify: bool = True) -> Dataset:
@@ -214,17 +220,22 @@ def resolve_dataset(spec: str, verify: bool = True) -> Dataset:
                 f"dataset {definition.name!r} is not on this machine: run `harness datasets fetch "
                 f"{definition.name}` or set HARNESS_DATA to a folder containing {definition.name}/"
             )
+        incomplete = incomplete_extraction(definition, root)
+        if incomplete:
+            raise DatasetError(incomplete)
         if verify:
             problems = verify_files(definition, root)
             if problems:
                 raise DatasetError(problems[0])
-        return Dataset(definition.name, _images_of(definition, root), root, definition)
+        images, skipped = _images_of(definition, root)
+        return Dataset(definition.name, images, root, definition, skipped)
     path = Path(spec).expanduser()
     if path.is_dir():
-        images = _folder_images(path)
+        images, skipped = folder_images(path)
         if not images:
-            raise DatasetError(f"{path}: folder contains no image files ({', '.join(SUPPORTED_SUFFIXES)})")
-        return Dataset(path.name, images, path)
+            also = f"; {skipped_line(skipped)}" if skipped else ""
+            raise DatasetError(f"{path}: folder contains no image files ({', '.join(SUPPORTED_SUFFIXES)}){also}")
+        return Dataset(path.name, images, path, skipped=skipped)
     if path.is_file():
         return Dataset(path.stem, (ImageRef(path.stem, path),), path.parent)
     matches = sorted(Path(p) for p in globlib.glob(spec, recursive=True) if is_image_file(Path(p)))
@@ -270,30 +281,6 @@ def verify_files(definition: DatasetDefinition, root: Path, strict: bool = False
     return problems
 
 
-ProgressFactory = Callable[[str, int | None], Callable[[int], None]]
-
-
-def _download(url: str, destination: Path, expected_sha256: str | None, progress: ProgressFactory | None) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as tmp:
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                advance = progress(destination.name, total) if progress else None
-                while block := response.read(1 << 20):
-                    tmp.write(block)
-                    if advance:
-                        advance(len(block))
-        except OSError as exc:
-            os.unlink(tmp.name)
-            raise DatasetError(f"{url}: download failed ({one_line(exc)})") from None
-    actual = sha256_file(tmp.name) if expected_sha256 else ""
-    if expected_sha256 and actual != expected_sha256:
-        os.unlink(tmp.name)
-        raise DatasetError(f"{url}: sha256 {actual} differs from the expected {expected_sha256}")
-    os.replace(tmp.name, destination)
-
-
 def fetch(name: str, progress: ProgressFactory | None = None) -> Path:
     """Download a named dataset into the cache (skipping files already there and correct)."""
     definitions = dataset_definitions()
@@ -301,73 +288,33 @@ def fetch(name: str, progress: ProgressFactory | None = None) -> Path:
         raise DatasetError(f"{name}: unknown dataset (known: {', '.join(sorted(definitions))})")
     definition = definitions[name]
     existing = local_root(definition)
-    if existing is not None and not verify_files(definition, existing):
+    if existing is not None and not incomplete_extraction(definition, existing) and not verify_files(definition, existing):
         return existing
     if definition.package:
         raise DatasetError(f"dataset {name!r} installs with the Python package {definition.package!r}")
     if definition.generator:
         return generate(definition)
     root = cache_dir() / definition.name
-    root.mkdir(parents=True, exist_ok=True)
+    # Archives are extracted into a temporary folder put in place at the end: all or nothing.
+    build = root.with_name(f".{root.name}.partial") if definition.archives else root
+    if definition.archives:
+        shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True, exist_ok=True)
     for archive in definition.archives:
         zip_path = cache_dir() / "archives" / Path(archive.url).name
         if not (zip_path.is_file() and sha256_file(zip_path) == archive.sha256):
-            _download(archive.url, zip_path, archive.sha256, progress)
-        extract_archive(zip_path, archive, root)
+            download(archive.url, zip_path, archive.sha256, progress)
+        extract_archive(zip_path, archive, build)
     for f in definition.files:
-        target = root / f.name
+        target = build / f.name
         if f.url and not (target.is_file() and (not f.sha256 or sha256_file(target) == f.sha256)):
-            _download(f.url, target, f.sha256, progress)
-    problems = verify_files(definition, root)
+            download(f.url, target, f.sha256, progress)
+    problems = verify_files(definition, build)
     if problems:
         raise DatasetError(problems[0])
+    if build != root:
+        replace_folder(build, root)
     return root
-
-
-MANIFEST = ".harness-files.json"
-
-
-def extract_archive(zip_path: Path, archive: Archive, root: Path) -> dict[str, str]:
-    """Extract the archive's images into ``root`` and record each one's sha256 in ``root``'s manifest
-    (archives publish no per-file hashes; the archive's own hash vouches for these), so that
-    ``datasets verify`` finds a file missing or changed later. Members with the same file name in
-    different folders of the archive keep their folder, instead of overwriting each other."""
-    with zipfile.ZipFile(zip_path) as bundle:
-        members = [m for m in bundle.infolist() if not m.is_dir() and archive_member_is_image(m.filename)
-                   and fnmatch.fnmatch(Path(m.filename).name, archive.members)]
-        counts: dict[str, int] = {}
-        for member in members:
-            counts[Path(member.filename).name] = counts.get(Path(member.filename).name, 0) + 1
-        recorded: dict[str, str] = {}
-        for member in members:
-            parts = Path(member.filename).parts
-            if Path(member.filename).is_absolute() or ".." in parts:
-                raise DatasetError(f"{zip_path}: member {member.filename!r} points outside the dataset folder")
-            name = parts[-1] if counts[parts[-1]] == 1 else str(Path(*parts))
-            target = root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".partial")
-            with bundle.open(member) as src, tmp.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-            os.replace(tmp, target)
-            recorded[name] = sha256_file(target)
-    manifest = root / MANIFEST
-    known = json.loads(manifest.read_text()) if manifest.is_file() else {}
-    known.update(recorded)
-    tmp_manifest = manifest.with_name(manifest.name + ".partial")
-    tmp_manifest.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp_manifest, manifest)
-    return recorded
-
-
-def archive_member_is_image(member: str) -> bool:
-    """Whether a zip member is one of the dataset's images. macOS-made zips carry ``__MACOSX/._name.png``
-    resource forks beside each image: same suffix, not an image, and they would become images named
-    ``._name``. The image's name is its file stem, as the publishers (and PICO's authors) name it."""
-    parts = Path(member).parts
-    if not parts or "__MACOSX" in parts or parts[-1].startswith("."):
-        return False
-    return Path(parts[-1]).suffix.lower() in SUPPORTED_SUFFIXES
 
 
 def generate(definition: DatasetDefinition) -> Path:

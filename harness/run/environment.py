@@ -46,5 +46,7 @@ def start_run_info(store: RunStore, dataset: Dataset, codecs: Sequence[Contender
     invocation = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **environment(codecs, argv)}
     info.setdefault("dataset", dataset.name)
     info.setdefault("dataset_root", str(dataset.root) if dataset.root else None)
+    if dataset.skipped:  # what the dataset's folder held that is not an image of it, by kind
+        info["dataset_skipped"] = dataset.skipped_line
     info.setdefault("invocations", []).append(invocation)
     store.write_info(info)
