@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from harness.analysis.tables import bd_table, load_run
+from harness.analysis.selection import load_run
+from harness.analysis.tables import bd_table
 from harness.codecs import codec_names, get_codec
 from harness.datasets import resolve_dataset
 from harness.run.store import RunStore

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from harness.analysis import tables
+from harness.analysis import selection
 from tests.conftest import REPO
 from tests.runs import make_run
 
@@ -33,7 +33,7 @@ def test_figures_notebook_executes_on_a_real_run(tmp_path, monkeypatch):
     images = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if "image/png" in o.get("data", {})]
     # Two RD figures per metric column (mean, per image), BD-rate bars, time vs BD-rate.
-    metrics = len(tables.metric_columns(tables.load_run(run_dir)))
+    metrics = len(selection.metric_columns(selection.load_run(run_dir)))
     assert metrics >= 1 and len(images) == 2 * metrics + 2
     for stem in ("rd_psnr_rgb", "rd_psnr_rgb_per_image", "bdrate", "time_vs_bdrate_psnr_rgb"):
         assert (figures / f"{stem}.png").stat().st_size > 2000 and (figures / f"{stem}.pdf").exists()

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from PIL import Image
 from rich.console import Console
 
-from harness.analysis import bdrate, tables
-from harness.render import plots, report
+from harness.analysis import bdrate, comparison, selection, tables
+from harness.render import cells, plots, report
 from tests.runs import make_run
 
 
@@ -24,7 +24,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def results(run_dir) -> pd.DataFrame:
-    return tables.load_run(run_dir)
+    return selection.load_run(run_dir)
 
 
 def fau_per_image(df: pd.DataFrame, anchor: str, test: str, method: str) -> dict[str, float]:
@@ -54,21 +54,21 @@ def test_bd_rate_equals_fau_on_a_real_run(results, method):
 
 
 def test_report_values_are_consistent_and_sane(results):
-    rep = tables.make_report(results, "jpeg", ["psnr_rgb"], run="small")
+    rep = comparison.make_report(results, "jpeg", ["psnr_rgb"], run="small")
     rate = rep.value("jpeg-444", "psnr_rgb")
     quality = rep.value("jpeg-444", "psnr_rgb", "quality")
     # Measured on these crops: 4:4:4 JPEG spends more bits than 4:2:0 for the same RGB PSNR (chroma at full
     # resolution costs more than it gains in this quality range), so both BD measures say "worse".
     assert 2 < rate < 40 and quality < 0
     # The anchor against itself is exactly zero, whichever codec is the anchor.
-    reverse = tables.make_report(results, "jpeg-444", ["psnr_rgb"]).value("jpeg", "psnr_rgb")
+    reverse = comparison.make_report(results, "jpeg-444", ["psnr_rgb"]).value("jpeg", "psnr_rgb")
     assert reverse < 0
     # Matched quality tells the same story: every geometric-mean size ratio of jpeg-444 to jpeg exceeds 1.
     matched = rep.matched[(rep.matched["codec"] == "jpeg-444") & (rep.matched["metric"] == "psnr_rgb")]
     assert len(matched) == 5 and (matched["geomean_ratio"] > 1).all() and (matched["n_images"] >= 1).all()
     assert (matched["n_images"] == 2).sum() >= 3
     # Pooled BD (dataset-mean curves) agrees in sign and roughly in size.
-    pooled = tables.make_report(results, "jpeg", ["psnr_rgb"], pooling="pooled").value("jpeg-444", "psnr_rgb")
+    pooled = comparison.make_report(results, "jpeg", ["psnr_rgb"], pooling="pooled").value("jpeg-444", "psnr_rgb")
     assert pooled > 0 and abs(pooled - rate) < 10
     summary = rep.summary.set_index("codec")
     assert list(summary.index) == ["jpeg", "jpeg-444"]
@@ -77,13 +77,13 @@ def test_report_values_are_consistent_and_sane(results):
 
 
 def test_failed_rows_and_infinite_psnr_are_left_out_with_a_note(results):
-    base = tables.make_report(results, "jpeg", ["psnr_rgb"]).value("jpeg-444", "psnr_rgb")
+    base = comparison.make_report(results, "jpeg", ["psnr_rgb"]).value("jpeg-444", "psnr_rgb")
     row = results[results["codec"] == "jpeg-444"].iloc[[0]].copy()
     failed = row.assign(status="failed", error="codec crashed", bpp=np.nan, psnr_rgb=np.nan, job_key="x1")
     lossless = row.assign(bpp=9.0, psnr_rgb=np.inf, job_key="x2")  # an identical decode: PSNR = inf
     no_metric = row.assign(bpp=8.0, psnr_rgb=np.nan, error_psnr="weights missing", job_key="x3")
     extended = pd.concat([results, failed, lossless, no_metric], ignore_index=True)
-    rep = tables.make_report(extended, "jpeg", ["psnr_rgb"])
+    rep = comparison.make_report(extended, "jpeg", ["psnr_rgb"])
     assert rep.value("jpeg-444", "psnr_rgb") == pytest.approx(base, abs=1e-12)
     note = next(note for note in rep.notes if note.startswith("psnr_rgb:"))
     assert f"3 of {len(extended)} rows have no usable value" in note
@@ -93,19 +93,19 @@ def test_failed_rows_and_infinite_psnr_are_left_out_with_a_note(results):
 
 
 def test_insufficient_overlap_is_reported_missing(results):
-    rep = tables.make_report(results, "jpeg", ["psnr_rgb"], min_overlap=0.999)
+    rep = comparison.make_report(results, "jpeg", ["psnr_rgb"], min_overlap=0.999)
     assert rep.value("jpeg-444", "psnr_rgb") is None
     row = rep.bd_rate.iloc[0]
     assert row["n_valid"] == 0 and "overlap" in row["reason"]
-    assert "n/a" in report.bd_wide(rep).loc["jpeg-444"].iloc[0]
+    assert "n/a" in cells.bd_wide(rep).loc["jpeg-444"].iloc[0]
     assert "overlap" in report.to_markdown(rep)
 
 
 def test_bad_anchor_and_metric_are_one_line_errors(results):
-    with pytest.raises(tables.ReportError, match="anchor 'vvc' is not in the run \\(codecs: jpeg, jpeg-444\\)"):
-        tables.make_report(results, "vvc")
-    with pytest.raises(tables.ReportError, match="no metric column 'lpips_alex'"):
-        tables.make_report(results, "jpeg", ["lpips_alex"])
+    with pytest.raises(selection.ReportError, match="anchor 'vvc' is not in the run \\(codecs: jpeg, jpeg-444\\)"):
+        comparison.make_report(results, "vvc")
+    with pytest.raises(selection.ReportError, match="no metric column 'lpips_alex'"):
+        comparison.make_report(results, "jpeg", ["lpips_alex"])
 
 
 def test_report_run_writes_every_format(run_dir, tmp_path):
@@ -134,7 +134,7 @@ def test_plots_exist_with_stable_styles(run_dir, tmp_path):
     with Image.open(tmp_path / "fig" / "rd_psnr_rgb.png") as image:
         assert image.width > 800 and image.height > 500
     assert (tmp_path / "fig" / "rd_psnr_rgb.pdf").read_bytes().startswith(b"%PDF")
-    results = tables.load_run(run_dir)
+    results = selection.load_run(run_dir)
     fig = plots.rd_figure(results, "psnr_rgb")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["jpeg", "jpeg-444"]
@@ -166,11 +166,11 @@ def test_vvc_beats_jpeg_on_a_real_run(tmp_path):
     # VVC intra against JPEG on two Kodak crops: a gap of tens of percent that any sign or anchor mix-up
     # would reverse.
     run_dir = make_run(tmp_path, codecs=("jpeg", "vvc"))
-    df = tables.load_run(run_dir)
-    vvc = tables.make_report(df, "jpeg", ["psnr_rgb"]).value("vvc", "psnr_rgb")
-    jpeg = tables.make_report(df, "vvc", ["psnr_rgb"]).value("jpeg", "psnr_rgb")
+    df = selection.load_run(run_dir)
+    vvc = comparison.make_report(df, "jpeg", ["psnr_rgb"]).value("vvc", "psnr_rgb")
+    jpeg = comparison.make_report(df, "vvc", ["psnr_rgb"]).value("jpeg", "psnr_rgb")
     assert vvc < -25 and jpeg > 25
-    assert tables.default_anchor(df) == "vvc"
+    assert selection.default_anchor(df) == "vvc"
 
 
 def test_rows_of_an_older_build_are_left_out_and_said(tmp_path):
@@ -190,12 +190,12 @@ def test_rows_of_an_older_build_are_left_out_and_said(tmp_path):
         store.append(dataclasses.replace(row, job_key=row.job_key + "-old", codec_version="libjpeg 6b (old)",
                                          values=values))
     store.write_parquet(force=True)
-    df = tables.load_run(run)
+    df = selection.load_run(run)
     assert len(df) == len(current) and "libjpeg 6b (old)" not in set(df["codec_version"])
     assert df.attrs["superseded"] == {"jpeg": (4, ["libjpeg 6b (old)"])}
-    made = tables.make_report(df, "jpeg-444", ["psnr_rgb"])
+    made = comparison.make_report(df, "jpeg-444", ["psnr_rgb"])
     assert any("Rows of older builds left out" in n and "jpeg 4" in n for n in made.notes)
-    fresh = tables.make_report(tables.current_builds(pd.read_parquet(run / "results.parquet"), {}), "jpeg-444",
+    fresh = comparison.make_report(selection.current_builds(pd.read_parquet(run / "results.parquet"), {}), "jpeg-444",
                                ["psnr_rgb"])
     # Without the filter the old rows would have entered jpeg's curve: a different BD-rate.
     assert made.value("jpeg", "psnr_rgb") != pytest.approx(fresh.value("jpeg", "psnr_rgb"), abs=1e-6)

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.analysis.tables import ReportError, metric_columns, resolve_anchor
+from harness.analysis.bdrate import quality_at_rate
+from harness.analysis.selection import ReportError, metric_columns, resolve_anchor
+from harness.analysis.tables import bd_table
 from harness.metrics import column_info
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 
@@ -99,8 +101,6 @@ def _metric_value(row: pd.Series | dict, metric: str) -> float:
 
 def _on_curve(mine: pd.DataFrame, rate: float, metric: str) -> float | None:
     """``metric`` of the codec on this image at exactly ``rate``, on its own RD curve (None off the curve)."""
-    from harness.analysis.bdrate import quality_at_rate
-
     if metric not in mine:
         return None
     return quality_at_rate(mine["bpp"].to_numpy(float), mine[metric].to_numpy(float), rate)
@@ -299,8 +299,6 @@ def _bd_if_curves(df: pd.DataFrame, anchor: str, metrics: Sequence[str], result:
         result.notes.append("The anchor has one point per image here: BD-rate needs two or more, so the "
                             "comparison is the per-image difference at equal bpp.")
         return None
-    from harness.analysis.tables import bd_table
-
     table = bd_table(df, anchor, list(metrics), kind="rate")
     return table
 

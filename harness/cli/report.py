@@ -27,7 +27,7 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
                    min_overlap: float | None, out_dir: str | None, formats: str, **plugin_values: Any) -> None:
     """BD-rate and BD-quality of every codec against an anchor, matched-quality ratios and a codec summary."""
     from harness.analysis.bdrate import DEFAULT_MIN_OVERLAP
-    from harness.analysis.tables import ReportError, default_anchor, load_run
+    from harness.analysis.selection import ReportError, default_anchor, load_run
     from harness.render.report import report_run
 
     try:
@@ -58,7 +58,7 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
 def plot_command(run_dir: str, anchor: str | None, metrics: str | None, per_image: bool, formats: str,
                  out_dir: str | None, method: str, pooling: str, rate_column: str) -> None:
     """RD curves per metric, BD-rate bars and encode/decode time vs BD-rate, for print (PNG + PDF/SVG)."""
-    from harness.analysis.tables import ReportError
+    from harness.analysis.selection import ReportError
     from harness.render.plots import plot_run
 
     try:

@@ -118,7 +118,7 @@ def create_study(run_dir: str | Path, name: str, *, codecs: Sequence[str] | None
                  golden_every: int = 8, seed: int = 0,
                  progress: Callable[[str], None] | None = None) -> StudyDB:
     """Plan a study on a run: write the PNGs and the SQLite plan under ``RUN/studies/NAME/``."""
-    from harness.analysis.tables import ReportError, load_run, metric_columns
+    from harness.analysis.selection import ReportError, load_run, metric_columns
 
     run_dir = Path(run_dir)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):

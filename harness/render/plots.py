@@ -21,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from harness.analysis import bdrate, tables
+from harness.analysis import bdrate, selection, tables
 
 # Okabe & Ito (2008); yellow last because it is faint on white paper.
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442")
@@ -93,7 +93,7 @@ def _rate_axis(ax: Any, rate_column: str, log: bool = True) -> None:
 
 
 def _quality_label(metric: str, transform: str) -> str:
-    info = tables.metric_info(metric)
+    info = selection.metric_info(metric)
     label, unit = bdrate.transformed_label(info.label, info.unit, transform)
     if transform == "db":
         label = f"{label}, -10·log10(1-x)"
@@ -117,14 +117,14 @@ def rd_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bpp", transf
               spread: bool = True, log_rate: bool = True) -> Figure:
     """Dataset-mean RD curve per codec, with the interquartile range over images as error bars."""
     transform = transform or bdrate.default_transform(metric)
-    frame = tables.usable(df, metric, rate_column, transform)
-    styles = codec_styles(tables.codec_order(df))
+    frame = selection.usable(df, metric, rate_column, transform)
+    styles = codec_styles(selection.codec_order(df))
     with style():
         fig = Figure(figsize=(5.6, 3.6), layout="constrained")
         ax = fig.subplots()
         counts = []
-        for codec in tables.codec_order(df):
-            curve = tables.mean_curves(frame[frame["codec"] == codec]).sort_values("r")
+        for codec in selection.codec_order(df):
+            curve = selection.mean_curves(frame[frame["codec"] == codec]).sort_values("r")
             if curve.empty:
                 continue
             st = styles[codec]
@@ -141,9 +141,9 @@ def rd_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bpp", transf
         _rate_axis(ax, rate_column, log_rate)
         ax.set_ylabel(_quality_label(metric, transform))
         n_text = f"{max(counts)} images" if counts and min(counts) == max(counts) else "images vary per codec"
-        ax.set_title(f"{tables.metric_info(metric).label} vs rate, {_dataset_name(df)} ({n_text})", loc="left")
+        ax.set_title(f"{selection.metric_info(metric).label} vs rate, {_dataset_name(df)} ({n_text})", loc="left")
         _legend_outside(fig, ax, title="mean over images;\nbars: 25–75 % of images" if spread else None)
-        missing = tables.missing_values(df, metric, rate_column)
+        missing = selection.missing_values(df, metric, rate_column)
         if not missing.empty:
             # Say on the figure itself what the curves leave out, so a missing value is never silent.
             counts = missing.groupby("reason", sort=False)["rows"].sum()
@@ -156,8 +156,8 @@ def rd_per_image_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bp
                         columns: int = 4, log_rate: bool = True) -> Figure:
     """Small multiples: one panel per image with every codec's RD curve on that image."""
     transform = transform or bdrate.default_transform(metric)
-    frame = tables.usable(df, metric, rate_column, transform)
-    styles = codec_styles(tables.codec_order(df))
+    frame = selection.usable(df, metric, rate_column, transform)
+    styles = codec_styles(selection.codec_order(df))
     images = sorted(frame["image"].unique())
     rows = max(1, math.ceil(len(images) / columns))
     cols = min(columns, max(1, len(images)))
@@ -165,7 +165,7 @@ def rd_per_image_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bp
         fig = Figure(figsize=(2.3 * cols, 1.9 * rows + 0.6), layout="constrained")
         axes = fig.subplots(rows, cols, squeeze=False)
         for ax, image in zip(axes.flat, images):
-            for codec in tables.codec_order(df):
+            for codec in selection.codec_order(df):
                 g = frame[(frame["image"] == image) & (frame["codec"] == codec)].sort_values("r")
                 if g.empty:
                     continue
@@ -221,7 +221,7 @@ def bd_bar_figure(bd: pd.DataFrame, metrics: Sequence[str] | None = None) -> Fig
             ax.set_yticks(y, codecs)
             ax.grid(axis="y", visible=False)
             transform = sub["transform"].iloc[0] if len(sub) and "transform" in sub else "identity"
-            info = tables.metric_info(metric)
+            info = selection.metric_info(metric)
             ax.set_title(info.label + (" in dB" if transform == "db" else ""), loc="left")
             ax.set_xlabel(f"BD-rate vs {anchor} [%]")
         for ax in list(axes.flat)[len(metrics):]:
@@ -266,7 +266,7 @@ def time_scatter_figure(summary: pd.DataFrame, bd: pd.DataFrame, metric: str) ->
             _log_ticks(ax)
             ax.axhline(0, color="0.3", linewidth=0.7, linestyle="--")
             ax.set_xlabel(f"median {what} time [s per megapixel]")
-        info = tables.metric_info(metric)
+        info = selection.metric_info(metric)
         axes[0].set_ylabel(f"BD-rate vs {anchor} [%]\n({info.label})")
         _legend_outside(fig, axes[1])
     return fig
@@ -276,7 +276,7 @@ def save(fig: Figure, path_stem: Path, formats: Sequence[str]) -> list[Path]:
     paths = []
     for fmt in formats:
         if fmt not in FORMATS:
-            raise tables.ReportError(f"unknown figure format {fmt!r} (known: {', '.join(FORMATS)})")
+            raise selection.ReportError(f"unknown figure format {fmt!r} (known: {', '.join(FORMATS)})")
         path = path_stem.parent / f"{path_stem.name}.{fmt}"
         with style():
             fig.savefig(path, format=fmt)
@@ -291,25 +291,25 @@ def plot_run(run_dir: str | Path, metrics: Sequence[str] | None = None, *, ancho
     """Every figure of a run into ``RUN/figures/`` (or ``out_dir``); returns the files written.
 
     RD curves per metric (and per image with ``per_image``); BD-rate bars and time-vs-BD-rate against
-    ``anchor`` (default: :func:`harness.analysis.tables.default_anchor`) when the run has more than one codec.
+    ``anchor`` (default: :func:`harness.analysis.selection.default_anchor`) when the run has more than one codec.
     """
-    df = tables.load_run(run_dir)
+    df = selection.load_run(run_dir)
     if df.empty:
-        raise tables.ReportError(f"{run_dir}: the results table is empty")
+        raise selection.ReportError(f"{run_dir}: the results table is empty")
     base = Path(run_dir).parent if Path(run_dir).is_file() else Path(run_dir)
     out = Path(out_dir) if out_dir else base / "figures"
     out.mkdir(parents=True, exist_ok=True)
-    metrics = list(metrics) if metrics else tables.metric_columns(df)
+    metrics = list(metrics) if metrics else selection.metric_columns(df)
     if not metrics:
-        raise tables.ReportError(f"{run_dir}: no metric column with finite values")
+        raise selection.ReportError(f"{run_dir}: no metric column with finite values")
     files: list[Path] = []
     for metric in metrics:
         files += save(rd_figure(df, metric, rate_column=rate_column), out / f"rd_{metric}", formats)
         if per_image:
             files += save(rd_per_image_figure(df, metric, rate_column=rate_column), out / f"rd_{metric}_per_image",
                           formats)
-    if len(tables.codec_order(df)) > 1:
-        anchor = tables.resolve_anchor(df, anchor) if anchor else tables.default_anchor(df)
+    if len(selection.codec_order(df)) > 1:
+        anchor = selection.resolve_anchor(df, anchor) if anchor else selection.default_anchor(df)
         bd = tables.bd_table(df, anchor, metrics, method=method, pooling=pooling, rate_column=rate_column,
                              min_overlap=min_overlap)
         files += save(bd_bar_figure(bd, metrics), out / "bdrate", formats)

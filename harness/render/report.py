@@ -1,6 +1,6 @@
 """Rendering of a report's tables: Markdown (tabulate), CSV, a standalone HTML page and a rich terminal
-table. The values come typed from :mod:`harness.analysis.tables` (:class:`~harness.analysis.tables.BDGrid`,
-:class:`~harness.analysis.tables.MatchedGrid`, the summary DataFrame); text is made here and never read back.
+table. The values come typed from :mod:`harness.analysis.comparison` (:class:`~harness.analysis.comparison.BDGrid`,
+:class:`~harness.analysis.comparison.MatchedGrid`, the summary DataFrame); text is made here and never read back.
 :func:`report_run` computes, writes and prints the report of a run directory.
 """
 
@@ -8,150 +8,38 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
 import pandas as pd
 
 from harness.analysis import bdrate
-from harness.analysis.equal_rate import EqualRate, metric_label
-from harness.analysis.tables import (
-    BDCell,
+from harness.analysis.comparison import (
     BDGrid,
-    MatchedCell,
-    MatchedGrid,
-    MetricAxis,
     Report,
-    ReportError,
     bd_grid,
-    load_run,
     make_report,
     matched_grid,
-    run_name,
 )
-
-# --- text of typed values -------------------------------------------------------------------------------
-
-def bd_heading(axis: MetricAxis, kind: str) -> str:
-    if kind == "rate":
-        return axis.label + (" [dB]" if axis.transform == "db" else "")
-    direction = "" if axis.higher_is_better else ", lower is better"
-    if axis.unit:
-        return f"Δ{axis.label} [{axis.unit}{direction}]"
-    return f"Δ{axis.label}{' (' + direction[2:] + ')' if direction else ''}"
-
-
-def bd_text(cell: BDCell, kind: str) -> str:
-    if cell.is_anchor:
-        return "anchor"
-    if cell.value is None:
-        return "n/a"
-    text = f"{cell.value:+.2f} %" if kind == "rate" else f"{cell.value:+.3f}"
-    if cell.n_valid < cell.n_images:
-        text += f" ({cell.n_valid}/{cell.n_images})"
-    if cell.non_monotonic:
-        text += " †"
-    return text
-
-
-def _bd_class(cell: BDCell) -> str:
-    """better / worse than the anchor, na for a missing value, '' for the anchor itself."""
-    if cell.is_anchor:
-        return ""
-    if cell.better is None:
-        return "na"
-    return "better" if cell.better else "worse"
-
-
-def matched_heading(axis: MetricAxis, target: float) -> str:
-    return f"{axis.label} = {target:g}{' ' + axis.unit if axis.unit else ''}"
-
-
-def matched_text(cell: MatchedCell) -> str:
-    return "n/a" if cell.ratio is None else f"{cell.ratio:.3f} ({cell.n_images})"
-
-
-def bd_frame(grid: BDGrid) -> pd.DataFrame:
-    """A BD grid as text: codecs down, metric headings across; the anchor's row reads 'anchor'."""
-    return pd.DataFrame({bd_heading(axis, grid.kind): [bd_text(row[j], grid.kind) for row in grid.cells]
-                         for j, axis in enumerate(grid.metrics)},
-                        index=pd.Index(grid.codecs, name="codec"))
-
-
-def bd_wide(report: Report, kind: str = "rate") -> pd.DataFrame:
-    """Codecs down, metrics across, formatted values; the anchor's row reads 'anchor'."""
-    return bd_frame(bd_grid(report, kind))
-
-
-def matched_frame(grid: MatchedGrid) -> pd.DataFrame:
-    if not grid.rows:
-        return pd.DataFrame()
-    return pd.DataFrame([[matched_text(c) for c in row.cells] for row in grid.rows],
-                        index=pd.Index([matched_heading(row.axis, row.target) for row in grid.rows], name="quality"),
-                        columns=grid.codecs)
-
-
-def matched_wide(report: Report) -> pd.DataFrame:
-    """Geometric-mean rate ratio to the anchor (images that reach the target in brackets): one row per
-    (metric, target quality), one column per codec, so many metrics stay readable."""
-    return matched_frame(matched_grid(report))
-
-
-def _summary_cells(report: Report) -> tuple[list[str], list[tuple[str, list[tuple[str, str]]]]]:
-    """The per-codec summary as text with style classes ('na' for a value that does not exist)."""
-    s = report.summary
-    rc = report.rate_column
-
-    def number(v: float, text: str) -> tuple[str, str]:
-        return (text, "") if np.isfinite(v) else ("n/a", "na")
-
-    headings = ["images", "points", "per image", f"mean {rc} range", "encode [s/MP]", "decode [s/MP]", "failed",
-                "not published", "version"]
-    rows = []
-    for _, r in s.iterrows():
-        lo, hi = float(r[f"{rc}_min"]), float(r[f"{rc}_max"])
-        rows.append((str(r["codec"]), [
-            (str(r["images"]), ""), (str(r["points"]), ""), (f"{float(r['points_per_image']):g}", ""),
-            number(lo, f"{lo:.3f} – {hi:.3f}"),
-            number(float(r["encode_s_per_mp"]), f"{float(r['encode_s_per_mp']):.3g}"),
-            number(float(r["decode_s_per_mp"]), f"{float(r['decode_s_per_mp']):.3g}"),
-            (f"{r['failed']}/{r['rows']}", ""), (str(r["absent"]) if r["absent"] else "", ""),
-            (str(r["version"]), "")]))
-    return headings, rows
-
-
-def summary_display(report: Report) -> pd.DataFrame:
-    headings, rows = _summary_cells(report)
-    return pd.DataFrame([[text for text, _ in cells] for _, cells in rows], columns=headings,
-                        index=pd.Index([codec for codec, _ in rows], name="codec"))
-
-
-def _legend_lines(report: Report) -> list[str]:
-    pooling = ("mean over images of the per-image BD (JVET/JPEG AI practice)" if report.pooling == "per-image"
-               else "BD of the dataset-mean RD curves (pooled)")
-    lines = [
-        (f"Run {report.run}; anchor {report.anchor}; rate {report.rate_column}; interpolation {report.method}; "
-         f"pooling: {pooling}."),
-        ("BD-rate: average rate difference at equal quality, negative = fewer bits than the anchor. "
-         "BD-quality: average quality difference at equal rate (test - anchor)."),
-        ("(k/n): only k of n images had a valid BD value; † non-monotonic curve(s); n/a: no valid value "
-         "(see the diagnostics)."),
-        "MS-SSIM-type metrics are in dB: -10 log10(1 - x).",
-        "Matched quality: geometric-mean rate ratio to the anchor at equal quality (images where both reach it).",
-    ]
-    return lines + report.notes
-
-
-def _diagnostics(report: Report) -> pd.DataFrame:
-    cols = ["codec", "metric", "kind", "value", "n_valid", "n_images", "overlap_min", "points_min",
-            "non_monotonic", "reason"]
-    return pd.concat([report.bd_rate[cols], report.bd_quality[cols]], ignore_index=True)
-
+from harness.analysis.equal_rate import EqualRate
+from harness.analysis.selection import ReportError, load_run, run_name
+from harness.render.cells import (
+    bd_class,
+    bd_heading,
+    bd_text,
+    bd_wide,
+    diagnostics,
+    legend_lines,
+    matched_heading,
+    matched_text,
+    matched_wide,
+    summary_cells,
+    summary_display,
+)
+from harness.render.verdicts import verdict_table
 
 # --- Markdown -------------------------------------------------------------------------------------------
 
@@ -172,19 +60,18 @@ def _no_bd_line(report: Report) -> str:
     return "No BD value could be computed (see the diagnostics)."
 
 
-def _equal_rate_intro(report: Report) -> str:
-    er = report.equal_rate
-    return (f"{report.anchor} has one point per image: each codec is compared at {report.anchor}'s rate on the "
+def _equal_rate_intro(anchor: str, er: EqualRate) -> str:
+    return (f"{anchor} has one point per image: each codec is compared at {anchor}'s rate on the "
             f"{len(er.common)} image(s) all codecs share - on its own RD curve (interpolated) where it has one, "
-            f"else where it is, with its rate gap. Cells: verdict, mean of (codec − {report.anchor}) with its 95% "
-            f"bootstrap interval over images, and on how many images {report.anchor} is better. "
+            f"else where it is, with its rate gap. Cells: verdict, mean of (codec − {anchor}) with its 95% "
+            f"bootstrap interval over images, and on how many images {anchor} is better. "
             "`harness report --summary` gives the per-image details.")
 
 
 def to_markdown(report: Report) -> str:
-    parts = [f"# Codec comparison: {report.run}", "", *[f"- {line}" for line in _legend_lines(report)], ""]
+    parts = [f"# Codec comparison: {report.run}", "", *[f"- {line}" for line in legend_lines(report)], ""]
     if report.equal_rate is not None:
-        parts += [f"## At {report.anchor}'s rates", "", _equal_rate_intro(report), "",
+        parts += [f"## At {report.anchor}'s rates", "", _equal_rate_intro(report.anchor, report.equal_rate), "",
                   verdict_table(report.equal_rate), ""]
     grids = [(kind, bd_grid(report, kind)) for kind in ("rate", "quality")]
     if not any(has_values(grid) for _, grid in grids):
@@ -195,10 +82,10 @@ def to_markdown(report: Report) -> str:
     matched = matched_wide(report)
     if not matched.empty and matched.notna().any().any():
         parts += [f"## Matched quality: rate ratio to {report.anchor}", "", _md(matched), ""]
-    diagnostics = _diagnostics(report)
+    diag = diagnostics(report)
     parts += ["## Codecs", "", summary_display(report).to_markdown(), "",
-              f"<details><summary>Diagnostics ({len(diagnostics)} BD computations)</summary>", "",
-              diagnostics.to_markdown(index=False, floatfmt=".4g"), "", "</details>", ""]
+              f"<details><summary>Diagnostics ({len(diag)} BD computations)</summary>", "",
+              diag.to_markdown(index=False, floatfmt=".4g"), "", "</details>", ""]
     return "\n".join(parts)
 
 
@@ -228,7 +115,7 @@ def _html_bd_table(grid: BDGrid, viewer: str | None = None, anchor: str = "") ->
             name = f'<a href="{html.escape(href)}" title="look at {name} against the anchor">{name}</a>'
         cells = [f"<th>{name}</th>"]
         for cell in row:
-            css = _bd_class(cell)
+            css = bd_class(cell)
             text = html.escape(bd_text(cell, grid.kind))
             cells.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -244,7 +131,7 @@ def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = N
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>Codec comparison: {html.escape(report.run)}</title><style>{_CSS}</style></head><body>",
              f"<h1>Codec comparison: {html.escape(report.run)}</h1><ul>",
-             *[f"<li>{html.escape(line)}</li>" for line in _legend_lines(report)],
+             *[f"<li>{html.escape(line)}</li>" for line in legend_lines(report)],
              (f'<li><a href="{html.escape(viewer)}/index.html">Look at the reconstructions</a>: every codec name '
               "below opens its comparison with the anchor at equal rate</li>" if viewer else
               "<li>`harness view RUN` makes a comparison viewer of the reconstructions, linked from these tables"
@@ -255,7 +142,7 @@ def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = N
 
         parts += [f"<h2>At {html.escape(report.anchor)}'s rates</h2>",
                   markdown_it.MarkdownIt().enable("table").render(
-                      _equal_rate_intro(report) + "\n\n" + verdict_table(report.equal_rate))]
+                      _equal_rate_intro(report.anchor, report.equal_rate) + "\n\n" + verdict_table(report.equal_rate))]
     grids = [(kind, bd_grid(report, kind)) for kind in ("rate", "quality")]
     if not any(has_values(grid) for _, grid in grids):
         parts.append(f"<p>{html.escape(_no_bd_line(report))}</p>")
@@ -272,9 +159,9 @@ def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = N
             data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
             parts.append(f'<figure><img alt="{html.escape(Path(path).stem)}" src="data:image/png;base64,{data}">'
                          f"<figcaption>{html.escape(Path(path).name)}</figcaption></figure>")
-    diagnostics = _diagnostics(report)
-    parts += [f"<details><summary>Diagnostics ({len(diagnostics)} BD computations)</summary>",
-              diagnostics.to_html(index=False, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4g}"),
+    diag = diagnostics(report)
+    parts += [f"<details><summary>Diagnostics ({len(diag)} BD computations)</summary>",
+              diag.to_html(index=False, border=0, na_rep="n/a", float_format=lambda v: f"{v:.4g}"),
               "</details>", "</body></html>"]
     return "\n".join(parts)
 
@@ -308,14 +195,14 @@ def to_rich(report: Report) -> Any:
 
     def bd_table(grid: BDGrid, title: str) -> Table:
         return table(title, "codec", [bd_heading(axis, grid.kind) for axis in grid.metrics],
-                     [(codec, [(bd_text(cell, grid.kind), _bd_class(cell)) for cell in row])
+                     [(codec, [(bd_text(cell, grid.kind), bd_class(cell)) for cell in row])
                       for codec, row in zip(grid.codecs, grid.cells)])
 
     items: list[Any] = []
     if report.equal_rate is not None:
         from rich.markdown import Markdown
 
-        items.append(Markdown(f"**At {report.anchor}'s rates.** " + _equal_rate_intro(report) + "\n\n"
+        items.append(Markdown(f"**At {report.anchor}'s rates.** " + _equal_rate_intro(report.anchor, report.equal_rate) + "\n\n"
                               + verdict_table(report.equal_rate)))
     grids = {kind: bd_grid(report, kind) for kind in ("rate", "quality")}
     if not any(has_values(g) for g in grids.values()):
@@ -332,7 +219,7 @@ def to_rich(report: Report) -> Any:
                              [(matched_text(c), "na" if c.ratio is None else "") for c in row.cells])
                             for row in matched.rows]))
     # Versions are long; in a terminal they go below the table instead of squeezing it.
-    headings, rows = _summary_cells(report)
+    headings, rows = summary_cells(report)
     items.append(table("Codecs", "codec", headings[:-1], [(codec, cells[:-1]) for codec, cells in rows]))
     items += [Text(f"{codec}: {cells[-1][0]}", style="dim") for codec, cells in rows]
     missing = pd.concat([report.bd_rate, report.bd_quality])
@@ -340,7 +227,7 @@ def to_rich(report: Report) -> Any:
     if report.equal_rate is None:  # with one anchor point per image every BD value is missing for one reason
         for _, row in missing.iterrows():
             items.append(Text(f"{row['codec']} {row['metric']} BD-{row['kind']}: {row['reason']}", style="dim"))
-    items += [Text(line, style="dim") for line in _legend_lines(report)]
+    items += [Text(line, style="dim") for line in legend_lines(report)]
     return Group(*items)
 
 
@@ -395,66 +282,3 @@ def report_run(run_dir: str | Path, anchor: str, metrics: Sequence[str] | None =
     if console is not None:
         console.print(to_rich(report))
     return report
-
-
-# --- equal rate (anchors with one point per image) ----------------------------------------------------
-
-def _fmt(value: float, metric: str) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    if metric.startswith("psnr"):
-        return f"{value:.2f}"
-    return f"{value:.4f}"
-
-
-def _signed(value: float, metric: str) -> str:
-    if value is None or not math.isfinite(value):
-        return "–"
-    return ("+" if value > 0 else "") + _fmt(value, metric)
-
-
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _interval(low: float, high: float, metric: str) -> str:
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return ""
-    return f" [{_signed(low, metric)}, {_signed(high, metric)}]"
-
-
-def _rate_text(g: pd.DataFrame, tolerance: float) -> str:
-    """How a codec's comparisons were made, with its rate gap to the anchor."""
-    hows = set(", ".join(g["how"]).split(", "))
-    gap = float(g["max_rate_gap"].max())
-    if hows == {"interpolated"}:
-        return "exact (interpolated on its curve)"
-    if gap <= tolerance + 1e-12:
-        return f"equal (gap ≤ {gap:.1%})"
-    mean = float(g["mean_rate_gap"].iloc[0])
-    return f"{mean:+.1%} mean gap (up to {gap:.1%}): not equal"
-
-
-def verdict_table(result: EqualRate, summary: pd.DataFrame | None = None) -> str:
-    """The table that answers the question: per codec, per metric, the verdict, the mean difference
-    (codec − anchor) with its 95% bootstrap interval over images, and the wins; with the rate comparison."""
-    a = result.anchor
-    s = result.summary if summary is None else summary
-    if s.empty:
-        return "No comparisons."
-    header = ["codec", "images", "rate vs " + a, *(metric_label(m) for m in result.metrics)]
-    rows = []
-    for codec, g in s.groupby("codec", sort=False):
-        by = g.set_index("metric")
-        cells = [codec, str(int(g["n"].max())), _rate_text(g, result.tolerance)]
-        for m in result.metrics:
-            if m not in by.index:
-                cells.append("–")
-                continue
-            r = by.loc[m]
-            cells.append(f"**{r.verdict}**: {_signed(r.mean_delta, m)}{_interval(r.low, r.high, m)} "
-                         f"({a} better on {int(r.anchor_better)}/{int(r.n)})")
-        rows.append(cells)
-    return _md_table(header, rows)

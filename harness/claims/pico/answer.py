@@ -60,7 +60,7 @@ def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS)
 
 def answer_markdown(run_dir: Path) -> str:
     """The docs section: the verdict table and the rates, from the run's table."""
-    from harness.analysis.tables import load_run, superseded_note
+    from harness.analysis.selection import load_run, superseded_note
     from harness.claims.pico.report import equal_rate, verdict_table
 
     df = load_run(run_dir)

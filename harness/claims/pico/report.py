@@ -37,8 +37,8 @@ from harness.analysis.equal_rate import (
 from harness.analysis.equal_rate import (
     metric_label as _label,
 )
-from harness.analysis.tables import load_run, run_name
-from harness.render.report import _fmt, _md_table, _signed, verdict_table
+from harness.analysis.selection import load_run, run_name
+from harness.render.verdicts import fmt, md_table, signed, verdict_table
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 
 # Which direction an anchor "loses on PSNR but wins perceptually" is judged on.
@@ -101,7 +101,7 @@ def summary_markdown(result: EqualRate) -> str:
         rows = [[r.image, f"{r.anchor_bpp:.4g}", r.codec, f"{r.bpp:.4g}", f"{r.rate_gap:+.1%}",
                  f"{r.nearest_bpp:.4g} ({r.nearest_gap:+.1%})", r.how]
                 for r in p.sort_values(["image", "anchor_bpp", "codec"]).itertuples()]
-        out.append(_md_table(["image", f"{a} bpp", "codec", "compared at bpp", "rate gap", "nearest encode",
+        out.append(md_table(["image", f"{a} bpp", "codec", "compared at bpp", "rate gap", "nearest encode",
                               "how"], rows))
 
     out += ["", "## Per image", ""]
@@ -113,16 +113,16 @@ def summary_markdown(result: EqualRate) -> str:
             for bpp_a, g in at.groupby("anchor_bpp"):
                 first = g.iloc[0]
                 rows.append([image, f"**{a}**", f"{bpp_a:.4g}",
-                             *(_fmt(first[f"{m}:anchor"], m) for m in result.metrics)])
+                             *(fmt(first[f"{m}:anchor"], m) for m in result.metrics)])
                 for row in g.to_dict("records"):
                     cells = []
                     for m in result.metrics:
-                        text = f"{_fmt(row[f'{m}:codec'], m)} ({_signed(row[f'{m}:delta'], m)})"
+                        text = f"{fmt(row[f'{m}:codec'], m)} ({signed(row[f'{m}:delta'], m)})"
                         if row["how"] == "interpolated":
-                            text += f"; nearest encode {_fmt(row[f'{m}:nearest'], m)}"
+                            text += f"; nearest encode {fmt(row[f'{m}:nearest'], m)}"
                         cells.append(text)
                     rows.append(["", row["codec"], f"{row['bpp']:.4g}", *cells])
-        out.append(_md_table(header, rows))
+        out.append(md_table(header, rows))
         out.append("")
         out.append("Interpolated rows show the value on the codec's curve at the anchor's bpp and, after it, the "
                    "nearest real encode (at the bpp of the Rates table).")
@@ -141,10 +141,10 @@ def summary_markdown(result: EqualRate) -> str:
                    "(the paper's own caveat: PICO is optimised for perceived quality, not for MSE):")
         out.append("")
         for row in cases.to_dict("records"):
-            wins = [f"{_label(m)} {_fmt(row[f'{m}:anchor'], m)} vs {_fmt(row[f'{m}:codec'], m)}"
+            wins = [f"{_label(m)} {fmt(row[f'{m}:anchor'], m)} vs {fmt(row[f'{m}:codec'], m)}"
                     for m in perceptual if row[f"{m}:anchor_better"] == True]
             out.append(f"- {row['image']}, {row['codec']} at {row['bpp']:.4g} bpp ({row['rate_gap']:+.1%}): "
-                       f"PSNR {_fmt(row[f'{psnr}:anchor'], psnr)} vs {_fmt(row[f'{psnr}:codec'], psnr)} dB, "
+                       f"PSNR {fmt(row[f'{psnr}:anchor'], psnr)} vs {fmt(row[f'{psnr}:codec'], psnr)} dB, "
                        "but " + "; ".join(wins))
 
     out += ["", "## JPEG XL", ""]
@@ -156,7 +156,7 @@ def summary_markdown(result: EqualRate) -> str:
     else:
         for codec in jxl:
             g = s[s["codec"] == codec].set_index("metric")
-            parts = [f"{_label(m)} {_signed(g.loc[m, 'mean_delta'], m)} ({a} better {int(g.loc[m, 'anchor_better'])}/"
+            parts = [f"{_label(m)} {signed(g.loc[m, 'mean_delta'], m)} ({a} better {int(g.loc[m, 'anchor_better'])}/"
                      f"{int(g.loc[m, 'n'])})" for m in result.metrics if m in g.index]
             out.append(f"- **{codec}** (not tested in the paper), at {a}'s bpp: " + "; ".join(parts) + ".")
 
@@ -164,7 +164,7 @@ def summary_markdown(result: EqualRate) -> str:
         out += ["", f"## BD-rate against {a} (curves with two or more points per image)", ""]
         rows = [[r.codec, r.metric, "–" if pd.isna(r.value) else f"{r.value:+.1f} %", r.reason or ""]
                 for r in result.bd.itertuples()]
-        out.append(_md_table(["codec", "metric", "BD-rate", "note"], rows))
+        out.append(md_table(["codec", "metric", "BD-rate", "note"], rows))
 
     out += ["", "## Not published", ""]
     if result.absent is None or result.absent.empty:

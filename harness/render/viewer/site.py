@@ -60,7 +60,7 @@ class SitePlan:
 
 def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
     """Everything the site of ``run_dir`` shows, and how to make each of its image files."""
-    from harness.analysis.tables import current_builds, latest_versions
+    from harness.analysis.selection import current_builds, latest_versions
     from harness.metrics import column_info
     from harness.run.rows import METRIC_ERROR_PREFIX
     from harness.run.store import read_results
