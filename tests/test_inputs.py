@@ -6,8 +6,10 @@ import hashlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -195,3 +197,90 @@ def test_one_invalid_dataset_definition_is_one_warning_and_the_others_work(tmp_p
               env=env)
     assert run.returncode == 0, run.stderr
     assert run.stderr.count("broken.toml") == 1
+
+
+# --- processes ------------------------------------------------------------------------------------------
+
+def _toy_codec(name: str, encode: str, extra: str = "") -> str:
+    """A command-line codec definition whose encoder is the shell command ``encode`` (8-bit RGB PNG files)."""
+    return "\n".join([
+        f'name = "{name}"', 'format = "png"', extra,
+        "[knob]", 'name = "q"', "low = 0", "high = 10", "quality_rises = true", "default_points = [5]",
+        "[colour]", 'matrix = "rgb"', 'range = "full"', "bit_depth = 8", 'subsampling = "444"',
+        "[programs]", 'sh = { names = ["sh"] }',
+        "[encode]", f'command = ["{{sh}}", "-c", "{encode}", "{{input}}", "{{bitstream}}"]',
+        "[decode]", 'command = ["{sh}", "-c", "cp $0 $1", "{bitstream}", "{output}"]', ""])
+
+
+def _processes_with(marker: bytes) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if marker in cmdline and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z":
+                parents[int(entry.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [c for c, p in parents.items() if p == parent]
+        found.extend(children)
+        frontier.extend(children)
+    return found
+
+
+def _wait_gone(pids: list[int], seconds: float = 15) -> list[int]:
+    deadline = time.time() + seconds
+    alive = pids
+    while alive and time.time() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in alive if p in set(_processes_with(b""))]
+    return alive
+
+
+def test_a_command_line_codecs_timeout_kills_the_wrappers_grandchild(tmp_path):
+    from harness.codecs.base import CodecError
+    from harness.codecs.commandline import codec_class, load_definition
+
+    (tmp_path / "wrapper.toml").write_text(_toy_codec("wrapper", "sleep 97.0213; true", "timeout = 1"))
+    codec = codec_class(load_definition(tmp_path / "wrapper.toml"))()
+    image = load_image(write_crops(tmp_path / "crops") / "kodim23.png")
+    with pytest.raises(CodecError, match="timed out after 1 s"):
+        codec.compress(image, 5)
+    assert _wait_gone(_processes_with(b"97.0213"), 5) == []
+
+
+def test_kill_9_of_the_main_process_with_two_jobs_leaves_no_worker_or_codec(tmp_path):
+    codecs = tmp_path / "codecs"
+    codecs.mkdir()
+    (codecs / "sleepy.toml").write_text(_toy_codec("sleepy", "sleep 98.0417; true"))
+    crops = write_crops(tmp_path / "crops")
+    env = {**os.environ, "HARNESS_CODECS_DIR": str(codecs)}
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--codecs", "sleepy", "--dataset", str(crops),
+                             "--results", "r", "--jobs", "2"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while len(_processes_with(b"98.0417")) < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    sleepers = _processes_with(b"98.0417")
+    family = _descendants(proc.pid)
+    assert len(sleepers) == 2 and len(family) >= 4, (sleepers, family)  # two workers, each a shell and its sleep
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _wait_gone(sleepers + family) == []

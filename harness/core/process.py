@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import shutil
 import signal
 import subprocess
@@ -34,35 +35,108 @@ def output_tail(text: bytes | str, lines: int = 3, limit: int = 300) -> str:
     return " | ".join(kept[-lines:])[-limit:]
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the child receive SIGKILL when the process that started it dies (Linux
-    ``PR_SET_PDEATHSIG``): a harness killed with ``kill -9`` must not leave an encoder running."""
+def _prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
     except (OSError, AttributeError):
         return None
-    pr_set_pdeathsig, sigkill = 1, int(signal.SIGKILL)
-
-    def set_death_signal() -> None:
-        prctl(pr_set_pdeathsig, sigkill)
-
-    return set_death_signal
 
 
-_DIE_WITH_PARENT = _die_with_parent()
+_PRCTL = _prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _set_death_signal() -> None:
+    """In a child before exec: receive SIGKILL when the process that started it dies (Linux)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Make this process (a worker) receive SIGKILL when its parent ``parent_pid`` dies, even by ``kill -9``;
+    exit at once if it already has. Its programs then go too (see :func:`run_program`)."""
+    _set_death_signal()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+# The reaper: a small process per process that runs programs, which kills the process groups of the
+# programs still running when that process dies, however it dies (its end of a pipe closes). Programs run
+# in process groups of their own, so a wrapper's children (and theirs) go with the wrapper.
+_REAPER = """
+import os, signal, sys
+live = set()
+for line in sys.stdin:
+    op, group = line[0], int(line[1:])
+    (live.add if op == "+" else live.discard)(group)
+for group in live:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+_reaper: tuple[int, subprocess.Popen[bytes]] | None = None
+
+
+def _reaper_write(line: str) -> None:
+    """Tell this process's reaper (started on first use, and again in a forked child) about a group."""
+    global _reaper
+    if _reaper is None or _reaper[0] != os.getpid() or _reaper[1].poll() is not None:
+        process = subprocess.Popen([sys.executable, "-S", "-c", _REAPER], stdin=subprocess.PIPE,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        _reaper = (os.getpid(), process)
+    stdin = _reaper[1].stdin
+    assert stdin is not None
+    try:
+        stdin.write(line.encode() + b"\n")
+        stdin.flush()
+    except OSError:
+        _reaper = None
+
+
+def _kill_group(group: int) -> None:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _run_in_group(argv: list[str], timeout: float | None, cwd: str | Path | None = None,
+                  env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ``argv`` in a process group of its own, killed whole (the program, the programs it started,
+    theirs) when it times out (:class:`subprocess.TimeoutExpired`), when it finishes and leaves something
+    behind, on any exception here (Ctrl-C), and when this process dies (by the reaper, even after
+    ``kill -9``). OSError when it cannot start."""
+    process = subprocess.Popen(argv, cwd=cwd, env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                               preexec_fn=_set_death_signal)
+    group = process.pid
+    _reaper_write(f"+{group}")
+    try:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(group)
+            process.communicate()
+            raise
+    finally:
+        _kill_group(group)  # whatever the program left running (and everything, on an exception)
+        process.wait()
+        _reaper_write(f"-{group}")
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
 
 
 def run_program(args: Sequence[str | Path], what: str, *, timeout: float | None, cwd: str | Path | None = None,
                 env: Mapping[str, str] | None = None,
                 error: type[Exception] = ProgramError) -> subprocess.CompletedProcess[bytes]:
-    """Run one command; return the finished process, or raise ``error`` with one line that starts with
-    ``what`` and says why (not found, not executable, timed out, the exit status and the output's tail)."""
+    """Run one command (in a process group of its own, see :func:`_run_in_group`); return the finished
+    process, or raise ``error`` with one line that starts with ``what`` and says why (not found, not
+    executable, timed out, the exit status and the output's tail)."""
     argv = [str(a) for a in args]
     try:
-        done = subprocess.run(argv, cwd=cwd, env=dict(env) if env is not None else None, stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=timeout, check=False, preexec_fn=_DIE_WITH_PARENT)
+        done = _run_in_group(argv, timeout, cwd, env)
     except FileNotFoundError:
         raise error(f"{what}: program {argv[0]} not found") from None
     except PermissionError:
@@ -82,8 +156,7 @@ def program_output(args: Sequence[str | Path], timeout: float = 60, env: Mapping
     stderr, some exit non-zero); :class:`ProgramNotFound` when it cannot run at all."""
     argv = [str(a) for a in args]
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False,
-                              env=dict(env) if env is not None else None)
+        done = _run_in_group(argv, timeout, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ProgramNotFound(f"cannot run {argv[0]}: {one_line(exc)}") from None
     return (done.stdout + done.stderr).decode("utf-8", "replace")

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from harness.core.errors import one_line
+from harness.core.process import die_with_parent
 from harness.run.jobs import WORKER_DIED, Job, JobResult, failed_result
 from harness.run.worker import execute_job
 
@@ -30,17 +32,19 @@ def execute_local(jobs: Sequence[Job], n_jobs: int,
     from joblib.externals.loky import get_reusable_executor
     from joblib.externals.loky.process_executor import BrokenProcessPool
 
+    # Workers die with this process, however it dies (kill -9 included), and their programs with them.
+    pool = {"initializer": die_with_parent, "initargs": (os.getpid(),)}
     waiting = list(reversed(jobs))
     suspects: list[Job] = []
     while waiting or suspects:
         if suspects:
             job = suspects.pop()
             try:
-                yield get_reusable_executor(max_workers=1).submit(work, job).result()
+                yield get_reusable_executor(max_workers=1, **pool).submit(work, job).result()
             except BrokenProcessPool as exc:
                 yield failed_result(job, f"{WORKER_DIED}: {one_line(exc, with_type=True)}")
             continue
-        executor = get_reusable_executor(max_workers=n_jobs)
+        executor = get_reusable_executor(max_workers=n_jobs, **pool)
         in_flight: dict[Any, Job] = {}
         broken = False
         while (waiting or in_flight) and not broken:
