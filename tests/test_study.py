@@ -59,7 +59,7 @@ def test_fit_recovers_known_elo_and_sums_to_zero():
     assert np.max(np.abs(elo - true)) < 45  # about 2 standard errors at ~1000 votes per condition
     # a condition nobody compared has no score; the others still sum to zero
     votes = [Vote("r", "i", "x@1", "x@2", "a"), Vote("r", "i", "x@2", "x@1", "a"), Vote("r", "i", "x@1", "x@2", "a")]
-    scores = score_votes(votes, ["x@1", "x@2", "x@3"], bootstrap=20)
+    scores = score_votes(votes, ["x@1", "x@2", "x@3"], bootstrap=20, require_golden=False)
     assert np.isnan(scores.elo[2]) and np.isnan(scores.low[2]) and abs(np.nansum(scores.elo)) < 1e-6
     assert scores.elo[0] > scores.elo[1] and scores.low[0] <= scores.elo[0] <= scores.high[0]
     # one condition winning everything stays finite (the L2 term)
@@ -67,14 +67,15 @@ def test_fit_recovers_known_elo_and_sums_to_zero():
     assert 500 < always[0] - always[1] < 2000
 
 
-def test_screening_drops_raters_below_threshold():
-    votes = [Vote("good", "i", ORIGINAL, DEGRADED, "a"), Vote("good", "i", DEGRADED, ORIGINAL, "b"),
-             Vote("bad", "i", ORIGINAL, DEGRADED, "b"), Vote("bad", "i", DEGRADED, ORIGINAL, "b"),
-             Vote("unscreened", "i", "x@1", "x@2", "a")]
+def test_screening_drops_failed_and_unscreened_raters():
+    votes = [Vote("good", "i", "x@9", DEGRADED, "a"), Vote("good", "i", DEGRADED, ORIGINAL, "b"),
+             Vote("bad", "i", "x@9", DEGRADED, "b"), Vote("bad", "i", DEGRADED, "x@9", "b"),
+             Vote("tied", "i", "x@9", DEGRADED, "tie"), Vote("unscreened", "i", "x@1", "x@2", "a")]
     table = screen_raters(votes, 0.8).set_index("rater")
-    assert list(table.index[table["dropped"]]) == ["bad"]
+    assert sorted(table.index[table["dropped"]]) == ["bad", "tied", "unscreened"]
     assert table.loc["bad", "golden_right"] == 1 and table.loc["good", "golden_share"] == 1.0
-    assert not table.loc["unscreened", "dropped"]
+    assert table.loc["unscreened", "status"] == "unscreened" and table.loc["tied", "status"] == "failed"
+    assert not screen_raters(votes, 0.8, require_golden=False).set_index("rater").loc["unscreened", "dropped"]
 
 
 def test_create_plans_conditions_and_lossless_images(run_dir):
@@ -94,7 +95,7 @@ def test_create_plans_conditions_and_lossless_images(run_dir):
     assert s["bpp"] == pytest.approx(row["bpp"])
     with db.connect() as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     with pytest.raises(StudyError, match="exists already"):
         create_study(run_dir, "plan")
 
@@ -156,7 +157,7 @@ def test_import_names_the_bad_line(run_dir, tmp_path):
     with pytest.raises(StudyError, match=r"votes.csv:3: 'webp@99' is not a condition"):
         read_votes_csv(path, db)
     path.write_text("rater,image,a,b,choice,seconds\nr1,kodim23,jpeg@10,webp@10,left,1.5\n")
-    with pytest.raises(StudyError, match=r"votes.csv:2: choice must be 'a' or 'b'"):
+    with pytest.raises(StudyError, match=r"votes.csv:2: choice must be 'a', 'b' or 'tie'"):
         read_votes_csv(path, db)
     path.write_text("rater,image,a,b\nr1,kodim23,jpeg@10,webp@10\n")
     with pytest.raises(StudyError, match="missing column"):
@@ -168,8 +169,9 @@ def test_import_names_the_bad_line(run_dir, tmp_path):
 
 
 def test_adaptive_session_burn_in_golden_and_recovery(run_dir):
-    """The live selector: golden questions at each rater's 3rd comparison, a burn-in covering every image
-    and condition, then informative pairs; scores still recover the truth."""
+    """The live selector: a golden question among each rater's first four comparisons (a compressed version
+    against the degraded copy), a burn-in covering every image and condition, then informative pairs;
+    sessions end after trials_per_rater; scores still recover the truth."""
     db = create_study(run_dir, "adaptive", codecs=["jpeg", "webp"])
     info = condition_info(db)
     truth_elo = rate_shift_truth(info, OFFSETS, SLOPE)
@@ -182,7 +184,13 @@ def test_adaptive_session_burn_in_golden_and_recovery(run_dir):
     per_rater = {}
     for v in votes:
         per_rater.setdefault(v.rater, []).append(v)
-    assert all(vs[2].golden for vs in per_rater.values())
+    assert len(per_rater) > 6  # sessions of 60 trials ended and new raters took over
+    for vs in per_rater.values():
+        assert len(vs) <= 60
+        assert any(v.golden for v in vs[:4]) or len(vs) < 4
+        assert all(v.a != ORIGINAL and v.b != ORIGINAL for v in vs)  # golden: two compressed versions
+    first_golden = {next(k for k, v in enumerate(vs) if v.golden) for vs in per_rater.values() if len(vs) >= 4}
+    assert len(first_golden) > 1  # at random positions, not always the same one
     answered = {(v.image, *sorted((v.a, v.b))) for v in votes}
     assert set(design) <= answered
     with db.connect() as conn:
@@ -217,23 +225,35 @@ def test_api_is_blind_and_refuses_double_votes(run_dir):
 
     from harness.core.images import load_image
     from harness.pairwise.server import make_app
+    from harness.pairwise.sessions import invite
 
     db = create_study(run_dir, "api", codecs=["jpeg", "webp"])
-    client = TestClient(make_app(db))
-    rater = client.post("/api/rater").json()["rater"]
-    trial = client.get("/api/next", params={"rater": rater}).json()
+    (_, token), = invite(db, 1)
+    client = TestClient(make_app(db), headers={"Authorization": f"Bearer {token}"})
+    trial = client.get("/api/next").json()
     assert "jpeg" not in str(trial) and "webp" not in str(trial)  # the page never learns the conditions
     shown = db.trial(trial["trial"])
     stimuli = {(r["image"], r["condition"]): r["path"] for r in db.stimuli()}
-    png = client.get(trial["b"]).content
-    assert png == (db.folder / stimuli[(shown["image"], shown["b"])]).read_bytes()
+    png = client.get(trial["b"])
+    assert "etag" not in png.headers and png.headers["cache-control"] == "no-store"
+    assert np.array_equal(load_image_bytes(png.content), load_image(db.folder / stimuli[(shown["image"],
+                                                                                           shown["b"])]).pixels)
     original = load_image(db.folder / next(r["original"] for r in db.images() if r["name"] == shown["image"]))
-    assert original.width == trial["width"]
+    assert original.width == trial["width"] and trial["total"] == 60 and trial["votes"] == 0
     assert client.post("/api/vote", json={"trial": trial["trial"], "choice": "b", "seconds": 3.5}).json()["votes"] == 1
     again = client.post("/api/vote", json={"trial": trial["trial"], "choice": "a", "seconds": 1})
     assert again.status_code == 409
-    assert client.get("/api/next", params={"rater": "no spaces"}).status_code == 400
+    assert client.get("/api/next", headers={"Authorization": "Bearer nobody"}).status_code == 401
+    assert client.post("/api/vote", json={"trial": trial["trial"], "choice": "tie"}).status_code == 400  # no ties
     assert [(v.choice, v.seconds) for v in db.votes()] == [("b", 3.5)]
+
+
+def load_image_bytes(data: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 SCENES = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "ml-pico-scenes"
@@ -288,12 +308,16 @@ def test_pico_scenes_study_created_served_and_reported(tmp_path, monkeypatch):
             published = load_image(SCENES / "kodak_kodim04" / f"{PUBLISHED[codec]}.png").pixels
             assert np.array_equal(load_image(db.folder / s["path"]).pixels, published), codec
 
-    client = TestClient(make_app(db))
-    for rater in ("alpha", "beta"):
-        trial = client.get("/api/next", params={"rater": rater}).json()
+    from harness.pairwise.sessions import invite
+
+    for _, token in invite(db, 2):
+        client = TestClient(make_app(db), headers={"Authorization": f"Bearer {token}"})
+        trial = client.get("/api/next").json()
         shown = db.trial(trial["trial"])
-        png = client.get(trial["a"]).content
-        assert png == (db.folder / next(r["path"] for r in db.stimuli() if r["condition"] == shown["a"])).read_bytes()
+        png = load_image_bytes(client.get(trial["a"]).content)
+        path = db.folder / next(r["path"] for r in db.stimuli() if r["condition"] == shown["a"]) \
+            if shown["a"] != DEGRADED else db.folder / next(r["degraded"] for r in db.images())
+        assert np.array_equal(png, load_image(path).pixels)
         assert client.post("/api/vote", json={"trial": trial["trial"], "choice": "a", "seconds": 2.0}).status_code == 200
 
     psnr = {s["condition"]: json.loads(s["metrics"])["psnr_rgb"] for s in db.stimuli()}

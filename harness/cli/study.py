@@ -29,20 +29,23 @@ def _study_db(run_dir: str, name: str):
 @click.option("--images", default=None, help="Comma-separated image names (default: every image).")
 @click.option("--points", default=None, help="Comma-separated points to keep (knob values, or the bpp labels of "
                                             "rate-matched codecs), e.g. 30,50.")
-@click.option("--golden-every", default=8, show_default=True, type=int,
-              help="A rater's 3rd comparison and every N-th after it is a golden question (0: none).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Study settings (docs/study.md): trials_per_rater=60, pause_every=20, min_seconds=0.8, "
+                   "golden_first=4, golden_every=8, ties=0, mode=pair|flicker|triplet, flicker_ms=500, "
+                   "stop_width=0, budget=0, enrolment=invite|open.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the burn-in design.")
 def study_create(run_dir: str, name: str, codecs: str | None, images: str | None, points: str | None,
-                 golden_every: int, seed: int) -> None:
+                 settings: tuple[str, ...], seed: int) -> None:
     """Plan a study NAME on RUN_DIR: conditions CODEC@POINT, lossless PNGs and the SQLite plan under
     RUN_DIR/studies/NAME/."""
     from harness.pairwise.db import StudyError
     from harness.pairwise.plan import create_study
     from harness.pairwise.report import condition_info
+    from harness.pairwise.settings import Settings
 
     try:
         db = create_study(run_dir, name, codecs=split(codecs) or None, images=split(images) or None,
-                          points=split(points) or None, golden_every=golden_every, seed=seed,
+                          points=split(points) or None, settings=Settings().with_text(list(settings)), seed=seed,
                           progress=lambda line: console.print(line, highlight=False))
     except StudyError as exc:
         fail(str(exc))
@@ -58,18 +61,39 @@ def study_create(run_dir: str, name: str, codecs: str | None, images: str | None
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("name")
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0 lets colleagues on the network take part).")
+              help="Address to listen on (see docs/study.md before serving on a network interface).")
 @click.option("--port", default=8765, show_default=True, type=int)
 def study_serve(run_dir: str, name: str, host: str, port: int) -> None:
     """Serve the study in a browser: one blind comparison at a time, every vote committed as it is cast."""
     import uvicorn
 
     from harness.pairwise.server import make_app
+    from harness.pairwise.sessions import organizer_token
 
     db = _study_db(run_dir, name)
-    console.print(f"study {name}: http://{host}:{port}/  (Ctrl-C stops; votes are saved as they are cast)",
-                  highlight=False)
+    console.print(f"study {name}: http://{host}:{port}/  (Ctrl-C stops; votes are saved as they are cast)\n"
+                  f"organizer: http://{host}:{port}/organizer#{organizer_token(db)}", highlight=False)
     uvicorn.run(make_app(db), host=host, port=port, log_level="warning")
+
+
+@study.command("invite")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("name")
+@click.option("--n", "count", default=1, show_default=True, type=int, help="Raters to invite.")
+@click.option("--url", default="http://127.0.0.1:8765", show_default=True, help="The address raters will open.")
+def study_invite(run_dir: str, name: str, count: int, url: str) -> None:
+    """Print one invitation link per rater (each carries its own session token) and the organizer's link."""
+    from harness.pairwise.db import StudyError
+    from harness.pairwise.sessions import invite, links, organizer_token
+
+    db = _study_db(run_dir, name)
+    try:
+        made = invite(db, count)
+    except StudyError as exc:
+        fail(str(exc))
+    for (rater, _), link in zip(made, links(url, made)):
+        click.echo(f"{rater}\t{link}")
+    console.print(f"organizer: {url.rstrip('/')}/organizer#{organizer_token(db)}", highlight=False)
 
 
 @study.command("score")

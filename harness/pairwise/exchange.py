@@ -1,8 +1,8 @@
 """Votes in and out as CSV (``rater,image,a,b,choice,seconds``), so studies run elsewhere (a
 crowdsourcing platform, another lab) can be scored here, and votes cast here analysed elsewhere.
 
-``a`` and ``b`` are condition names (``CODEC@POINT``) or, for golden questions, ``original`` and
-``degraded``; ``choice`` is ``a`` or ``b``; ``seconds`` (the response time) may be empty.
+``a`` and ``b`` are condition names (``CODEC@POINT``) or ``original``; a golden question has ``degraded`` on
+one side; ``choice`` is ``a``, ``b`` or ``tie``; ``seconds`` (the viewing time) may be empty.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import csv
 import math
 from pathlib import Path
 
-from harness.pairwise.db import GOLDEN_NAMES, StudyDB, StudyError, Vote
+from harness.pairwise.db import CHOICES, DEGRADED, GOLDEN_NAMES, ORIGINAL, StudyDB, StudyError, Vote
 
 COLUMNS = ("rater", "image", "a", "b", "choice", "seconds")
 
@@ -47,10 +47,10 @@ def read_votes_csv(path: str | Path, db: StudyDB) -> list[Vote]:
                     raise StudyError(f"{where}: the study has no {side} on image {image}")
             if a == b:
                 raise StudyError(f"{where}: a and b are both {a!r}")
-            if (a in GOLDEN_NAMES) != (b in GOLDEN_NAMES):
-                raise StudyError(f"{where}: a golden question compares original with degraded only")
-            if choice not in ("a", "b"):
-                raise StudyError(f"{where}: choice must be 'a' or 'b', got {row['choice']!r}")
+            if ORIGINAL in (a, b) and DEGRADED not in (a, b):
+                raise StudyError(f"{where}: the original is shown only against the degraded copy (golden)")
+            if choice not in CHOICES:
+                raise StudyError(f"{where}: choice must be 'a', 'b' or 'tie', got {str(row['choice'])[:40]!r}")
             text = str(row["seconds"] or "").strip()
             try:
                 seconds = float(text) if text else None

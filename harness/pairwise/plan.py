@@ -10,7 +10,8 @@ own study. Each condition's rate in the report is its mean bpp over the study's 
 Every shown image is a lossless PNG in ``RUN/studies/NAME/images/``: the original, each reconstruction
 (exactly the pixels the run measured, from :func:`harness.run.reconstruct.reconstruction`: the kept
 reconstruction, the kept bitstream decoded again, or the published file) and, for the golden questions, a
-heavily degraded copy of the original (JPEG quality 5, 4:2:0), which anyone looking should reject.
+heavily degraded copy of the original (JPEG quality 5, 4:2:0), shown against the image's best compressed
+version: anyone looking should reject it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from PIL import Image
 
 from harness.core.images import ImageError, encode_png, load_image
 from harness.pairwise.db import GOLDEN_NAMES, StudyDB, StudyError, study_dir
+from harness.pairwise.settings import Settings, new_secret
 
 GOLDEN_JPEG_QUALITY = 5
 
@@ -115,7 +117,7 @@ def degraded_copy(pixels: np.ndarray) -> np.ndarray:
 
 def create_study(run_dir: str | Path, name: str, *, codecs: Sequence[str] | None = None,
                  images: Sequence[str] | None = None, points: Sequence[str] | None = None,
-                 golden_every: int = 8, seed: int = 0,
+                 settings: Settings | None = None, seed: int = 0,
                  progress: Callable[[str], None] | None = None) -> StudyDB:
     """Plan a study on a run: write the PNGs and the SQLite plan under ``RUN/studies/NAME/``."""
     from harness.analysis.selection import ReportError, load_run, metric_columns
@@ -151,7 +153,7 @@ def create_study(run_dir: str | Path, name: str, *, codecs: Sequence[str] | None
     if folder.exists():
         shutil.rmtree(folder)  # an earlier attempt that never wrote its database
     meta = {"name": name, "run": str(run_dir.resolve()), "created": str(time.time()), "seed": str(seed),
-            "golden_every": str(golden_every), "metrics": json.dumps(metrics)}
+            "secret": new_secret(), "metrics": json.dumps(metrics), **(settings or Settings()).check().to_meta()}
     image_rows, stimulus_rows = [], []
     for image_name, rows in table.groupby("image", sort=True):
         say = progress or (lambda _: None)

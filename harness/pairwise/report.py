@@ -19,12 +19,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 import scipy.stats
 
 from harness.analysis import bdrate
+from harness.pairwise import caveats
 from harness.pairwise.db import StudyDB, StudyError
 from harness.pairwise.scoring import (
     DEFAULT_BOOTSTRAP,
@@ -32,6 +34,8 @@ from harness.pairwise.scoring import (
     Scores,
     score_votes,
 )
+from harness.pairwise.settings import Settings
+from harness.pairwise.writeup import elo_figure, summary_lines, to_markdown
 
 
 def condition_info(db: StudyDB) -> pd.DataFrame:
@@ -44,20 +48,23 @@ def condition_info(db: StudyDB) -> pd.DataFrame:
 
 def score_study(db: StudyDB, *, bootstrap: int = DEFAULT_BOOTSTRAP,
                 golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, seed: int = 0,
-                resample: str = "both") -> tuple[Scores, pd.DataFrame]:
-    """Scores and the Elo table (condition, elo, low, high, codec, point, bpp, images, votes), by Elo."""
+                resample: str = "both", require_golden: bool = True) -> tuple[Scores, pd.DataFrame]:
+    """Scores and the Elo table (condition, elo, low, high, codec, point, bpp, images, votes), by Elo; an
+    interval that is no interval (zero width, on its estimate's edge, too few usable refits) is blank and
+    said in ``scores.extra["degenerate"]``."""
     info = condition_info(db)
     votes = db.votes()
     scores = score_votes(votes, list(info["condition"]), bootstrap=bootstrap, golden_threshold=golden_threshold,
-                         seed=seed, resample=resample)
+                         seed=seed, resample=resample, require_golden=require_golden)
     dropped = set(scores.dropped_raters)
     counted: dict[str, int] = {}
     for v in votes:
-        if not v.golden and v.rater not in dropped:
+        if not v.golden and not v.fast and v.rater not in dropped:
             counted[v.a] = counted.get(v.a, 0) + 1
             counted[v.b] = counted.get(v.b, 0) + 1
     table = scores.table().merge(info, on="condition")
     table["votes"] = table["condition"].map(counted).fillna(0).astype(int)
+    table, scores.extra["degenerate"] = caveats.blank_degenerate(table, scores)
     return scores, table.sort_values("elo", ascending=False).reset_index(drop=True)
 
 
@@ -91,6 +98,8 @@ class StudyReport:
     kendall: pd.DataFrame
     raters: pd.DataFrame
     anchor: str
+    warnings: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -108,14 +117,26 @@ def bd_table(table: pd.DataFrame, scores: Scores, anchor: str,
     table = table.sort_values("condition", key=lambda s: s.map(order))
     codecs, bpp = table["codec"].to_numpy(), table["bpp"].to_numpy(dtype=float)
     rows = []
+    anchor_problem = caveats.not_increasing(table, anchor) if (table["codec"] == anchor).sum() > 1 else None
     for test in sorted(set(codecs) - {anchor}):
+        problem = caveats.not_increasing(table, test)
+        if anchor_problem or problem:
+            reason = f"anchor: {anchor_problem}" if anchor_problem else str(problem)
+            rows.append({"anchor": anchor, "codec": test, "bd_rate": math.nan, "low": math.nan, "high": math.nan,
+                         "replicates": 0, "of": len(scores.replicates), "overlap": math.nan, "reason": reason})
+            continue
         point = perceptual_bd_rate(codecs, bpp, table["elo"].to_numpy(dtype=float), anchor, test, min_overlap)
         boot = np.array([perceptual_bd_rate(codecs, bpp, rep, anchor, test, min_overlap).value or math.nan
                          for rep in scores.replicates])
         low, high, valid = _interval(boot) if point.ok else (math.nan, math.nan, 0)
+        reason = point.reason
+        if point.ok and (valid < caveats.MIN_USABLE * len(scores.replicates) or not high - low > 1e-9):
+            reason = (f"interval not shown: {valid} of {len(scores.replicates)} bootstrap refits usable"
+                      + (", zero width" if valid and not high - low > 1e-9 else ""))
+            low = high = math.nan
         rows.append({"anchor": anchor, "codec": test, "bd_rate": point.value, "low": low, "high": high,
                      "replicates": valid, "of": len(scores.replicates), "overlap": point.overlap,
-                     "reason": point.reason})
+                     "reason": reason})
     return pd.DataFrame(rows, columns=["anchor", "codec", "bd_rate", "low", "high", "replicates", "of",
                                        "overlap", "reason"])
 
@@ -170,68 +191,14 @@ def kendall_table(db: StudyDB, table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "kendall_tau", "p_value", "conditions"])
 
 
-# --- figure and files ----------------------------------------------------------------------------------------
-
-def elo_figure(table: pd.DataFrame, title: str):  # -> matplotlib Figure
-    from matplotlib.figure import Figure
-
-    from harness.render import plots
-
-    styles = plots.codec_styles(sorted(table["codec"].unique()))
-    with plots.style():
-        fig = Figure(figsize=(5.6, 3.6), layout="constrained")
-        ax = fig.subplots()
-        for codec in sorted(table["codec"].unique()):
-            curve = table[table["codec"] == codec].sort_values("bpp")
-            st = styles[codec]
-            ax.errorbar(curve["bpp"], curve["elo"], yerr=[curve["elo"] - curve["low"], curve["high"] - curve["elo"]],
-                        fmt="none", ecolor=st["color"], elinewidth=0.8, alpha=0.6, capsize=2)
-            ax.plot(curve["bpp"], curve["elo"], label=codec, color=st["color"], marker=st["marker"],
-                    linestyle=st["linestyle"], markerfacecolor="white" if st["color"] != "#000000" else "#000000",
-                    markeredgewidth=1.1)
-        plots._rate_axis(ax, "bpp")
-        ax.set_ylabel("Elo (Bradley-Terry, higher is preferred)")
-        ax.set_title(title, loc="left")
-        plots._legend_outside(fig, ax, title="bars: 95 % bootstrap")
-    return fig
-
-
-def _md(frame: pd.DataFrame, floatfmt: str = ".1f", **formats: str) -> str:
-    """A Markdown table; ``formats`` gives some columns their own float format (bpp to 4 decimals, Elo
-    to whole points); missing values are left blank."""
-    if not len(frame):
-        return "(none)"
-    shown = frame.astype(object).where(frame.notna(), None)
-    return shown.to_markdown(index=False, floatfmt=tuple(formats.get(c, floatfmt) for c in frame.columns),
-                             missingval="")
-
-
-def to_markdown(rep: StudyReport, name: str, votes: int) -> str:
-    dropped = rep.raters[rep.raters["dropped"]]
-    elo = rep.elo[["condition", "codec", "bpp", "elo", "low", "high", "votes", "images"]]
-    lines = [f"# Study {name}", "",
-             f"{votes} votes from {len(rep.raters)} raters; {len(dropped)} rater(s) dropped by the golden questions"
-             + (f": {', '.join(dropped['rater'])}" if len(dropped) else "") + ".", "",
-             "## Elo (Bradley-Terry, 95% bootstrap interval over raters and images)", "",
-             _md(elo, ".0f", bpp=".4f"), "",
-             f"## Perceptual BD-rate against {rep.anchor} (pchip, Elo as quality; negative: fewer bits)", "",
-             _md(rep.bd, ".1f", overlap=".2f"), "",
-             f"## Rate {rep.anchor} needs for the same Elo (ratio > 1: the condition needs fewer bits)", "",
-             _md(rep.equal_elo, ".3f", bpp=".4f", anchor_bpp=".4f", elo=".0f"), "",
-             "## Metrics against the human ranking (Kendall tau over conditions)", "",
-             _md(rep.kendall, ".3f"), "",
-             "## Raters", "", _md(rep.raters, ".2f"), ""]
-    return "\n".join(lines)
-
-
 def report_study(db: StudyDB, *, anchor: str | None = None, bootstrap: int = DEFAULT_BOOTSTRAP,
                  golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, seed: int = 0, resample: str = "both",
-                 formats: Sequence[str] = ("png", "pdf")) -> StudyReport:
+                 formats: Sequence[str] = ("png", "pdf"), require_golden: bool = True) -> StudyReport:
     """Score, then write elo.csv, bd.csv, equal_elo.csv, kendall.csv, report.md and the Elo-vs-bpp figure."""
     from harness.render import plots
 
     scores, table = score_study(db, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
-                                resample=resample)
+                                resample=resample, require_golden=require_golden)
     codecs = list(table["codec"])
     chosen = anchor or default_anchor(codecs)
     if chosen not in codecs:
@@ -239,10 +206,13 @@ def report_study(db: StudyDB, *, anchor: str | None = None, bootstrap: int = DEF
         if len(by_name) != 1:
             raise StudyError(f"anchor {chosen!r} is not a codec of the study (codecs: {', '.join(sorted(set(codecs)))})")
         chosen = by_name[0]
-    rep = StudyReport(table, bd_table(table, scores, chosen), equal_elo_table(table, scores, chosen),
-                      kendall_table(db, table), scores.raters, chosen)
+    bd = bd_table(table, scores, chosen)
+    meta = db.meta()
+    rep = StudyReport(table, bd, equal_elo_table(table, scores, chosen), kendall_table(db, table), scores.raters,
+                      chosen, [*caveats.study_warnings(scores, table, bd), *cast(list, scores.extra["degenerate"])],
+                      summary_lines(scores, meta, Settings.from_meta(meta).trials_per_rater))
     folder = db.folder
-    name = db.meta().get("name", folder.name)
+    name = meta.get("name", folder.name)
     rep.files["elo"] = write_elo_csv(table, folder / "elo.csv")
     rep.bd.to_csv(folder / "bd.csv", index=False, float_format="%.4f")
     rep.files["bd"] = folder / "bd.csv"

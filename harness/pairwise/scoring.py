@@ -9,8 +9,11 @@ condition has one score.
 Intervals come from a two-way bootstrap: raters and images are resampled with replacement, each vote
 weighted by how often its rater and its image were drawn, and the model refitted; the 2.5 and 97.5
 percentiles of the refits bound the 95% interval. Both sources of variation count: who voted and what
-they looked at. Raters who answer golden questions (the original against a heavily degraded copy) wrongly
-too often are dropped before anything is fitted, and listed.
+they looked at. Raters who answer golden questions (a good version against a heavily degraded copy) wrongly
+too often, and raters who met no golden question (unscreened, not passed), are dropped before anything is
+fitted, and counted; so are votes cast faster than the study's minimum viewing time. With "no visible
+difference" answers the fit is Davidson's Bradley-Terry with ties (:mod:`harness.pairwise.davidson`), and
+nu gets its own bootstrap interval.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.pairwise.db import ORIGINAL, StudyError, Vote
+from harness.pairwise.davidson import fit_davidson
+from harness.pairwise.db import StudyError, Vote
 
 ELO_SCALE = 400.0
 K = math.log(10.0) / ELO_SCALE
@@ -83,12 +87,13 @@ def fit_elo_matrix(wins: np.ndarray, l2: float = DEFAULT_L2, tol: float = 1e-10)
     return theta - theta.mean()
 
 
-def elo_covariance(winners: np.ndarray, losers: np.ndarray, elo: np.ndarray, l2: float = DEFAULT_L2) -> np.ndarray:
+def elo_covariance(winners: np.ndarray, losers: np.ndarray, elo: np.ndarray, l2: float = DEFAULT_L2,
+                   weights: np.ndarray | None = None) -> np.ndarray:
     """Approximate covariance of the Elo scores (inverse Fisher information of the penalised fit), used to
     pick informative pairs while a study runs; the reported intervals come from the bootstrap."""
     n = len(elo)
     p = win_probability(elo[winners], elo[losers])
-    v = p * (1.0 - p)
+    v = p * (1.0 - p) * (1.0 if weights is None else weights)
     info = np.zeros((n, n))
     np.add.at(info, (winners, winners), v)
     np.add.at(info, (losers, losers), v)
@@ -100,35 +105,33 @@ def elo_covariance(winners: np.ndarray, losers: np.ndarray, elo: np.ndarray, l2:
 
 # --- rater screening -----------------------------------------------------------------------------------
 
-def screen_raters(votes: Sequence[Vote], threshold: float = DEFAULT_GOLDEN_THRESHOLD) -> pd.DataFrame:
-    """Per rater: votes, golden questions answered and answered right; ``dropped`` when the share right is
-    below ``threshold``. Raters who saw no golden question are kept (nothing says they were careless)."""
+def screen_raters(votes: Sequence[Vote], threshold: float = DEFAULT_GOLDEN_THRESHOLD,
+                  require_golden: bool = True) -> pd.DataFrame:
+    """Per rater: votes, golden questions met and passed, fast votes, and ``status``: ``failed`` (share of
+    golden questions passed below ``threshold``), ``unscreened`` (met none; kept only when
+    ``require_golden`` is off) or ``kept``; ``dropped`` when not kept."""
     rows: dict[str, dict[str, float]] = {}
     for vote in votes:
-        r = rows.setdefault(vote.rater, {"votes": 0, "golden": 0, "golden_right": 0})
+        r = rows.setdefault(vote.rater, {"votes": 0, "golden": 0, "golden_right": 0, "fast": 0})
         r["votes"] += 1
+        r["fast"] += vote.fast
         if vote.golden:
             r["golden"] += 1
-            r["golden_right"] += vote.winner == ORIGINAL
+            r["golden_right"] += vote.golden_right
     frame = pd.DataFrame([{"rater": k, **v} for k, v in rows.items()],
-                         columns=["rater", "votes", "golden", "golden_right"])
-    frame[["votes", "golden", "golden_right"]] = frame[["votes", "golden", "golden_right"]].astype(int)
+                         columns=["rater", "votes", "golden", "golden_right", "fast"])
+    counts = ["votes", "golden", "golden_right", "fast"]
+    frame[counts] = frame[counts].astype(int)
     share = frame["golden_right"] / frame["golden"].where(frame["golden"] > 0)
     frame["golden_share"] = share
-    frame["dropped"] = share.lt(threshold) & frame["golden"].gt(0)
+    failed = share.lt(threshold) & frame["golden"].gt(0)
+    unscreened = frame["golden"].eq(0)
+    frame["status"] = np.where(failed, "failed", np.where(unscreened, "unscreened", "kept"))
+    frame["dropped"] = failed | (unscreened & require_golden)
     return frame.sort_values("rater").reset_index(drop=True)
 
 
 # --- scores with intervals -----------------------------------------------------------------------------
-
-def _unseen_missing(elo: np.ndarray, winners: np.ndarray, losers: np.ndarray) -> np.ndarray:
-    """A condition no vote compared has no score (NaN), not the 0 the penalty leaves it at. The others
-    still sum to zero: the penalty holds an uncompared score at exactly 0."""
-    seen = np.zeros(len(elo), dtype=bool)
-    seen[winners] = True
-    seen[losers] = True
-    return np.where(seen, elo, np.nan)
-
 
 @dataclass
 class Scores:
@@ -166,39 +169,72 @@ class Scores:
         return [str(r) for r in self.raters.loc[self.raters["dropped"], "rater"]]
 
 
+def _matrices(i: np.ndarray, j: np.ndarray, outcome: np.ndarray, w: np.ndarray,
+              n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Win and (symmetric) tie count matrices from per-vote a/b indices, outcomes (1 a, 0 b, 0.5 tie)."""
+    wins, ties = np.zeros((n, n)), np.zeros((n, n))
+    a_won, b_won, tied = outcome == 1.0, outcome == 0.0, outcome == 0.5
+    np.add.at(wins, (i[a_won], j[a_won]), w[a_won])
+    np.add.at(wins, (j[b_won], i[b_won]), w[b_won])
+    np.add.at(ties, (i[tied], j[tied]), w[tied])
+    np.add.at(ties, (j[tied], i[tied]), w[tied])
+    return wins, ties
+
+
+def _fit(i: np.ndarray, j: np.ndarray, outcome: np.ndarray, w: np.ndarray, n: int, l2: float,
+         with_ties: bool) -> tuple[np.ndarray, float]:
+    """Elo (NaN where no vote compared the condition) and nu (NaN without ties) of one (re)sample."""
+    wins, ties = _matrices(i, j, outcome, w, n)
+    if with_ties:
+        theta, nu = fit_davidson(wins, ties, l2)
+    else:
+        theta, nu = fit_elo_matrix(wins, l2), math.nan
+    seen = (wins + wins.T + ties).sum(axis=1) > 0
+    return np.where(seen, theta / K, np.nan), nu
+
+
 def score_votes(votes: Sequence[Vote], conditions: Sequence[str], *, bootstrap: int = DEFAULT_BOOTSTRAP,
                 golden_threshold: float = DEFAULT_GOLDEN_THRESHOLD, l2: float = DEFAULT_L2,
-                seed: int = 0, resample: str = "both") -> Scores:
-    """Screen raters, fit Elo on the comparisons between ``conditions`` (golden answers only screen), and
-    bootstrap over raters and images (``resample``: both, raters or images)."""
+                seed: int = 0, resample: str = "both", require_golden: bool = True) -> Scores:
+    """Screen raters, leave out fast votes, fit Elo on the comparisons between ``conditions`` (golden
+    answers only screen; ties, if any, with Davidson's model), and bootstrap over raters and images
+    (``resample``: both, raters or images)."""
     if resample not in RESAMPLE:
         raise StudyError(f"resample must be one of {', '.join(RESAMPLE)}, got {resample!r}")
-    raters = screen_raters(votes, golden_threshold)
+    raters = screen_raters(votes, golden_threshold, require_golden)
     dropped = set(raters.loc[raters["dropped"], "rater"])
     index = {c: k for k, c in enumerate(conditions)}
-    kept = [v for v in votes if not v.golden and v.rater not in dropped]
+    fast = sum(1 for v in votes if v.fast and not v.golden and v.rater not in dropped)
+    kept = [v for v in votes if not v.golden and not v.fast and v.rater not in dropped]
     unknown = sorted({c for v in kept for c in (v.a, v.b) if c not in index})
     if unknown:
         raise StudyError(f"votes name conditions the study does not have: {', '.join(unknown[:5])}")
     if not kept:
-        raise StudyError("no usable votes (none cast, or every rater failed the golden questions)")
-    winners = np.array([index[v.winner] for v in kept])
-    losers = np.array([index[v.b if v.choice == "a" else v.a] for v in kept])
+        raise StudyError("no usable votes (none cast, every rater failed or never met a golden question, "
+                         "or every vote was faster than the minimum viewing time)")
+    i = np.array([index[v.a] for v in kept])
+    j = np.array([index[v.b] for v in kept])
+    outcome = np.array([{"a": 1.0, "b": 0.0, "tie": 0.5}[v.choice] for v in kept])
+    with_ties = bool(np.any(outcome == 0.5))
     n = len(conditions)
-    elo = _unseen_missing(fit_elo(winners, losers, n, l2=l2), winners, losers)
+    elo, nu = _fit(i, j, outcome, np.ones(len(kept)), n, l2, with_ties)
 
     rater_codes, rater_names = pd.factorize(pd.Series([v.rater for v in kept]))
     image_codes, image_names = pd.factorize(pd.Series([v.image for v in kept]))
     rng = np.random.default_rng(seed)
     replicates = np.empty((bootstrap, n))
+    nus = np.full(bootstrap, np.nan)
     for b in range(bootstrap):
         rater_weight = (np.bincount(rng.integers(0, len(rater_names), len(rater_names)), minlength=len(rater_names))
                         if resample != "images" else np.ones(len(rater_names), dtype=int))
         image_weight = (np.bincount(rng.integers(0, len(image_names), len(image_names)), minlength=len(image_names))
                         if resample != "raters" else np.ones(len(image_names), dtype=int))
-        weights = rater_weight[rater_codes] * image_weight[image_codes]
+        weights = (rater_weight[rater_codes] * image_weight[image_codes]).astype(float)
         use = weights > 0
-        replicates[b] = _unseen_missing(fit_elo(winners[use], losers[use], n, weights[use].astype(float), l2=l2),
-                                        winners[use], losers[use])
-    return Scores(list(conditions), elo, replicates, raters, len(kept),
-                  {"resample": resample, "raters": len(rater_names), "images": len(image_names)})
+        replicates[b], nus[b] = _fit(i[use], j[use], outcome[use], weights[use], n, l2, with_ties)
+    extra: dict[str, object] = {"resample": resample, "raters": len(rater_names), "images": len(image_names),
+                                "fast_votes": fast, "ties": int(np.sum(outcome == 0.5))}
+    if with_ties:
+        finite = nus[np.isfinite(nus)]
+        extra.update(nu=nu, nu_low=float(np.percentile(finite, 2.5)), nu_high=float(np.percentile(finite, 97.5)))
+    return Scores(list(conditions), elo, replicates, raters, len(kept), extra)

@@ -2,7 +2,8 @@
 
 Votes are drawn from Bradley-Terry with known Elo per condition (optionally with a per-image deviation of
 each condition, as real images favour different codecs), from careful raters and, optionally, careless
-ones who answer at random (golden questions included). Comparisons come either from a fixed random
+ones who answer at random (golden questions included), with "no visible difference" answers drawn from
+Davidson's model when the truth has a tie parameter, and raters who disagree with one another. Comparisons come either from a fixed random
 design (:func:`simulate_votes`, for the import path) or from the live pair selector
 (:func:`simulate_session`, which casts through the same database calls as the web app).
 """
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.pairwise.db import DEGRADED, ORIGINAL, StudyDB, Vote
+from harness.pairwise.davidson import davidson_outcome_probabilities
+from harness.pairwise.db import DEGRADED, StudyDB, Vote
 from harness.pairwise.scoring import win_probability
 
 if TYPE_CHECKING:
@@ -24,32 +26,54 @@ CAREFUL_GOLDEN_ACCURACY = 0.98
 
 
 class Truth:
-    """Known Elo per condition, plus a fixed per-(image, condition) deviation with SD ``image_sd``."""
+    """Known Elo per condition, plus a fixed per-(image, condition) deviation with SD ``image_sd``, a fixed
+    per-(rater, condition) deviation with SD ``rater_sd`` (raters disagree), and Davidson's tie parameter
+    ``nu`` (0: nobody answers "no visible difference")."""
 
-    def __init__(self, elo: Mapping[str, float], images: list[str], image_sd: float = 0.0, seed: int = 0) -> None:
+    def __init__(self, elo: Mapping[str, float], images: list[str], image_sd: float = 0.0, seed: int = 0,
+                 nu: float = 0.0, rater_sd: float = 0.0) -> None:
         self.elo = dict(elo)
+        self.nu, self.rater_sd, self.seed = nu, rater_sd, seed
         rng = np.random.default_rng(seed + 7919)
         self.deviation = {(i, c): float(rng.normal(0.0, image_sd)) if image_sd else 0.0
                           for i in images for c in self.elo}
+        self._raters: dict[str, dict[str, float]] = {}
 
-    def p_a(self, image: str, a: str, b: str) -> float:
-        return float(win_probability(self.elo[a] + self.deviation[(image, a)], self.elo[b] + self.deviation[(image, b)]))
+    def _rater(self, rater: str) -> dict[str, float]:
+        if rater not in self._raters:
+            rng = np.random.default_rng([self.seed, len(self._raters), 104729])
+            self._raters[rater] = {c: float(rng.normal(0.0, self.rater_sd)) if self.rater_sd else 0.0
+                                   for c in sorted(self.elo)}
+        return self._raters[rater]
+
+    def elo_seen(self, rater: str, image: str, condition: str) -> float:
+        return self.elo[condition] + self.deviation[(image, condition)] + self._rater(rater)[condition]
+
+    def p_a(self, image: str, a: str, b: str, rater: str = "") -> float:
+        """P(a preferred) among decided answers."""
+        return float(win_probability(self.elo_seen(rater, image, a), self.elo_seen(rater, image, b)))
+
+    def answer(self, rater: str, image: str, a: str, b: str, rng: np.random.Generator) -> str:
+        if DEGRADED in (a, b):
+            right = "b" if a == DEGRADED else "a"
+            return right if rng.random() < CAREFUL_GOLDEN_ACCURACY else ("b" if right == "a" else "a")
+        pa, pb, pt = davidson_outcome_probabilities(self.elo_seen(rater, image, a), self.elo_seen(rater, image, b),
+                                                    self.nu)
+        u = rng.random()
+        return "a" if u < pa else "b" if u < pa + pb else "tie"
 
 
-def _answer(truth: Truth, image: str, a: str, b: str, careless: bool, rng: np.random.Generator) -> str:
+def _answer(truth: Truth, rater: str, image: str, a: str, b: str, careless: bool, rng: np.random.Generator) -> str:
     if careless:
         return "a" if rng.random() < 0.5 else "b"
-    if a in (ORIGINAL, DEGRADED):
-        right = "a" if a == ORIGINAL else "b"
-        return right if rng.random() < CAREFUL_GOLDEN_ACCURACY else ("b" if right == "a" else "a")
-    return "a" if rng.random() < truth.p_a(image, a, b) else "b"
+    return truth.answer(rater, image, a, b, rng)
 
 
 def simulate_votes(db: StudyDB, truth: Truth, n_votes: int, n_raters: int = 20, careless: int = 0,
                    golden_every: int = 8, seed: int = 0) -> list[Vote]:
-    """``n_votes`` comparisons (plus golden questions every ``golden_every`` per rater) on uniformly
-    random pairs of conditions shown on the same image, spread evenly over the raters; the first
-    ``careless`` raters answer at random."""
+    """``n_votes`` comparisons (plus golden questions every ``golden_every`` per rater, the 3rd first: a
+    random condition against the degraded copy) on uniformly random pairs of conditions shown on the same
+    image, spread evenly over the raters; the first ``careless`` raters answer at random."""
     rng = np.random.default_rng(seed)
     by_image: dict[str, list[str]] = {}
     for s in db.stimuli():
@@ -62,27 +86,37 @@ def simulate_votes(db: StudyDB, truth: Truth, n_votes: int, n_raters: int = 20, 
         lazy = rater < careless
         if golden_every and (k // n_raters) % golden_every == 2:
             image = images[int(rng.integers(len(images)))]
-            a, b = (ORIGINAL, DEGRADED) if rng.random() < 0.5 else (DEGRADED, ORIGINAL)
-            votes.append(Vote(name, image, a, b, _answer(truth, image, a, b, lazy, rng), float(rng.gamma(4, 1.5))))
+            good = str(rng.choice(by_image[image]))
+            a, b = (good, DEGRADED) if rng.random() < 0.5 else (DEGRADED, good)
+            votes.append(Vote(name, image, a, b, _answer(truth, name, image, a, b, lazy, rng),
+                              float(rng.gamma(4, 1.5))))
         image = images[int(rng.integers(len(images)))]
         a, b = (str(c) for c in rng.choice(by_image[image], 2, replace=False))
-        votes.append(Vote(name, image, a, b, _answer(truth, image, a, b, lazy, rng), float(rng.gamma(4, 1.5))))
+        votes.append(Vote(name, image, a, b, _answer(truth, name, image, a, b, lazy, rng), float(rng.gamma(4, 1.5))))
     return votes
 
 
 def simulate_session(db: StudyDB, truth: Truth, n_votes: int, n_raters: int = 10, seed: int = 0) -> int:
     """Raters taking turns through the adaptive selector; every vote is cast and committed as the web app
-    does. Returns the number of votes cast (golden questions included)."""
+    does; a rater whose session is complete is replaced by a new one. Returns the number of votes cast
+    (golden questions included); fewer than ``n_votes`` when the study ended (budget or stopping rule)."""
     from harness.pairwise.select import Selector
 
     rng = np.random.default_rng(seed)
     selector = Selector(db)
     selector.rng = np.random.default_rng(seed + 1)
+    raters = [f"sim{k:03d}" for k in range(n_raters)]
+    fresh = n_raters
     cast = 0
-    for k in range(n_votes):
-        rater = f"sim{k % n_raters:03d}"
-        trial = selector.next_trial(rater)
-        db.cast(trial.id, _answer(truth, trial.image, trial.a, trial.b, False, rng), float(rng.gamma(4, 1.5)))
+    while cast < n_votes:
+        slot = cast % n_raters
+        trial = selector.next_trial(raters[slot])
+        if trial is None:
+            if selector.ended:
+                break
+            raters[slot], fresh = f"sim{fresh:03d}", fresh + 1
+            continue
+        db.cast(trial.id, truth.answer(trial.rater, trial.image, trial.a, trial.b, rng), float(rng.gamma(4, 1.5)))
         cast += 1
     return cast
 
