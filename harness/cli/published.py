@@ -15,7 +15,8 @@ def published_command(details: bool) -> None:
     listed but missing, or of the wrong size; every file that could not be used, once, with why."""
     from rich.markup import escape
 
-    from harness.published.contender import ENV_DIRS, ENV_PICO, current_index, survey
+    from harness.published.config import ENV_DIRS, ENV_PICO
+    from harness.published.index import current_index, survey
 
     config, index = current_index()
     if not config.sources:

@@ -41,8 +41,9 @@ __all__ = [
 ]
 
 # Published reconstructions (harness.published) register here too: `--codecs pico` names them like codecs.
+# Other packages add codecs through the `harness.codecs` entry-point group.
 _CODECS: Registry[Contender] = Registry("codec", (__name__, "harness.published"), CodecError,
-                                        skip={"base", "families"})
+                                        skip={"base", "families"}, group="harness.codecs")
 register = _CODECS.register
 
 

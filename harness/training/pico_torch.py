@@ -39,7 +39,8 @@ from harness.codecs.pico_torch.checkpoint import (
     read_checkpoint,
     save_checkpoint,
 )
-from harness.codecs.pico_torch.model import PicoConfig, PicoModel
+from harness.codecs.pico_torch.config import PicoConfig
+from harness.codecs.pico_torch.model import PicoModel
 
 _SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".ppm")
 _FORBIDDEN = re.compile(r"kodak|kodim|clic", re.IGNORECASE)
