@@ -256,7 +256,8 @@ def _wait_gone(pids: list[int], seconds: float = 15) -> list[int]:
 
 def test_a_command_line_codecs_timeout_kills_the_wrappers_grandchild(tmp_path):
     from harness.codecs.base import CodecError
-    from harness.codecs.commandline import codec_class, load_definition
+    from harness.codecs.commandline import codec_class
+    from harness.codecs.definition import load_definition
 
     (tmp_path / "wrapper.toml").write_text(_toy_codec("wrapper", "sleep 97.0213; true", "timeout = 1"))
     codec = codec_class(load_definition(tmp_path / "wrapper.toml"))()
