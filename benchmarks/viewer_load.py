@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser import chromium  # noqa: E402
+from tests.browser import chromium
 
 
 def _read(path: Path, variable: str) -> dict:
