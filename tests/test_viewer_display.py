@@ -191,3 +191,20 @@ def test_served_fit_is_area_filtered(site, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_readme_screenshots(site, tmp_path):
+    """The README's pictures of the comparison page at 1440x900 and 390x844 (HARNESS_UPDATE_SCREENSHOTS=1
+    copies them to docs/img/)."""
+    shots = []
+    for width, height, dpr in ((1440, 900, 1), (390, 844, 2)):
+        with chromium(width, height, dpr=dpr) as context:
+            page = open_view(context, site, "image=kodim23&a=jpeg&b=webp&mode=slider&zoom=2&x=250&y=200")
+            assert page.problems == [] and page.evaluate("document.documentElement.scrollWidth") <= width
+            shot = tmp_path / f"viewer-{width}x{height}.png"
+            page.screenshot(path=str(shot))
+            shots.append(shot)
+    if os.environ.get("HARNESS_UPDATE_SCREENSHOTS") == "1":
+        for shot in shots:
+            (REPO / "docs" / "img" / shot.name).write_bytes(shot.read_bytes())
