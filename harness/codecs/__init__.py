@@ -20,6 +20,7 @@ from harness.codecs.base import (
     NoOutput,
     Outcome,
 )
+from harness.codecs.identity import CodecIdentity
 from harness.core.registry import Registry, parse_spec
 
 __all__ = [
@@ -33,7 +34,9 @@ __all__ = [
     "Contender",
     "Knob",
     "Outcome",
+    "CodecIdentity",
     "codec_class",
+    "codec_of",
     "codec_names",
     "get_codec",
     "parse_codec_spec",
@@ -43,7 +46,7 @@ __all__ = [
 # Published reconstructions (harness.published) register here too: `--codecs pico` names them like codecs.
 # Other packages add codecs through the `harness.codecs` entry-point group.
 _CODECS: Registry[Contender] = Registry("codec", (__name__, "harness.published"), CodecError,
-                                        skip={"base", "families"}, group="harness.codecs")
+                                        skip={"base", "families", "identity"}, group="harness.codecs")
 register = _CODECS.register
 
 
@@ -68,5 +71,13 @@ def parse_codec_spec(spec: str) -> tuple[str, dict[str, str]]:
 
 
 def get_codec(spec: str) -> Contender:
+    """The contender a codec string names; the one place codec strings are parsed (its
+    :attr:`~Contender.identity` is what jobs, rows and analyses carry from there on)."""
     name, options = parse_codec_spec(spec)
     return codec_class(name)(**options)
+
+
+def codec_of(identity: CodecIdentity) -> Contender:
+    """The contender of a codec identity, made with every option the identity resolved (a worker builds
+    exactly what the plan keyed, without parsing a string)."""
+    return codec_class(identity.name)(**dict(identity.options))

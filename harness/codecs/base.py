@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from harness.codecs.identity import CodecIdentity, configuration_digest
 from harness.core.pixelerror import error_gram, mse_of, psnr_db
 from harness.core.process import ProgramNotFound
 
@@ -119,6 +120,7 @@ class Outcome:
     params: dict[str, Any]
     rate_source: str = "measured"  # "measured" or "published" (the authors' own figure)
     bitstream: bytes | None = None
+    padded_to: tuple[int, int] | None = None  # (height, width) the codec coded, when padded beyond the image
     # The reconstruction's error matrix against the original (harness.core.pixelerror.error_gram), from
     # the plausibility check; the PSNR metric reads it instead of passing over the pixels again.
     error_gram: np.ndarray | None = None
@@ -158,8 +160,9 @@ def is_flat_decode(reconstruction: np.ndarray, original: np.ndarray) -> bool:
 class Contender(ABC):
     """What a run evaluates: a codec, or published reconstructions. Subclasses set the class attributes.
 
-    Options from a codec string (``name:key=value:key=value``) arrive as keyword arguments and must be
-    recorded in the outcome's params so that they are part of the job key.
+    Options from a codec string (``name:key=value:key=value``) arrive as keyword arguments; with every
+    default spelled out, the colour chain and :meth:`arguments` they make the contender's
+    :attr:`identity`, which keys its jobs.
     """
 
     name: ClassVar[str]
@@ -196,11 +199,39 @@ class Contender(ABC):
     # --- description -------------------------------------------------------------------------------
     @property
     def label(self) -> str:
-        """The codec string that names this configuration in results (name plus options)."""
-        bare = self.positional_option
-        head = [self.options[bare]] if bare and self.options.get(bare) else []
-        rest = (f"{k}={v}" for k, v in sorted(self.options.items()) if not (k == bare and head))
-        return ":".join([self.name, *head, *rest])
+        """The codec string that names this configuration in results: the name and the options that differ
+        from their defaults (``avif:speed=2`` is ``avif`` while 2 is the default)."""
+        return self.identity.label
+
+    @functools.cached_property
+    def identity(self) -> CodecIdentity:
+        """The typed identity that jobs, rows and analyses carry (see :mod:`harness.codecs.identity`)."""
+        options = {key: self.option(key) for key in self.option_defaults}
+        try:
+            arguments = self.arguments()
+        except Exception as exc:  # noqa: BLE001 - an unavailable program: its rows fail and say why
+            arguments = {"unresolved": type(exc).__name__}
+        return CodecIdentity(
+            name=self.name, options=tuple(sorted(options.items())),
+            defaults=tuple(sorted(self.option_defaults.items())), version=self.version(),
+            digest=configuration_digest(options, self.colour.as_columns(), arguments),
+            positional=self.positional_option)
+
+    def arguments(self) -> dict[str, Any]:
+        """The exact arguments the adapter gives its encoder and decoder (at :meth:`probe_point` on a
+        64x64 picture), beyond the options: part of the configuration digest, so a changed fixed argument
+        gives new job keys. Default: nothing beyond the options."""
+        return {}
+
+    def probe_point(self) -> float:
+        """The point at which :meth:`arguments` shows the encoder's command."""
+        points = self.default_points or (self.knob.low,)
+        return self.knob.clamp(points[len(points) // 2])
+
+    def recorded_params(self, point: float, size: tuple[int, int]) -> dict[str, Any] | None:
+        """The params an encode at ``point`` of a ``size`` (height, width) picture records, without
+        encoding; None when the adapter cannot say. A resume compares a migrated row's params with these."""
+        return None
 
     @functools.cached_property
     def _availability(self) -> Availability:
@@ -248,6 +279,8 @@ class Contender(ABC):
         ok = self.availability()
         return {
             "name": self.label,
+            "options": dict(self.identity.options),
+            "config": self.identity.digest,
             "description": self.description,
             "available": ok.ok,
             "reason": ok.reason,
@@ -321,5 +354,6 @@ class Codec(Contender):
             decode_seconds=t2 - t1,
             params=params,
             bitstream=stream.data if keep_bitstream else None,
+            padded_to=(padded.shape[0], padded.shape[1]) if padded is not rgb else None,
             error_gram=gram,
         )

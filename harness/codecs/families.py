@@ -73,6 +73,11 @@ class Command:
     env: dict[str, str] | None = field(default=None, repr=False)
 
 
+# Where :meth:`ProgramCodec.arguments` shows the commands: a fixed picture size and working folder.
+_PROBE_SIZE = (64, 64)
+_PROBE_DIR = Path("/work")
+
+
 class ProgramCodec(Codec):
     """A codec whose encoder and decoder are programs exchanging files.
 
@@ -134,6 +139,18 @@ class ProgramCodec(Codec):
     def decode_timeout(self, data: bytes) -> float | None:
         return scaled_timeout(len(data) * 8, 1.0)
 
+    # --- identity ----------------------------------------------------------------------------------
+    def _params(self, point: float, command: Command) -> dict[str, Any]:
+        return {**self.encode_params(point), self.command_param: command.shown or command.argv}
+
+    def recorded_params(self, point: float, size: tuple[int, int]) -> dict[str, Any] | None:
+        return self._params(point, self.encode_command(point, size, _PROBE_DIR))
+
+    def arguments(self) -> dict[str, Any]:
+        decode = self.decode_command(_PROBE_SIZE, _PROBE_DIR)
+        return {"encode": self.recorded_params(self.probe_point(), _PROBE_SIZE),
+                "decode": decode.shown or decode.argv}
+
     # --- the work ----------------------------------------------------------------------------------
     def _run(self, command: Command, which: str, workdir: Path, timeout: float | None) -> None:
         argv = [self.program(command.argv[0]), *command.argv[1:]]
@@ -154,7 +171,7 @@ class ProgramCodec(Codec):
             reconstruction = self.encoder_reconstruction(work, (height, width)) if data else None
         if not data:
             raise CodecError(f"{self.step('encoder')} wrote an empty bitstream")
-        params = {**self.encode_params(point), self.command_param: command.shown or command.argv}
+        params = self._params(point, command)
         return Bitstream(data, payload_bytes=self.payload_bytes(data), params=params, reconstruction=reconstruction)
 
     def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -263,6 +280,12 @@ class PillowCodec(Codec):
 
     def encode_params(self, settings: dict[str, Any]) -> dict[str, Any]:
         return settings
+
+    def recorded_params(self, point: float, size: tuple[int, int]) -> dict[str, Any] | None:
+        return self.encode_params(self.save_settings(point))
+
+    def arguments(self) -> dict[str, Any]:
+        return {"save": self.save_settings(self.probe_point()), "format": self.pillow_format}
 
     def payload_bytes(self, data: bytes) -> int | None:
         return None
