@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from harness.analysis import tables
+from harness.analysis import selection as tables
 from harness.cli import main
 from harness.codecs import get_codec
 from harness.codecs.avif import Avif
