@@ -6,8 +6,9 @@ import sys
 
 import click
 from rich.table import Table
+from rich.text import Text
 
-from harness.cli.common import out
+from harness.cli.common import out, plain
 
 
 @click.command("codecs")
@@ -21,9 +22,9 @@ def codecs_command(check: bool) -> None:
         codec = codec_class(name)()
         ok = codec.availability()
         c = codec.colour
-        table.add_row(name, "yes" if ok else "[red]no[/red]", codec.version() if ok else ok.reason,
-                      f"{codec.knob.name} {codec.knob.low:g}..{codec.knob.high:g}",
-                      f"{c.matrix} {c.range} {c.bit_depth}-bit {c.subsampling}", codec.description)
+        table.add_row(*plain(name, "yes" if ok else Text("no", style="red"), codec.version() if ok else ok.reason,
+                             f"{codec.knob.name} {codec.knob.low:g}..{codec.knob.high:g}",
+                             f"{c.matrix} {c.range} {c.bit_depth}-bit {c.subsampling}", codec.description))
     out.print(table)
     if check:
         from harness.codecs.selfcheck import check_codecs, default_check_image
@@ -36,10 +37,10 @@ def codecs_command(check: bool) -> None:
                        title="check on a 128x96 crop of astronaut.png (RGB PSNR, dB)")
         for r in rows:
             colour = {"ok": "green", "suspect": "yellow"}.get(r["status"], "red")
-            checks.add_row(r["codec"], f"[{colour}]{r['status']}[/{colour}]",
-                           num(r["low_point"], 0), num(r["low_bpp"], 3), num(r["low_psnr"], 2),
-                           num(r["high_point"], 0), num(r["high_bpp"], 3), num(r["high_psnr"], 2),
-                           num(r["seconds"], 1), r["detail"])
+            checks.add_row(*plain(r["codec"], Text(r["status"], style=colour),
+                                  num(r["low_point"], 0), num(r["low_bpp"], 3), num(r["low_psnr"], 2),
+                                  num(r["high_point"], 0), num(r["high_bpp"], 3), num(r["high_psnr"], 2),
+                                  num(r["seconds"], 1), r["detail"]))
         out.print(checks)
         sys.exit(1 if any(r["status"] != "ok" for r in rows) else 0)
 
