@@ -13,11 +13,9 @@ if TYPE_CHECKING:
 
 def at(row: Row) -> str:
     """Where a row sits on its codec's curve, for messages: ``q 50``, ``target 0.5 bpp`` or ``no point``."""
-    if row.point is not None:
-        return f"{row.knob or 'point'} {row.point:g}"
-    if row.target_bpp is not None:
-        return f"target {row.target_bpp:g} bpp"
-    return "no point"
+    from harness.run.jobs import where
+
+    return where(row.point, row.target_bpp, row.knob)
 
 
 def print_result(result: Any, console: Any) -> None:

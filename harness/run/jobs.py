@@ -10,6 +10,14 @@ from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 from harness.run.rows import Row
 
 
+def where(point: float | None, target_bpp: float | None, knob: str | None = None) -> str:
+    """Where a job or row sits on its codec's curve, for messages: ``quality 50``, ``target 0.5 bpp`` or
+    ``no point`` (a published codec without a reconstruction of the image)."""
+    if point is not None:
+        return f"{knob or 'point'} {point:g}"
+    return f"target {target_bpp:g} bpp" if target_bpp is not None else "no point"
+
+
 @dataclass(frozen=True, kw_only=True)
 class _JobBase:
     key: str
@@ -39,7 +47,7 @@ class EncodeJob(_JobBase):
     @property
     def title(self) -> str:
         """How messages name the job: codec, image and point."""
-        return f"{self.codec.label} {self.image} {self.point if self.target_bpp is None else f'bpp {self.target_bpp:g}'}"
+        return f"{self.codec.label} {self.image} {where(self.point if self.target_bpp is None else None, self.target_bpp)}"
 
     @property
     def reconstruction_path(self) -> str:
@@ -58,7 +66,7 @@ class MetricsJob(_JobBase):
 
     @property
     def title(self) -> str:
-        return f"{self.previous.codec} {self.image} {self.point}"
+        return f"{self.previous.codec} {self.image} {where(self.point, self.target_bpp)}"
 
 
 Job = EncodeJob | MetricsJob

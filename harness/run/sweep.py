@@ -19,7 +19,7 @@ from harness.metrics import DEFAULT_METRICS
 from harness.run.adopt import adopt_legacy_rows
 from harness.run.environment import start_run_info
 from harness.run.executors import Executor, execute_local
-from harness.run.jobs import EncodeJob, Job, JobResult
+from harness.run.jobs import EncodeJob, Job, JobResult, where
 from harness.run.plan import pending_work, plan_jobs, reference_targets, search_jobs
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 from harness.run.store import RunStore
@@ -94,7 +94,7 @@ def execute_plan(
             summary.ran += 1
         if row.failed:
             summary.failed += 1
-            summary.failures.append((f"{row.codec} {row.image} {row.point}", row.error or ""))
+            summary.failures.append((f"{row.codec} {row.image} {where(row.point, row.target_bpp)}", row.error or ""))
         _count(summary.metric_failures, result.metric_failed)
         if on_result:
             on_result(result)
