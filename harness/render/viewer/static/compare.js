@@ -384,7 +384,7 @@
       event.preventDefault();
       touches[event.pointerId] = {x: event.clientX, y: event.clientY};
       if (Object.keys(touches).length === 2) {
-        // Two fingers: pinch zooms (one integer step per 1.25x of finger spread), no pan, no hold.
+        // Two fingers: pinch zooms (one zoom step per 1.41x of finger spread), no pan, no hold.
         endHold();
         drag = null;
         pinch = spread();
@@ -401,7 +401,7 @@
       if (touches[event.pointerId]) touches[event.pointerId] = {x: event.clientX, y: event.clientY};
       if (pinch && Object.keys(touches).length >= 2) {
         var now = spread(), r = panes[0].getBoundingClientRect();
-        if (now.d > pinch.d * 1.25 || now.d < pinch.d / 1.25) {
+        if (now.d > pinch.d * Math.SQRT2 || now.d < pinch.d / Math.SQRT2) {
           zoomStep(now.d > pinch.d ? 1 : -1, {x: now.x - r.left, y: now.y - r.top});
           pinch = now;
         }
