@@ -285,3 +285,22 @@ def test_kill_9_of_the_main_process_with_two_jobs_leaves_no_worker_or_codec(tmp_
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _wait_gone(sleepers + family) == []
+
+
+# --- names ----------------------------------------------------------------------------------------------
+
+def test_a_file_name_that_is_not_utf8_goes_through_run_report_and_viewer(tmp_path):
+    from harness.render.viewer.site import write_site
+
+    crops = write_crops(tmp_path / "crops")
+    latin1 = os.path.join(os.fsencode(crops), b"caf\xe9.png")
+    os.rename(crops / "kodim13.png", latin1)
+    run = cli("run", "--codecs", "jpeg", "--points", "40,80", "--dataset", str(crops), "--results", "r", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert cli("report", "r/crops", cwd=tmp_path).returncode == 0
+    result = write_site(tmp_path / "r" / "crops", tmp_path / "site")
+    assert result.plan.not_shown == [] and len(result.plan.pages) == 2
+    page = next(p for name, p in result.plan.pages.items() if name != "kodim23")
+    shown = np.asarray(Image.open(result.out_dir / page["original"]).convert("RGB"))
+    assert np.array_equal(shown, np.asarray(Image.open(os.fsdecode(latin1)).convert("RGB")))
+    assert len(page["rows"]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,16 +58,30 @@ QUICK_PROFILE = "jpeg,webp,avif:speed=6,jxl:effort=7,hevc,vvc:preset=fast"
 @click.option("--ship-images", is_flag=True,
               help="Send each original's bytes with its jobs, for workers that cannot read the dataset's files "
                    "(default: workers read the same paths, i.e. a shared filesystem).")
+@click.option("--time-repeats", default=1, show_default=True, type=int,
+              help="Encode and decode each point this many times and record the median times (speed-focused runs; "
+                   "every repeat must give the same bits and pixels).")
+@click.option("--max-megapixels", default=None, type=float,
+              help="Largest picture read, in megapixels (default: Pillow's 89.5 MP decompression-bomb limit).")
 @DEVICE_OPTION
 def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str, points: str | None,
         target_bpp: str | None, match: str | None, tolerance: float, metrics: str | None, jobs: int,
         keep_reconstructions: bool, no_keep_bitstreams: bool, retry_failed: bool, backend: str,
-        scheduler: str | None, ship_images: bool, device: str | None, **plugin_values: Any) -> None:
+        scheduler: str | None, ship_images: bool, time_repeats: int, max_megapixels: float | None,
+        device: str | None, **plugin_values: Any) -> None:
     """Encode and decode every image of DATASET with every codec, and record one row per operating point."""
     set_device(device)
     # Every usage error before any work: nothing read, no run folder made.
     asked = RunRequest.check(codec_specs, points, target_bpp, match, tolerance, metrics, jobs, backend, scheduler,
                              plugin_values)
+    if time_repeats < 1:
+        fail(f"--time-repeats {time_repeats}: give at least 1")
+    if max_megapixels is not None:
+        if not max_megapixels > 0:
+            fail(f"--max-megapixels {max_megapixels:g}: give a positive number of megapixels")
+        from harness.core.images import MAX_MEGAPIXELS_ENV
+
+        os.environ[MAX_MEGAPIXELS_ENV] = f"{max_megapixels:g}"  # read by this process and its workers
     from harness.datasets import DatasetError, resolve_dataset
     from harness.run.cluster import ClusterError, execute_dask
     from harness.run.executors import execute_local
@@ -88,7 +103,8 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         fail(str(exc))
     from harness.run.scratch import run_scratch
     executor = execute_dask(scheduler) if backend == "dask" and scheduler else execute_local
-    say(f"dataset {data.name}: {len(data.images)} images; run directory {store.run_dir}")
+    skipped = f" ({data.skipped_line})" if data.skipped else ""
+    say(f"dataset {data.name}: {len(data.images)} images{skipped}; run directory {store.run_dir}")
 
     # Temporary files go under RUN/.tmp/<pid>/, removed at the end (or by the next run after a kill -9).
     try:
@@ -108,7 +124,8 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
                 points=asked.points, target_bpps=asked.target_bpps, match=match, metrics=asked.metrics,
                 keep_reconstructions=keep_reconstructions, keep_bitstreams=not no_keep_bitstreams,
                 tolerance=tolerance, n_jobs=jobs, executor=executor, ship_images=ship_images,
-                retry_failed=retry_failed, argv=sys.argv, on_plan=on_plan, on_result=on_result)
+                retry_failed=retry_failed, argv=sys.argv, on_plan=on_plan, on_result=on_result,
+                time_repeats=time_repeats)
             summary = run_sweep(store, data, asked.codecs, config)
     except (ValueError, ClusterError, StoreError) as exc:
         store.unlock()

@@ -100,6 +100,7 @@ class Bitstream:
     # The encoder's own reconstruction (HxWx3 uint8, the encoded size), when it writes one: the decoder's
     # output must equal it, or the encoder and decoder disagree and the point is not a data point.
     reconstruction: np.ndarray | None = field(default=None, repr=False)
+    seconds: float | None = None  # the encoder's own timing of the encode (see Codec.timing), if it gives one
 
     @property
     def file_bytes(self) -> int:
@@ -124,6 +125,7 @@ class Outcome:
     # The reconstruction's error matrix against the original (harness.core.pixelerror.error_gram), from
     # the plausibility check; the PSNR metric reads it instead of passing over the pixels again.
     error_gram: np.ndarray | None = None
+    timing: str | None = None  # what encode_seconds and decode_seconds measure (Codec.timing)
 
 
 def pad_to_multiple(rgb: np.ndarray, multiple: int, minimum: int) -> np.ndarray:
@@ -299,6 +301,10 @@ class Codec(Contender):
     # A decode below this PSNR against the input is not a data point but a broken decode
     # (several decoders return garbage with exit status 0 on corrupt streams).
     implausible_psnr_db: ClassVar[float] = 10.0
+    # What encode and decode seconds measure: "wall" (the wall clock around the call, in this process),
+    # "ffmpeg-benchmark" (ffmpeg's own -benchmark CPU seconds of the coding, without the process's start-up),
+    # or "process" (the wall clock of a program's run, its start-up included).
+    timing: ClassVar[str] = "wall"
 
     @abstractmethod
     def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
@@ -309,18 +315,47 @@ class Codec(Contender):
         """Decode a bitstream to HxWx3 uint8 pixels of the encoded (padded) size. ``size`` (height, width)
         is that size, for formats that do not carry it (raw YUV); None when the caller does not know it."""
 
-    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
-        """Encode and decode one image at one operating point, with timing and sanity checks."""
+    def decode_timed(self, data: bytes, size: tuple[int, int] | None = None) -> tuple[np.ndarray, float | None]:
+        """:meth:`decode`, with the decoder's own timing when it gives one (None: the caller's clock)."""
+        return self.decode(data, size), None
+
+    def _coded(self, padded: np.ndarray, point: float, repeats: int) -> tuple[Bitstream, np.ndarray, float, float]:
+        """Encode and decode ``repeats`` times: the stream, the decoded pixels and the median encode and
+        decode seconds. Every repeat must give the same bits and the same pixels."""
+        encode_times, decode_times = [], []
+        stream: Bitstream | None = None
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            again = self.encode(padded, point)
+            elapsed = time.perf_counter() - t0
+            encode_times.append(again.seconds if again.seconds is not None else elapsed)
+            if stream is not None and again.data != stream.data:
+                raise CodecError(f"encode {i + 1} of {repeats} gave different bits ({len(again.data)} bytes, the "
+                                 f"first {len(stream.data)}): a timing repeat must code the same stream")
+            stream = stream or again
+        assert stream is not None
+        decoded: np.ndarray | None = None
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            pixels, own = self.decode_timed(stream.data, padded.shape[:2])
+            decode_times.append(own if own is not None else time.perf_counter() - t0)
+            if decoded is not None and not np.array_equal(pixels, decoded):
+                raise CodecError(f"decode {i + 1} of {repeats} gave different pixels: a timing repeat must decode "
+                                 "the same picture")
+            decoded = pixels if decoded is None else decoded
+        assert decoded is not None
+        return stream, decoded, float(np.median(encode_times)), float(np.median(decode_times))
+
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False,
+                 repeats: int = 1) -> Outcome:
+        """Encode and decode one image at one operating point, with timing and sanity checks; with
+        ``repeats``, the times are the median of that many encodes and decodes (bits and pixels identical)."""
         if point is None:
             raise CodecError(f"{self.label}: no operating point given for image {image.name}")
         rgb = image.pixels
         h, w = rgb.shape[:2]
         padded = pad_to_multiple(rgb, self.size_multiple, self.min_size)
-        t0 = time.perf_counter()
-        stream = self.encode(padded, point)
-        t1 = time.perf_counter()
-        decoded = self.decode(stream.data, padded.shape[:2])
-        t2 = time.perf_counter()
+        stream, decoded, encode_seconds, decode_seconds = self._coded(padded, point, max(1, repeats))
         if decoded.shape != padded.shape or decoded.dtype != np.uint8:
             raise CodecError(
                 f"decoder returned {decoded.shape} {decoded.dtype}, expected {padded.shape} uint8"
@@ -350,10 +385,11 @@ class Codec(Contender):
             payload_bytes=payload,
             bpp=stream.file_bytes * 8 / pixels,
             bpp_payload=payload * 8 / pixels,
-            encode_seconds=t1 - t0,
-            decode_seconds=t2 - t1,
+            encode_seconds=encode_seconds,
+            decode_seconds=decode_seconds,
             params=params,
             bitstream=stream.data if keep_bitstream else None,
             padded_to=(padded.shape[0], padded.shape[1]) if padded is not rgb else None,
             error_gram=gram,
+            timing=self.timing if repeats <= 1 else f"{self.timing}, median of {repeats}",
         )

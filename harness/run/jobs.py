@@ -43,6 +43,7 @@ class EncodeJob(_JobBase):
     requested_point: float | None = None  # the point asked for, when the codec's range changed it
     role: str | None = None  # "search": an encode bracketing a target rate (see Row.role)
     unreadable: str | None = None  # why the original could not be read when the job was planned
+    time_repeats: int = 1  # encodes and decodes whose median times the row records (same bits each time)
 
     @property
     def title(self) -> str:

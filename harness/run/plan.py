@@ -41,6 +41,7 @@ def plan_jobs(
     ship_images: bool = False,
     keep_bitstreams: bool = True,
     file_sha256: Callable[[str], str] | None = None,
+    time_repeats: int = 1,
 ) -> list[EncodeJob]:
     """Jobs ordered image by image, so consecutive jobs reuse a worker's cached original and features.
 
@@ -97,6 +98,7 @@ def plan_jobs(
                     codec=identity, point=point, target_bpp=target, tolerance=tolerance, metrics=metrics,
                     keep_reconstruction=keep_reconstructions, keep_bitstream=keep_bitstreams,
                     requested_point=asked if asked != point else None, image_bytes=data, unreadable=unreadable,
+                    time_repeats=time_repeats,
                 ))
     return jobs
 

@@ -24,8 +24,11 @@ import dataclasses
 import functools
 import json
 import math
+import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -81,6 +84,9 @@ class Row:
     chroma_subsampling: str | None = None
     encode_seconds: float | None = None
     decode_seconds: float | None = None
+    # What the seconds measure (Codec.timing): "wall" (in process), "ffmpeg-benchmark" (ffmpeg's own CPU
+    # seconds, without its start-up), "process" (a program's run, start-up included); ", median of N" with repeats.
+    timing: str | None = None
     params: str | None = None  # the exact encoder parameters, JSON
     padded_height: int | None = None  # the size the codec coded, when padded beyond the image's
     padded_width: int | None = None
@@ -393,6 +399,16 @@ def printable(text: Any) -> Any:
             return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         except UnicodeEncodeError:
             return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def file_path(text: str) -> Path:
+    """The file a row's path names: ``text`` itself, or, when that is not a file and ``text`` came through
+    :func:`printable`, the path whose undecodable bytes its ``\\xNN`` escapes stand for."""
+    path = Path(text)
+    if "\\x" not in text or path.exists():
+        return path
+    raw = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode("utf-8", "surrogateescape"))
+    return Path(os.fsdecode(raw))
 
 
 def table_schema(columns: Iterable[str]) -> pa.Schema:

@@ -40,6 +40,7 @@ class SweepConfig:
     executor: Executor = execute_local
     ship_images: bool = False  # send each original's bytes with its jobs (workers without the files)
     retry_failed: bool = False
+    time_repeats: int = 1  # each encode's and decode's time is the median of this many (same bits each time)
     argv: Sequence[str] | None = None  # the command line recorded in run.json (default: sys.argv)
     on_plan: Callable[[int, int], None] | None = None  # (jobs planned, already done), once per phase
     on_result: Callable[[JobResult], None] | None = None  # each result, as it is persisted
@@ -145,7 +146,7 @@ def run_sweep(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], co
     common: dict[str, Any] = {"file_sha256": store.original_sha256, "metrics": cfg.metrics,
                               "keep_reconstructions": cfg.keep_reconstructions,
                               "keep_bitstreams": cfg.keep_bitstreams, "tolerance": cfg.tolerance,
-                              "ship_images": cfg.ship_images}
+                              "ship_images": cfg.ship_images, "time_repeats": cfg.time_repeats}
     phases: list[Callable[[], list[EncodeJob]]]
     if cfg.match:
         wanted = {cfg.match, _label_of(cfg.match)}

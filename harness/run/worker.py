@@ -77,7 +77,10 @@ def encode_job(job: EncodeJob) -> JobResult:
             search = search_point(codec, image, job.target_bpp, job.tolerance)
             point = search.point
             row.point, row.search_encodes = point, search.iterations
-        outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream)
+        if isinstance(codec, Codec) and job.time_repeats > 1:
+            outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream, repeats=job.time_repeats)
+        else:
+            outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream)
         params = {k: v for k, v in outcome.params.items() if k != "padded_to"}  # a typed field now
         params.update({"input_notes": list(image.notes)} if image.notes else {})
         if job.target_bpp is not None:
@@ -87,6 +90,7 @@ def encode_job(job: EncodeJob) -> JobResult:
         row.file_bytes, row.payload_bytes = outcome.file_bytes, outcome.payload_bytes
         row.bpp, row.bpp_payload, row.rate_source = outcome.bpp, outcome.bpp_payload, outcome.rate_source
         row.encode_seconds, row.decode_seconds = outcome.encode_seconds, outcome.decode_seconds
+        row.timing = outcome.timing
         row.params = json.dumps(params, sort_keys=True, default=str)
         from harness.run.reconstruct import pixels_sha256
 

@@ -37,6 +37,7 @@ from harness.render.viewer.rundata import (
     text,
     why_no_pixels,
 )
+from harness.run.rows import file_path
 
 STATIC_FILES = ("display.js", "chart.js", "compare.js", "compare.css", "viewer.js", "viewer.css")
 PAGE_FILES = ("index.html", "view.html")
@@ -87,7 +88,7 @@ def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
     taken: set[str] = set()
     images: list[dict[str, Any]] = []
     for (image, image_path), rows in df.groupby(["image", "image_path"], sort=True):
-        original = Path(str(image_path))
+        original = file_path(str(image_path))  # a name that is not UTF-8 is escaped in the table
         if not original.is_file():
             not_shown.append(f"{image}: original {original} is missing ({len(rows)} rows not shown)")
             continue
