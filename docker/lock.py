@@ -2,7 +2,7 @@
 """Write docker/requirements.lock: every package the harness needs, pinned at the version installed here.
 
 Walks the installed distributions' requirements (environment markers evaluated, extras followed) from
-harness with its `compressai` extra, plus the packages scripts/setup.sh installs with --no-deps, so the image
+pyproject.toml's dependencies and its `compressai` extra, plus the packages scripts/setup.sh installs with --no-deps, so the image
 gets exactly the environment `scripts/setup.sh` made on this machine. Run: python3 docker/lock.py
 """
 
@@ -10,20 +10,30 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import sys
+import tomllib
 from pathlib import Path
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOTS = ["harness[compressai]", "cvvdp", "compressai", "setuptools"]  # setuptools: the editable install's backend
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+# Beside pyproject's dependencies and its compressai extra: setuptools, the editable install's backend.
+EXTRA_ROOTS = ["cvvdp", "compressai", "setuptools"]
 NO_DEPS = {"cvvdp", "compressai"}  # installed --no-deps by scripts/setup.sh: their own pins are not followed
+
+
+def roots() -> list[str]:
+    """pyproject.toml's dependencies and its compressai extra (read from the file: the installed metadata of an
+    editable install may be older), plus EXTRA_ROOTS."""
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["compressai"], *EXTRA_ROOTS]
 
 
 def closure() -> dict[str, str]:
     pinned: dict[str, str] = {}
     todo: list[tuple[Requirement, bool, str]] = [
-        (Requirement(r), Requirement(r).name not in NO_DEPS, "(root)") for r in ROOTS
+        (Requirement(r), Requirement(r).name not in NO_DEPS, "(root)") for r in roots()
     ]
     seen: set[tuple[str, frozenset[str]]] = set()
     while todo:
@@ -38,8 +48,7 @@ def closure() -> dict[str, str]:
         except md.PackageNotFoundError:
             print(f"not installed here, left out: {req} (required by {parent})", file=sys.stderr)
             continue
-        if name != "harness":
-            pinned[name] = dist.version
+        pinned[name] = dist.version
         if not follow:
             continue
         for line in dist.requires or []:

@@ -105,7 +105,7 @@ nice -n "$NICE" podman build --pull=never --build-arg JOBS="$JOBS" --build-arg T
     --build-context vtm="$vtm_context" --build-context ecm="$empty" --build-context avm="$empty" \
     --build-context jpeg-ai="$empty" -t "$IMAGE" "$here"
 echo "image built in $(elapsed "$start"); size $(podman image inspect --format '{{.Size}}' "$IMAGE") bytes"
-digest=$(podman image inspect --format '{{.Id}}' "$IMAGE")
+digest=sha256:$(podman image inspect --format '{{.Id}}' "$IMAGE")
 
 say "harness codecs (inside)"
 COLUMNS=200 podman run --rm -e COLUMNS=200 --entrypoint harness "$IMAGE" codecs > "$WORK/codecs-inside.txt" 2>&1
@@ -136,7 +136,8 @@ podman run --rm -e HARNESS_IMAGE_DIGEST="$digest" -v "$WORK/crops:/workspace/cro
     -v "$WORK/inside:/workspace/results" "$IMAGE" --dataset /workspace/crops --codecs "$CODECS" --metrics "$METRICS" --points "$POINTS" \
     --run check -j 2
 echo "inside: $(elapsed "$start")"
-python3 -c "import json, sys; print(json.dumps(json.load(open(sys.argv[1]))['image'], indent=1))" "$WORK/inside/check/run.json" \
+python3 -c "import json, sys; print(json.dumps(json.load(open(sys.argv[1]))['invocations'][-1]['image']))" \
+    "$WORK/inside/check/run.json" \
     || { echo "run.json inside records no image" >&2; exit 1; }
 
 say "run outside"

@@ -4,7 +4,7 @@
 Each registered metric is evaluated once on a small synthetic image pair; metrics backed by pyiqa fetch
 their weights on first use. Used by the Docker build. By default any failure is fatal, so a broken download
 fails the build rather than the first benchmark run; with ``--best-effort`` (the build's PREFETCH_WEIGHTS=auto)
-each failing metric is named in a note and the build goes on (the metric downloads on first use instead).
+each failing metric is named in a note (a missing package still fails) and the build goes on (the metric downloads on first use instead).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         metric = get_metric(name)
         try:
             values = metric.compute(reference, distorted, metric.prepare(reference))
+        except ImportError:
+            raise  # a package missing from the image is a broken build, not a download to skip
         except Exception as exc:  # every failure is reported by name below
             if not args.best_effort:
                 raise

@@ -58,3 +58,23 @@ def test_container_check(tmp_path: Path) -> None:
         assert codec in available, out[-4000:]
     assert "equal inside and outside: jpeg, webp, avif, jxl, hevc, vvc" in out, out[-4000:]
     assert '"digest": "sha256:' in out and '"build_args": "JOBS=' in out, out[-4000:]
+
+
+def test_lock_pins_every_dependency_of_pyproject() -> None:
+    """docker/requirements.lock (the image's whole Python environment) names every dependency pyproject.toml
+    declares, each pinned to one version; a new dependency without `python3 docker/lock.py` fails here."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = [line for line in (ROOT / "docker" / "requirements.lock").read_text().splitlines()
+             if line and not line.startswith("#")]
+    pinned = {canonicalize_name(line.split("==")[0]): line.split("==")[1] for line in lines}
+    assert all("==" in line and line.count("==") == 1 for line in lines)
+    for spec in [*project["dependencies"], *project["optional-dependencies"]["compressai"], "cvvdp", "compressai"]:
+        req = Requirement(spec)
+        name = canonicalize_name(req.name)
+        assert name in pinned, f"{name} is not in docker/requirements.lock: run python3 docker/lock.py"
+        assert req.specifier.contains(pinned[name], prereleases=True), (name, pinned[name], str(req.specifier))

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 PREFIX = "HARNESS_IMAGE_"  # set by the Dockerfile (BASE, BUILD_ARGS) or at `docker run -e` (DIGEST)
-PODMAN_ENV = Path("/run/.containerenv")  # podman writes engine, image name and image id here
+PODMAN_ENV = Path("/run/.containerenv")  # podman writes engine, image name and id here (with --privileged)
 DOCKER_ENV = Path("/.dockerenv")
 
 
