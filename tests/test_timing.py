@@ -112,3 +112,18 @@ def test_the_time_figure_plots_megapixels_per_second():
     xs = sorted(float(c.get_offsets()[0][0]) for c in encode.collections)
     assert xs == pytest.approx([0.25, 20.0]) and "megapixels per second" in encode.get_xlabel()
     assert sorted(float(c.get_offsets()[0][0]) for c in decode.collections) == pytest.approx([25.0, 50.0])
+
+
+def test_a_programs_start_up_is_measured_once_and_reported_apart_in_run_json(tmp_path):
+    from tests.conftest import codec_or_skip
+
+    avifenc = codec_or_skip("avif-avifenc:speed=10")
+    crops = write_crops(tmp_path / "crops")
+    store = RunStore(tmp_path / "run")
+    run_sweep(store, resolve_dataset(str(crops)), [avifenc, get_codec("jpeg")], points=[40])
+    described = store.read_info()["invocations"][-1]["codecs"]
+    startup = described[avifenc.label]["startup_seconds"]
+    assert described[avifenc.label]["timing"] == "process" and 0 < startup < 5
+    assert "startup_seconds" not in described["jpeg"]
+    rows = [r for r in store.rows() if r.codec == avifenc.label]
+    assert rows and all(r.timing == "process" and (r.encode_seconds or 0) > 0 for r in rows)

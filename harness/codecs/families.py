@@ -21,6 +21,7 @@ import functools
 import io
 import re
 import tempfile
+import time
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,31 @@ class ProgramCodec(Codec):
         decode = self.decode_command(_PROBE_SIZE, _PROBE_DIR)
         return {"encode": self.recorded_params(self.probe_point(), _PROBE_SIZE),
                 "decode": decode.shown or decode.argv}
+
+    # --- start-up -----------------------------------------------------------------------------------
+    @functools.cached_property
+    def _startup(self) -> float | None:
+        word = self.encode_command(self.probe_point(), _PROBE_SIZE, _PROBE_DIR).argv[0]
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            try:
+                program_output([self.program(word), "--version"], timeout=30)
+            except ProgramNotFound:
+                return None
+            times.append(time.perf_counter() - start)
+        return sorted(times)[1]
+
+    def startup_seconds(self) -> float | None:
+        """Wall seconds for the encoder's program to start, print its version and exit (median of 3, once
+        per codec and process): the part of a "process" timing that is not coding, reported apart in
+        run.json (``codecs.<label>.startup_seconds``). None when the program cannot run."""
+        return self._startup if self.timing == "process" and self.availability() else None
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        startup = self.startup_seconds()
+        return {**info, "timing": self.timing, **({"startup_seconds": round(startup, 4)} if startup else {})}
 
     # --- the work ----------------------------------------------------------------------------------
     def _run(self, command: Command, which: str, workdir: Path, timeout: float | None) -> bytes:
