@@ -98,6 +98,7 @@ def test_plugin_codec_is_listed_and_runs(installed, tmp_path):
     listed = harness(["codecs"], installed, tmp_path)
     assert listed.returncode == 0, listed.stderr[-2000:]
     assert "posterize" in listed.stdout and "top bits of each sample" in listed.stdout
+    assert "rounding=midpoint (midpoint, floor)" in listed.stdout
 
     crops = write_crops(tmp_path / "crops")
     ran = harness(["run", "--codecs", "posterize,posterize:rounding=floor", "--points", "3,6", "--dataset",

@@ -9,6 +9,27 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.cli.common import out, plain
+from harness.codecs.base import Contender
+
+
+def choices_text(choices: tuple[str, ...]) -> str:
+    """``0, 1, ..., 10`` as ``0..10``; other choices listed."""
+    if len(choices) > 2 and all(c.isdigit() for c in choices):
+        numbers = [int(c) for c in choices]
+        if numbers == list(range(numbers[0], numbers[-1] + 1)):
+            return f"{numbers[0]}..{numbers[-1]}"
+    return ", ".join(choices)
+
+
+def options_text(codec: Contender) -> str:
+    """Each option a codec string may set: ``key=default`` and, where fixed, ``(choices)``; the positional
+    option (``compressai:ARCH``) is marked."""
+    parts = []
+    for key, default in sorted(codec.option_defaults.items()):
+        choices = codec.option_choices.get(key)
+        text = f"{key}={default or '-'}" + (f" ({choices_text(choices)})" if choices else "")
+        parts.append(text + (" [positional]" if key == codec.positional_option else ""))
+    return "\n".join(parts)
 
 
 @click.command("codecs")
@@ -17,13 +38,14 @@ def codecs_command(check: bool) -> None:
     """List every codec adapter, available or not, with its version or the reason it is unavailable."""
     from harness.codecs import codec_class, codec_names
 
-    table = Table("codec", "available", "version / reason", "knob", "colour", "description")
+    table = Table("codec", "available", "version / reason", "knob", "options (default, choices)", "colour",
+                  "description")
     for name in codec_names():
         codec = codec_class(name)()
         ok = codec.availability()
         c = codec.colour
         table.add_row(*plain(name, "yes" if ok else Text("no", style="red"), codec.version() if ok else ok.reason,
-                             f"{codec.knob.name} {codec.knob.low:g}..{codec.knob.high:g}",
+                             f"{codec.knob.name} {codec.knob.low:g}..{codec.knob.high:g}", options_text(codec),
                              f"{c.matrix} {c.range} {c.bit_depth}-bit {c.subsampling}", codec.description))
     out.print(table)
     if check:

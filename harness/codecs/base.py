@@ -3,8 +3,8 @@
 A :class:`Contender` is anything a run evaluates at operating points on images: it names itself, says
 how it is built (version, availability), which knob sets its operating point and which colour chain it
 codes in, and turns an image and a point into an :class:`Outcome` (a reconstruction and its rate). Its
-capabilities are declared here, not probed: ``fixed_points`` (points that are data, not a knob to
-search) and :meth:`Contender.problems` (what it could not use).
+capabilities are declared as class attributes with their defaults here, not probed (as libjxl's benchmark
+codecs declare theirs): ``can_encode``, ``rate_search``, ``keeps_bitstream``, ``fixed_points``.
 
 A :class:`Codec` is a contender that encodes RGB pixels into bytes and decodes bytes back into RGB
 pixels; everything else (padding to sizes the codec accepts, timing, plausibility of the decoded image,
@@ -173,9 +173,15 @@ class Contender(ABC):
     default_points: ClassVar[tuple[float, ...]]
     colour: ColourChain  # a class default; options may set an instance's (hevc:chroma=444)
     extension: ClassVar[str] = ".bin"  # of the files its bitstreams are kept in
+    # Capabilities: what a run may ask of the contender. A Codec can all three; published data none.
+    can_encode: ClassVar[bool] = False  # encode() and decode() work
+    rate_search: ClassVar[bool] = False  # the knob may be searched for a target bpp (--target-bpp, --match)
+    keeps_bitstream: ClassVar[bool] = False  # a row may keep its bitstream, and decode() gives its pixels again
     # The points are data (one per published reconstruction), not a knob: a rate-matched or --target-bpp
     # run evaluates them as they are instead of searching for a target bpp.
     fixed_points: ClassVar[bool] = False
+    size_multiple: ClassVar[int] = 1  # e.g. 2 for 4:2:0 codecs that need even sizes
+    min_size: ClassVar[int] = 1
 
     # Options a codec string may set, with their defaults, e.g. {"preset": "medium"} for ``vvc:preset=slow``.
     option_defaults: ClassVar[dict[str, str]] = {}
@@ -272,9 +278,19 @@ class Contender(ABC):
         return []
 
     @abstractmethod
-    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False,
+                 repeats: int = 1) -> Outcome:
         """One image at one operating point: the reconstruction, its rate and the exact parameters.
-        ``point`` is None for an image the contender has no point for (the error says why)."""
+        ``point`` is None for an image the contender has no point for (the error says why); ``repeats``
+        asks for timings as the median of that many runs (a contender that times nothing ignores it)."""
+
+    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+        """Encode HxWx3 uint8 pixels (already padded to the size rules); only where ``can_encode``."""
+        raise CodecError(f"{self.name} has no encoder")
+
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Decode a bitstream to HxWx3 uint8 pixels; only where ``can_encode``."""
+        raise CodecError(f"{self.name} has no decoder")
 
     def describe(self) -> dict[str, Any]:
         """A capability descriptor: what the contender is and what it can do (as codec-compare-gen keeps)."""
@@ -289,6 +305,9 @@ class Contender(ABC):
             "version": self.version(),
             "knob": asdict(self.knob),
             "default_points": list(self.default_points),
+            "option_choices": {k: list(v) for k, v in self.option_choices.items()},
+            "capabilities": {"can_encode": self.can_encode, "rate_search": self.rate_search,
+                             "keeps_bitstream": self.keeps_bitstream, "fixed_points": self.fixed_points},
             **self.colour.as_columns(),
         }
 
@@ -296,8 +315,7 @@ class Contender(ABC):
 class Codec(Contender):
     """A codec adapter: encode and decode; :meth:`compress` does the rest once for all."""
 
-    size_multiple: ClassVar[int] = 1  # e.g. 2 for 4:2:0 codecs that need even sizes
-    min_size: ClassVar[int] = 1
+    can_encode = rate_search = keeps_bitstream = True
     # A decode below this PSNR against the input is not a data point but a broken decode
     # (several decoders return garbage with exit status 0 on corrupt streams).
     implausible_psnr_db: ClassVar[float] = 10.0

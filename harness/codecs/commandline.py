@@ -250,7 +250,8 @@ class BrokenDefinition(Contender):
     def probe_version(self) -> str:
         return "unavailable"
 
-    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False,
+                 repeats: int = 1) -> Outcome:
         raise CodecUnavailable(self.error)
 
 

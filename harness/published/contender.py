@@ -95,7 +95,8 @@ class PublishedSource(Contender):
         raise CodecError(f"no published reconstruction of {self.name} for image {image.name} at {point:g} bpp "
                          f"(published: {have} bpp)")
 
-    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False,
+                 repeats: int = 1) -> Outcome:
         entry = self._entry(image, point)
         if not entry.path.is_file():
             where = f" ({entry.listed_in} lists it at {entry.stated} bpp)" if entry.listed_in else ""

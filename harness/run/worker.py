@@ -12,7 +12,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from harness.codecs import Codec, CodecError, Contender, NoOutput, codec_of
+from harness.codecs import CodecError, Contender, NoOutput, codec_of
 from harness.codecs.identity import CodecIdentity
 from harness.core.errors import one_line
 from harness.core.hashing import sha256_bytes
@@ -72,15 +72,12 @@ def encode_job(job: EncodeJob) -> JobResult:
         if job.target_bpp is not None:
             from harness.run.ratecontrol import search_point
 
-            if not isinstance(codec, Codec):  # planning never asks this of fixed points; a guard, not a path
+            if not codec.rate_search:  # planning never asks this of fixed points; a guard, not a path
                 raise CodecError(f"{codec.name} has no knob to search for a target bpp")
             search = search_point(codec, image, job.target_bpp, job.tolerance)
             point = search.point
             row.point, row.search_encodes = point, search.iterations
-        if isinstance(codec, Codec) and job.time_repeats > 1:
-            outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream, repeats=job.time_repeats)
-        else:
-            outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream)
+        outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream, repeats=job.time_repeats)
         params = {k: v for k, v in outcome.params.items() if k != "padded_to"}  # a typed field now
         params.update({"input_notes": list(image.notes)} if image.notes else {})
         if job.target_bpp is not None:
