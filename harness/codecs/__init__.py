@@ -8,19 +8,18 @@ few lines over a family base of :mod:`harness.codecs.families`), or one TOML def
 
 from __future__ import annotations
 
-from harness.codecs.base import (
+from harness.codecs.base import Codec, Contender
+from harness.codecs.identity import CodecIdentity
+from harness.codecs.values import (
     Availability,
     Bitstream,
-    Codec,
     CodecError,
     CodecUnavailable,
     ColourChain,
-    Contender,
     Knob,
     NoOutput,
     Outcome,
 )
-from harness.codecs.identity import CodecIdentity
 from harness.core.registry import Registry, parse_spec
 
 __all__ = [
@@ -46,7 +45,7 @@ __all__ = [
 # Published reconstructions (harness.published) register here too: `--codecs pico` names them like codecs.
 # Other packages add codecs through the `harness.codecs` entry-point group.
 _CODECS: Registry[Contender] = Registry("codec", (__name__, "harness.published"), CodecError,
-                                        skip={"base", "families", "identity"}, group="harness.codecs")
+                                        skip={"base", "families", "identity", "values"}, group="harness.codecs")
 register = _CODECS.register
 
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from harness.codecs.base import Availability, CodecError, Contender, Knob, NoOutput, Outcome
+from harness.codecs.base import Contender
+from harness.codecs.values import Availability, CodecError, Knob, NoOutput, Outcome
 from harness.core.images import ImageError, load_image
 from harness.published.config import (
     DEFAULT_CONFIG_DIR,
