@@ -271,7 +271,7 @@ def test_pico_scenes_study_created_served_and_reported(tmp_path, monkeypatch):
     from harness.core.images import load_image
     from harness.datasets import resolve_dataset
     from harness.pairwise.server import make_app
-    from harness.published.config import ENV_CONFIG, ENV_DIRS, ENV_PICO
+    from harness.published.contender import ENV_CONFIG, ENV_DIRS, ENV_PICO
     from harness.run.store import RunStore
     from harness.run.sweep import run_sweep
     from harness.run.worker import _codec
@@ -342,3 +342,88 @@ def test_pico_scenes_study_created_served_and_reported(tmp_path, monkeypatch):
     kendall = pd.read_csv(db.folder / "kendall.csv").set_index("metric")
     assert kendall.loc["psnr_rgb", "kendall_tau"] > 0.7
     assert "pico@0.297" in result.stdout
+
+
+def test_a_16_vote_study_warns_and_shows_no_zero_width_interval(run_dir):
+    """One rater, 16 votes: the report opens with its warnings, and no interval is shown that is not one
+    (zero width, or the estimate on its edge)."""
+    db = create_study(run_dir, "sixteen")
+    info = condition_info(db)
+    truth = Truth(rate_shift_truth(info, OFFSETS, SLOPE), sorted(r["name"] for r in db.images()))
+    votes = simulate_votes(db, truth, 16, n_raters=1, seed=2)
+    assert sum(not v.golden for v in votes) == 16
+    db.import_votes(votes)
+    from harness.pairwise.report import report_study
+
+    rep = report_study(db, anchor="jpeg", bootstrap=200, formats=("png",))
+    text = rep.files["report"].read_text()
+    warnings = text.split("## Warnings")[1].split("##")[0]
+    assert "only 1 screened rater(s) counted" in warnings
+    assert "fewer than 20 counted votes" in warnings
+    assert "degenerate bootstrap" in warnings or "interval not shown" in warnings or "no perceptual BD-rate" in warnings
+    for table in (rep.elo, rep.bd.rename(columns={"bd_rate": "elo"})):
+        shown = table[np.isfinite(table["low"].astype(float))]
+        assert (shown["high"] - shown["low"] > 1e-6).all()
+        assert ((shown["low"] < shown["elo"]) & (shown["elo"] < shown["high"])).all()
+    for row in rep.bd.itertuples():  # no BD-rate on a curve whose Elo falls as bpp rises, and it says why
+        if str(row.reason).startswith(("Elo not increasing", "anchor: Elo")):
+            assert not np.isfinite(row.bd_rate)
+    assert "The study has not ended by its stopping rule" in text
+
+
+def test_davidson_recovers_a_known_tie_parameter(run_dir):
+    """Votes with 'no visible difference' drawn from Davidson's model with nu = 0.6: the fit's nu interval
+    contains it, and the Elo order is recovered."""
+    from harness.pairwise.davidson import fit_davidson
+
+    db = create_study(run_dir, "ties", codecs=["jpeg", "webp"])
+    info = condition_info(db)
+    truth_elo = rate_shift_truth(info, OFFSETS, SLOPE)
+    truth = Truth(truth_elo, sorted(r["name"] for r in db.images()), nu=0.6, seed=1)
+    votes = simulate_votes(db, truth, 1500, n_raters=15, seed=3)
+    ties = sum(v.choice == "tie" for v in votes)
+    assert 0.1 * len(votes) < ties < 0.4 * len(votes)
+    scores = score_votes(votes, list(info["condition"]), bootstrap=200)
+    assert scores.extra["nu_low"] <= 0.6 <= scores.extra["nu_high"]
+    assert scores.extra["nu_high"] - scores.extra["nu_low"] < 0.3
+    assert scipy.stats.spearmanr(scores.elo, info["condition"].map(truth_elo)).statistic >= 0.95
+    # the fit is the maximum: two conditions, 30 wins, 10 losses and 20 ties give nu = 2 * 20 / (2 sqrt(300))
+    wins = np.array([[0.0, 30.0], [10.0, 0.0]])
+    theta, nu = fit_davidson(wins, np.array([[0.0, 20.0], [20.0, 0.0]]), l2=0.0)
+    assert nu == pytest.approx(20 / np.sqrt(300), rel=1e-6)
+    assert theta[0] - theta[1] == pytest.approx(np.log(3.0), rel=1e-6)
+
+
+def test_a_version_1_study_is_migrated_with_every_vote(run_dir):
+    """A study written by the previous harness (schema 1: no raters table, votes a/b only) opens as
+    version 2 with its votes, trials and plan intact, and scores."""
+    import sqlite3
+
+    db = create_study(run_dir, "old", codecs=["jpeg"])
+    votes = simulate_votes(db, Truth(dict.fromkeys(condition_info(db)["condition"], 0.0),
+                                     sorted(r["name"] for r in db.images())), 40, n_raters=2, seed=1)
+    db.import_votes(votes)
+    conn = sqlite3.connect(db.path, isolation_level=None)
+    conn.executescript("""
+        DROP TABLE raters;
+        ALTER TABLE trials DROP COLUMN position; ALTER TABLE trials DROP COLUMN keys;
+        DROP INDEX votes_rater; ALTER TABLE votes RENAME TO v2;
+        CREATE TABLE votes (id INTEGER PRIMARY KEY AUTOINCREMENT, trial TEXT UNIQUE, rater TEXT NOT NULL,
+            image TEXT NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL,
+            choice TEXT NOT NULL CHECK (choice IN ('a', 'b')), seconds REAL, source TEXT NOT NULL,
+            cast_at REAL NOT NULL);
+        INSERT INTO votes SELECT id, trial, rater, image, a, b, choice, seconds, source, cast_at FROM v2;
+        DROP TABLE v2; CREATE INDEX votes_rater ON votes (rater); DELETE FROM meta WHERE key = 'secret';
+        PRAGMA user_version = 1;
+    """)
+    conn.close()
+    again = StudyDB(db.folder).check()
+    with again.connect() as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert again.votes() == votes
+    assert "secret" in again.meta()
+    from harness.pairwise.sessions import invite
+
+    assert len(invite(again, 1)) == 1  # the raters table exists
+    scores = score_votes(again.votes(), list(condition_info(again)["condition"]), bootstrap=20)
+    assert scores.votes_used == sum(not v.golden for v in votes)

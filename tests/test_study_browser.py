@@ -271,6 +271,7 @@ def test_browser_sessions_votes_kill_two_raters_and_organizer(study, tmp_path):
 
             # the organizer's page, with its token
             boss = alice.new_page()
+            boss.set_viewport_size({"width": 1440, "height": 900})
             boss.goto(organizer_link)
             boss.wait_for_function("window.organizerState && window.organizerState.updates > 0")
             data = boss.evaluate("organizerState.data")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from harness.cli.common import fail, out, plain, say, split
+from harness.cli.common import console, fail, out, split
 
 
 @click.group()
@@ -46,15 +46,15 @@ def study_create(run_dir: str, name: str, codecs: str | None, images: str | None
     try:
         db = create_study(run_dir, name, codecs=split(codecs) or None, images=split(images) or None,
                           points=split(points) or None, settings=Settings().with_text(list(settings)), seed=seed,
-                          progress=lambda line: say(line))
+                          progress=lambda line: console.print(line, highlight=False))
     except StudyError as exc:
         fail(str(exc))
     info = condition_info(db)
     table = Table("condition", "codec", "point", "mean bpp", "images", title=f"study {name}")
     for row in info.itertuples():
-        table.add_row(*plain(row.condition, row.codec, row.point, f"{row.bpp:.4f}", str(row.images)))
+        table.add_row(row.condition, row.codec, row.point, f"{row.bpp:.4f}", str(row.images))
     out.print(table)
-    say(f"wrote {db.path}")
+    console.print(f"wrote {db.path}", highlight=False)
 
 
 @study.command("serve")
@@ -71,8 +71,8 @@ def study_serve(run_dir: str, name: str, host: str, port: int) -> None:
     from harness.pairwise.sessions import organizer_token
 
     db = _study_db(run_dir, name)
-    say(f"study {name}: http://{host}:{port}/  (Ctrl-C stops; votes are saved as they are cast)")
-    say(f"organizer: http://{host}:{port}/organizer#{organizer_token(db)}")
+    console.print(f"study {name}: http://{host}:{port}/  (Ctrl-C stops; votes are saved as they are cast)\n"
+                  f"organizer: http://{host}:{port}/organizer#{organizer_token(db)}", highlight=False)
     uvicorn.run(make_app(db), host=host, port=port, log_level="warning")
 
 
@@ -93,7 +93,7 @@ def study_invite(run_dir: str, name: str, count: int, url: str) -> None:
         fail(str(exc))
     for (rater, _), link in zip(made, links(url, made)):
         click.echo(f"{rater}\t{link}")
-    say(f"organizer: {url.rstrip('/')}/organizer#{organizer_token(db)}")
+    console.print(f"organizer: {url.rstrip('/')}/organizer#{organizer_token(db)}", highlight=False)
 
 
 @study.command("score")
@@ -105,7 +105,10 @@ def study_invite(run_dir: str, name: str, count: int, url: str) -> None:
 @click.option("--resample", type=click.Choice(["both", "raters", "images"]), default="both", show_default=True,
               help="What the bootstrap resamples: raters and images, or one of them (see docs/study.md).")
 @click.option("--seed", default=0, show_default=True, type=int)
-def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float, resample: str, seed: int) -> None:
+@click.option("--keep-unscreened", is_flag=True, help="Count raters who met no golden question (imported votes "
+                                                      "from a study that had none).")
+def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float, resample: str, seed: int,
+                keep_unscreened: bool) -> None:
     """Bradley-Terry Elo per condition with 95% bootstrap intervals; writes RUN/studies/NAME/elo.csv."""
     from harness.pairwise.db import StudyError
     from harness.pairwise.report import score_study, write_elo_csv
@@ -113,20 +116,23 @@ def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float
     db = _study_db(run_dir, name)
     try:
         scores, table = score_study(db, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
-                                    resample=resample)
+                                    resample=resample, require_golden=not keep_unscreened)
     except StudyError as exc:
         fail(str(exc))
     path = write_elo_csv(table, db.folder / "elo.csv")
     shown = Table("condition", "bpp", "Elo", "95% low", "95% high", "votes",
                   title=f"study {name}: {scores.votes_used} votes")
     for row in table.itertuples():
-        shown.add_row(*plain(row.condition, f"{row.bpp:.4f}", f"{row.elo:.0f}", f"{row.low:.0f}", f"{row.high:.0f}",
-                             str(row.votes)))
+        shown.add_row(row.condition, f"{row.bpp:.4f}", *(f"{v:.0f}" if v == v else "" for v in
+                                                          (row.elo, row.low, row.high)), str(row.votes))
     out.print(shown)
+    for line in scores.extra.get("degenerate", []):  # type: ignore[attr-defined]
+        console.print(f"warning: {line}", highlight=False)
     for rater in scores.dropped_raters:
         r = scores.raters.set_index("rater").loc[rater]
-        say(f"dropped rater {rater}: {r.golden_right} of {r.golden} golden questions right")
-    say(f"wrote {path}")
+        console.print(f"dropped rater {rater}: {r.golden_right} of {r.golden} golden questions right"
+                      + (" (met none)" if r.golden == 0 else ""), highlight=False)
+    console.print(f"wrote {path}", highlight=False)
 
 
 @study.command("report")
@@ -140,8 +146,9 @@ def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float
 @click.option("--resample", type=click.Choice(["both", "raters", "images"]), default="both", show_default=True,
               help="What the bootstrap resamples: raters and images, or one of them (see docs/study.md).")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--keep-unscreened", is_flag=True, help="Count raters who met no golden question.")
 def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, golden_threshold: float,
-                 formats: str, resample: str, seed: int) -> None:
+                 formats: str, resample: str, seed: int, keep_unscreened: bool) -> None:
     """Elo vs bpp plot, Elo table, perceptual BD-rate (Elo as quality) with bootstrap intervals, and each
     metric's Kendall tau against the human ranking; writes elo.csv, bd.csv and report.md."""
     from rich.markdown import Markdown
@@ -152,12 +159,12 @@ def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, go
     db = _study_db(run_dir, name)
     try:
         rep = report_study(db, anchor=anchor, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
-                           resample=resample, formats=split(formats))
+                           resample=resample, formats=split(formats), require_golden=not keep_unscreened)
     except StudyError as exc:
         fail(str(exc))
     out.print(Markdown(rep.files["report"].read_text()))
     for path in rep.files.values():
-        say(f"wrote {path}")
+        console.print(f"wrote {path}", highlight=False)
 
 
 @study.command("import")
@@ -165,7 +172,7 @@ def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, go
 @click.argument("name")
 @click.argument("votes_csv", type=click.Path(dir_okay=False))
 def study_import(run_dir: str, name: str, votes_csv: str) -> None:
-    """Add votes from a CSV with columns rater,image,a,b,choice,seconds (choice: a or b)."""
+    """Add votes from a CSV with columns rater,image,a,b,choice,seconds (choice: a, b or tie)."""
     from harness.pairwise.db import StudyError
     from harness.pairwise.exchange import import_votes
 
@@ -174,7 +181,7 @@ def study_import(run_dir: str, name: str, votes_csv: str) -> None:
         count = import_votes(votes_csv, db)
     except StudyError as exc:
         fail(str(exc))
-    say(f"imported {count} votes into {db.path}")
+    console.print(f"imported {count} votes into {db.path}", highlight=False)
 
 
 @study.command("export")
@@ -186,7 +193,7 @@ def study_export(run_dir: str, name: str, votes_csv: str) -> None:
     from harness.pairwise.exchange import export_votes
 
     count = export_votes(_study_db(run_dir, name), votes_csv)
-    say(f"wrote {count} votes to {votes_csv}")
+    console.print(f"wrote {count} votes to {votes_csv}", highlight=False)
 
 
 COMMANDS = [study]

@@ -1,1 +1,0 @@
-"""The ground floor: what every room uses (images, colour, errors, hashing, processes, the registry, TOML)."""

@@ -1,1 +1,0 @@
-"""Pairwise preference studies with people (``harness study``): plan, serve, score, report."""

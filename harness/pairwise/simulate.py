@@ -10,7 +10,7 @@ design (:func:`simulate_votes`, for the import path) or from the live pair selec
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -135,3 +135,57 @@ def rate_shift_truth(info: pd.DataFrame, offsets: Mapping[str, float], slope: fl
 def true_bd_rate(offsets: Mapping[str, float], anchor: str, test: str, slope: float = 250.0) -> float:
     """Percent, as :func:`harness.analysis.bdrate.bd_rate` reports it, for :func:`rate_shift_truth`."""
     return (2.0 ** ((offsets.get(anchor, 0.0) - offsets.get(test, 0.0)) / slope) - 1.0) * 100.0
+
+
+def coverage_study(db: StudyDB, offsets: Mapping[str, float], anchor: str, *, studies: int, votes: int, raters: int,
+                   bootstrap: int, image_sd: float = 0.0, rater_sd: float = 0.0, nu: float = 0.0,
+                   resample: str = "both", slope: float = 250.0,
+                   progress: Callable[[int], None] | None = None) -> dict[str, object]:
+    """Repeat simulated studies on ``db``'s plan with a known truth (:func:`rate_shift_truth`, Davidson's
+    ``nu``, per-image and per-rater deviations) and count how often the 95% intervals contain it: each
+    condition's Elo, each perceptual BD-rate against ``anchor`` and nu; plus the Spearman correlation of the
+    fitted and true Elo."""
+    import scipy.stats
+
+    from harness.pairwise.report import bd_table, condition_info
+    from harness.pairwise.scoring import score_votes
+
+    info = condition_info(db)
+    conditions = list(info["condition"])
+    truth_elo = rate_shift_truth(info, offsets, slope)
+    images = sorted(r["name"] for r in db.images())
+    tests = sorted(set(info["codec"]) - {anchor})
+    known = {c: true_bd_rate(offsets, anchor, c, slope) for c in tests}
+    true = np.array([truth_elo[c] for c in conditions])
+    elo_hits = np.zeros(len(conditions))
+    bd_hits, bd_shown = dict.fromkeys(tests, 0), dict.fromkeys(tests, 0)
+    nu_hits, rhos = 0, []
+    widths: dict[str, list[float]] = {c: [] for c in tests}
+    for seed in range(studies):
+        truth = Truth(truth_elo, images, image_sd=image_sd, seed=seed, nu=nu, rater_sd=rater_sd)
+        drawn = simulate_votes(db, truth, votes, n_raters=raters, golden_every=0, seed=seed)
+        scores = score_votes(drawn, conditions, bootstrap=bootstrap, seed=seed, resample=resample,
+                             require_golden=False)
+        elo_hits += (scores.low <= true) & (true <= scores.high)
+        rhos.append(float(scipy.stats.spearmanr(scores.elo, true).statistic))
+        bd = bd_table(scores.table().merge(info, on="condition"), scores, anchor).set_index("codec")
+        for codec, value in known.items():
+            low, high = bd.loc[codec, "low"], bd.loc[codec, "high"]
+            if np.isfinite(low):
+                bd_shown[codec] += 1
+                bd_hits[codec] += bool(low <= value <= high)
+                widths[codec].append(float(high - low))
+        if nu:
+            nu_hits += bool(scores.extra["nu_low"] <= nu <= scores.extra["nu_high"])  # type: ignore[operator]
+        if progress:
+            progress(seed + 1)
+    return {
+        "studies": studies, "votes": votes, "raters": raters, "images": len(images), "conditions": len(conditions),
+        "bootstrap": bootstrap, "image_sd": image_sd, "rater_sd": rater_sd, "nu": nu, "resample": resample,
+        "elo_coverage_mean": float(elo_hits.mean() / studies), "elo_coverage_min": float(elo_hits.min() / studies),
+        "spearman_median": float(np.median(rhos)), "spearman_min": float(np.min(rhos)),
+        "bd_true": known, "bd_coverage": {c: bd_hits[c] / max(bd_shown[c], 1) for c in tests},
+        "bd_shown": bd_shown,
+        "bd_interval_width_median": {c: float(np.median(w)) if w else None for c, w in widths.items()},
+        "nu_coverage": nu_hits / studies if nu else None,
+    }

@@ -1,1 +1,0 @@
-"""What people read: report tables, plots, and the comparison viewer."""

@@ -1,1 +1,0 @@
-"""The PICO claim: is PICO better than each codec at equal rate, measured on the authors' published scenes."""
