@@ -51,8 +51,9 @@ def make_image(path: str | None, size: str) -> np.ndarray:
 def paper_checkpoint(path: Path) -> None:
     import torch
 
+    from harness.codecs.pico_torch.config import PicoConfig
     from harness.codecs.pico_torch.intscale import export
-    from harness.codecs.pico_torch.model import PicoConfig, PicoModel
+    from harness.codecs.pico_torch.model import PicoModel
 
     torch.manual_seed(0)
     model = PicoModel(PicoConfig.paper())

@@ -368,7 +368,8 @@ def test_a_flat_grey_decode_is_a_failed_row_even_above_the_psnr_floor(tmp_path):
     codecs = tmp_path / "codecs"
     codecs.mkdir()
     (codecs / "grey.toml").write_text(grey_definition("".join(f"{v:02x}" for v in mean)))
-    from harness.codecs.commandline import codec_class, load_definition
+    from harness.codecs.commandline import codec_class
+    from harness.codecs.definition import load_definition
 
     grey = codec_class(load_definition(codecs / "grey.toml"))()
     assert grey.availability(), grey.availability().reason

@@ -12,16 +12,8 @@ import numpy as np
 import pytest
 
 from harness.codecs import CodecError, get_codec
-from harness.codecs.commandline import (
-    CommandLineCodec,
-    DefinitionError,
-    codec_class,
-    codecs_dirs,
-    definition_files,
-    discover,
-    load_definition,
-    render,
-)
+from harness.codecs.commandline import CommandLineCodec, codec_class, discover
+from harness.codecs.definition import DefinitionError, codecs_dirs, definition_files, load_definition, render
 from tests.conftest import REPO, codec_or_skip, kodak_crop
 
 CODECS = REPO / "harness" / "codecs" / "definitions"

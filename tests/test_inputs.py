@@ -212,7 +212,7 @@ def _toy_codec(name: str, encode: str, extra: str = "") -> str:
         "[decode]", 'command = ["{sh}", "-c", "cp $0 $1", "{bitstream}", "{output}"]', ""])
 
 
-def _processes_with(marker: bytes) -> list[int]:
+def _processes_with(marker: bytes, program: bytes = b"") -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -221,7 +221,7 @@ def _processes_with(marker: bytes) -> list[int]:
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
             except OSError:
                 continue
-            if marker in cmdline and state != "Z":
+            if marker in cmdline and cmdline.startswith(program) and state != "Z":
                 found.append(int(entry.name))
     return found
 
@@ -256,31 +256,57 @@ def _wait_gone(pids: list[int], seconds: float = 15) -> list[int]:
 
 def test_a_command_line_codecs_timeout_kills_the_wrappers_grandchild(tmp_path):
     from harness.codecs.base import CodecError
-    from harness.codecs.commandline import codec_class, load_definition
+    from harness.codecs.commandline import codec_class
+    from harness.codecs.definition import load_definition
 
-    (tmp_path / "wrapper.toml").write_text(_toy_codec("wrapper", "sleep 97.0213; true", "timeout = 1"))
+    marker = f"97.{os.getpid() % 10000:04d}1"
+    (tmp_path / "wrapper.toml").write_text(_toy_codec("wrapper", f"sleep {marker}; true", "timeout = 1"))
     codec = codec_class(load_definition(tmp_path / "wrapper.toml"))()
     image = load_image(write_crops(tmp_path / "crops") / "kodim23.png")
     with pytest.raises(CodecError, match="timed out after 1 s"):
         codec.compress(image, 5)
-    assert _wait_gone(_processes_with(b"97.0213"), 5) == []
+    assert _wait_gone(_processes_with(marker.encode()), 5) == []
 
 
 def test_kill_9_of_the_main_process_with_two_jobs_leaves_no_worker_or_codec(tmp_path):
+    marker = f"98.{os.getpid() % 10000:04d}1"  # this test's sleeps, not those of a run of it elsewhere
     codecs = tmp_path / "codecs"
     codecs.mkdir()
-    (codecs / "sleepy.toml").write_text(_toy_codec("sleepy", "sleep 98.0417; true"))
+    (codecs / "sleepy.toml").write_text(_toy_codec("sleepy", f"sleep {marker}; true"))
     crops = write_crops(tmp_path / "crops")
     env = {**os.environ, "HARNESS_CODECS_DIR": str(codecs)}
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", "--codecs", "sleepy", "--dataset", str(crops),
                              "--results", "r", "--jobs", "2"], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while len(_processes_with(b"98.0417")) < 2 and time.time() < deadline:
-        time.sleep(0.2)
-    sleepers = _processes_with(b"98.0417")
-    family = _descendants(proc.pid)
-    assert len(sleepers) == 2 and len(family) >= 4, (sleepers, family)  # two workers, each a shell and its sleep
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert _wait_gone(sleepers + family) == []
+    try:
+        sleeps: list[int] = []
+        deadline = time.time() + 120
+        while len(sleeps) < 2 and time.time() < deadline:
+            time.sleep(0.2)
+            sleeps = _processes_with(marker.encode(), b"sleep")
+        family = _descendants(proc.pid)
+        # Two workers, each with a reaper, a shell and the shell's sleep (the codec's grandchild).
+        assert len(sleeps) == 2 and set(sleeps) <= set(family) and len(family) >= 6, (sleeps, family)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert _wait_gone(family) == []
+
+
+# --- names ----------------------------------------------------------------------------------------------
+
+def test_a_file_name_that_is_not_utf8_goes_through_run_report_and_viewer(tmp_path):
+    from harness.render.viewer.site import write_site
+
+    crops = write_crops(tmp_path / "crops")
+    latin1 = os.path.join(os.fsencode(crops), b"caf\xe9.png")
+    os.rename(crops / "kodim13.png", latin1)
+    run = cli("run", "--codecs", "jpeg", "--points", "40,80", "--dataset", str(crops), "--results", "r", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert cli("report", "r/crops", cwd=tmp_path).returncode == 0
+    result = write_site(tmp_path / "r" / "crops", tmp_path / "site")
+    assert result.plan.not_shown == [] and len(result.plan.pages) == 2
+    page = next(p for name, p in result.plan.pages.items() if name != "kodim23")
+    shown = np.asarray(Image.open(result.out_dir / page["original"]).convert("RGB"))
+    assert np.array_equal(shown, np.asarray(Image.open(os.fsdecode(latin1)).convert("RGB")))
+    assert len(page["rows"]) == 2

@@ -22,7 +22,7 @@ from harness.claims.pico.report import (
 from harness.codecs import get_codec
 from harness.core.images import load_image
 from harness.datasets import resolve_dataset
-from harness.published import contender as published
+from harness.published import config as published
 from harness.run.store import RunStore, read_results
 from harness.run.sweep import run_sweep
 from harness.run.worker import _codec

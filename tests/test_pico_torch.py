@@ -179,12 +179,9 @@ def test_integer_scale_decoder_is_exact_integer_arithmetic(coder) -> None:
 
 
 def test_haar_and_scale_folding() -> None:
-    from harness.codecs.pico_torch.model import (
-        PicoConfig,
-        PicoModel,
-        haar_down,
-        haar_up,
-    )
+    from harness.codecs.pico_torch.config import PicoConfig
+    from harness.codecs.pico_torch.layers import haar_down, haar_up
+    from harness.codecs.pico_torch.model import PicoModel
 
     x = torch.rand(2, 3, 16, 16)
     assert torch.allclose(haar_up(haar_down(x)), x, atol=1e-6)

@@ -16,10 +16,13 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from harness.codecs.base import CodecError
+from harness.core.hashing import sha256_file
 from harness.core.images import load_image
 from harness.datasets import resolve_dataset
-from harness.published import contender as published
-from harness.published.contender import image_key_matches, parse_rate_name
+from harness.published import config as published
+from harness.published.contender import every_source
+from harness.published.names import image_key_matches, parse_rate_name
 from harness.run.store import RunStore, read_results
 from harness.run.sweep import run_sweep
 from harness.run.worker import _codec
@@ -48,7 +51,7 @@ def _clean_env(monkeypatch):
 
 
 def _codec_named(name: str):
-    return {cls.name: cls for cls in published.discover()}[name]()
+    return {cls.name: cls for cls in every_source()}[name]()
 
 
 def _pixels(path: Path) -> np.ndarray:
@@ -133,7 +136,7 @@ def test_viewer_reconstruction_is_measured_against_the_original(monkeypatch):
     np.testing.assert_array_equal(outcome.reconstruction, _pixels(SCENES / "kodak_kodim04" / "pico.png"))
     assert outcome.params["stated_bpp"] == "0.297" and outcome.params["layout"] == "viewer"
     assert outcome.params["publisher_image_name"] == "kodak_kodim04"
-    assert outcome.params["source_sha256"] == published._file_digest(SCENES / "kodak_kodim04" / "pico.png")
+    assert outcome.params["source_sha256"] == sha256_file(SCENES / "kodak_kodim04" / "pico.png")
     # The distortion is real and in the range a 0.3 bpp perceptual codec has on kodim04.
     assert 29.5 < _psnr(outcome.reconstruction, image.pixels) < 31.5
 
@@ -249,7 +252,7 @@ def test_toml_config_declares_sources_and_codecs(monkeypatch, tmp_path):
     monkeypatch.setenv(published.ENV_CONFIG, str(config))
     assert _codec_named("mlic-published").points_for("kodim04") == [0.33]
     # A published codec may not take the name of an encoder (ours is "vvc"): refused, and said why.
-    assert "vvc" not in {cls.name for cls in published.discover()}
+    assert "vvc" not in {cls.name for cls in every_source()}
     assert any("'vvc' must be lower-case and end in '-published'" in p
                for p in _codec_named("mlic-published").problems())
 
@@ -267,9 +270,9 @@ def test_size_mismatch_and_foreign_reference_fail_clearly(monkeypatch, tmp_path)
     (tmp_path / "viewer" / "bpp_data.json").write_text(json.dumps({"kodak_kodim04": {"hific": "0.3", "pico": "0.297"}}))
     monkeypatch.setenv(published.ENV_PICO, str(tmp_path / "viewer"))
     image = load_image(KODAK / "kodim04.png")
-    with pytest.raises(published.CodecError, match=r"hific.png is 96x64 but the original kodim04 is 512x768"):
+    with pytest.raises(CodecError, match=r"hific.png is 96x64 but the original kodim04 is 512x768"):
         _codec_named("hific").compress(image, 0.3)
-    with pytest.raises(published.CodecError, match=r"reference.png differs from the dataset's kodim04 \(200 pixels"):
+    with pytest.raises(CodecError, match=r"reference.png differs from the dataset's kodim04 \(200 pixels"):
         _codec_named("pico").compress(image, 0.297)
 
 

@@ -271,7 +271,7 @@ def test_pico_scenes_study_created_served_and_reported(tmp_path, monkeypatch):
     from harness.core.images import load_image
     from harness.datasets import resolve_dataset
     from harness.pairwise.server import make_app
-    from harness.published.contender import ENV_CONFIG, ENV_DIRS, ENV_PICO
+    from harness.published.config import ENV_CONFIG, ENV_DIRS, ENV_PICO
     from harness.run.store import RunStore
     from harness.run.sweep import run_sweep
     from harness.run.worker import _codec

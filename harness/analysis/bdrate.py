@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.interpolate
 
-METHODS = ("pchip", "akima", "cubic")
+from harness.analysis.curves import METHODS, BDError, Curve, interpolator, prepare_curve
 
 # Fraction of the union of the two ranges (on the integration axis) that must be shared before a BD
 # value is reported; FAU's package only warns below 0.75 and JVET's sheet never refuses. Two curves of equal
@@ -42,10 +41,6 @@ DEFAULT_MIN_OVERLAP = 0.4
 
 # Points each method needs: a cubic fit through fewer than four points is underdetermined.
 MIN_POINTS = {"pchip": 2, "akima": 2, "cubic": 4}
-
-
-class BDError(ValueError):
-    """Bad input to a BD computation (mismatched array lengths, unknown method); one line."""
 
 
 # --- quality transforms -------------------------------------------------------------------------------
@@ -119,88 +114,6 @@ class BDResult:
         return (self.value > 0) == self.higher_is_better
 
 
-@dataclass(frozen=True)
-class Curve:
-    """A cleaned RD curve sorted along the integration axis ``x`` (strictly increasing)."""
-
-    x: np.ndarray
-    y: np.ndarray
-    monotonic: bool
-    notes: tuple[str, ...]
-
-
-def _prepare(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, y_rises: bool,
-             keep_min: bool, who: str) -> Curve:
-    """Drop non-finite points, sort by x, merge exact duplicates and note non-monotonic curves.
-
-    ``y_rises`` is the expected direction of y along x (log-rate rises with PSNR, falls with LPIPS).
-    Points sharing an x but not a y cannot be interpolated; the most efficient one is kept (``keep_min``:
-    the least y, i.e. least rate for BD-rate; otherwise the largest) and the curve is flagged.
-    """
-    x = np.asarray(x, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
-    notes: list[str] = []
-    finite = np.isfinite(x) & np.isfinite(y)
-    if not finite.all():
-        notes.append(f"{who}: {int((~finite).sum())} non-finite point(s) dropped")
-        x, y = x[finite], y[finite]
-    order = np.lexsort((y, x))
-    x, y = x[order], y[order]
-    monotonic = True
-    if x.size > 1:
-        same_x = np.diff(x) == 0
-        if same_x.any():
-            keep = np.ones(x.size, dtype=bool)
-            i = 0
-            while i < x.size:
-                j = i
-                while j + 1 < x.size and x[j + 1] == x[i]:
-                    j += 1
-                if j > i:
-                    group = y[i:j + 1]
-                    if np.all(group == group[0]):
-                        notes.append(f"{who}: {j - i} duplicate point(s) merged")
-                    else:
-                        monotonic = False
-                        notes.append(f"{who}: {j - i + 1} points share one value on the integration axis")
-                    best = i + (int(np.argmin(group)) if keep_min else int(np.argmax(group)))
-                    keep[i:j + 1] = False
-                    keep[best] = True
-                i = j + 1
-            x, y = x[keep], y[keep]
-        steps = np.diff(y)
-        if (y_rises and np.any(steps <= 0)) or (not y_rises and np.any(steps >= 0)):
-            monotonic = False
-    if not monotonic:
-        notes.append(f"{who}: curve is not monotonic")
-    return Curve(x, y, monotonic, tuple(dict.fromkeys(notes)))
-
-
-class _Cubic:
-    """VCEG-M33: least-squares cubic through the points, integrated exactly."""
-
-    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
-        self._coefficients = np.polyfit(x, y, 3)
-        self._integral = np.polyint(self._coefficients)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return np.polyval(self._coefficients, x)
-
-    def integrate(self, a: float, b: float) -> float:
-        return float(np.polyval(self._integral, b) - np.polyval(self._integral, a))
-
-
-def interpolator(x: np.ndarray, y: np.ndarray, method: str) -> Any:
-    """An object with ``__call__`` and ``integrate(a, b)`` through (x, y); x strictly increasing."""
-    if method == "pchip":
-        return scipy.interpolate.PchipInterpolator(x, y)
-    if method == "akima":
-        if x.size > 2:
-            return scipy.interpolate.Akima1DInterpolator(x, y)
-        return scipy.interpolate.make_interp_spline(x, y, k=1)
-    if method == "cubic":
-        return _Cubic(x, y)
-    raise BDError(f"unknown BD interpolation method {method!r} (known: {', '.join(METHODS)})")
 
 
 def _delta(anchor: Curve, test: Curve, method: str, kind: str, min_overlap: float,
@@ -262,7 +175,7 @@ def quality_at_rate(rates: Sequence[float] | np.ndarray, qualities: Sequence[flo
     exact = np.flatnonzero(r == rate)
     if exact.size:
         return float(q[exact[0]])
-    curve = _prepare(np.log10(r), q, True, False, "curve")
+    curve = prepare_curve(np.log10(r), q, True, False, "curve")
     if curve.x.size < max(2, MIN_POINTS[method]):
         return None
     x = math.log10(rate)
@@ -307,9 +220,9 @@ def _bd(kind: str, rate_anchor: Sequence[float] | np.ndarray, quality_anchor: Se
     for who, rate, quality in (("anchor", rate_anchor, quality_anchor), ("test", rate_test, quality_test)):
         log_rate, q = _log_rate(rate, who, notes), tf(np.asarray(quality, dtype=float))
         if kind == "rate":
-            curves.append(_prepare(q, log_rate, higher_is_better, True, who))
+            curves.append(prepare_curve(q, log_rate, higher_is_better, True, who))
         else:
-            curves.append(_prepare(log_rate, q, higher_is_better, not higher_is_better, who))
+            curves.append(prepare_curve(log_rate, q, higher_is_better, not higher_is_better, who))
     anchor, test = curves
     value, reason, overlap = _delta(anchor, test, method, kind, min_overlap, min_points)
     if kind == "rate" and value is not None:
@@ -334,7 +247,7 @@ def rate_at_quality(rate: Sequence[float] | np.ndarray, quality: Sequence[float]
     _check_lengths(rate, quality, "curve")
     tf = _transform(transform)
     notes: list[str] = []
-    curve = _prepare(tf(np.asarray(quality, dtype=float)), _log_rate(rate, "curve", notes), higher_is_better, True, "curve")
+    curve = prepare_curve(tf(np.asarray(quality, dtype=float)), _log_rate(rate, "curve", notes), higher_is_better, True, "curve")
     t = np.asarray(targets, dtype=np.float64)
     out = np.full(t.shape, np.nan)
     if curve.x.size < 2:

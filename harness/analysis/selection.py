@@ -4,6 +4,7 @@ anchor, and the points a BD computation may use (and why the others are missing)
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def load_run(run: str | Path) -> pd.DataFrame:
 
 
 def latest_versions(run_dir: str | Path) -> dict[str, str]:
-    """Per codec label, the build (version string) the run's latest invocation with that codec recorded
-    in run.json."""
+    """Per codec label, the build the run's latest invocation with that codec recorded in run.json: its
+    version, and its configuration digest (options with defaults, colour chain, exact arguments) when
+    recorded, as :func:`build_of` writes them."""
     try:
         info = json.loads((Path(run_dir) / "run.json").read_text())
     except (FileNotFoundError, ValueError):
@@ -54,8 +56,13 @@ def latest_versions(run_dir: str | Path) -> dict[str, str]:
         for label, described in (invocation.get("codecs") or {}).items():
             # An invocation where the codec was unavailable says nothing about its build.
             if isinstance(described, dict) and described.get("version") and described.get("available", True):
-                versions[label] = str(described["version"])
+                versions[label] = build_of(described["version"], described.get("config"))
     return versions
+
+
+def build_of(version: object, config: object) -> str:
+    """A codec build as analyses compare them: the version, and the configuration digest when known."""
+    return f"{version} [config {config}]" if config else str(version)
 
 
 def current_builds(df: pd.DataFrame, versions: dict[str, str]) -> pd.DataFrame:
@@ -66,15 +73,28 @@ def current_builds(df: pd.DataFrame, versions: dict[str, str]) -> pd.DataFrame:
     if not versions or df.empty or "codec_version" not in df.columns:
         return df
     current = df["codec"].astype(str).map(versions)
-    stale = current.notna() & df["codec_version"].notna() & (df["codec_version"].astype(str) != current)
+    configs = df["codec_config"] if "codec_config" in df.columns else pd.Series([None] * len(df), index=df.index)
+    # A row is of the current build when its version, and its configuration where run.json records one,
+    # match; a row made before configurations were recorded is of an older build then.
+    builds = pd.Series([build_of(v, ("unknown" if _is_na(c) else c) if isinstance(cur, str) and "[config " in cur
+                                 else None)
+                        for v, c, cur in zip(df["codec_version"], configs, current, strict=True)], index=df.index)
+    stale = current.notna() & df["codec_version"].notna() & (builds != current)
     if not stale.any():
         return df
     kept = df[~stale].reset_index(drop=True)
     old = df[stale]
+    # Named by version; by version and configuration where only the configuration changed.
+    named = pd.Series([str(v) if not str(cur).startswith(f"{v} [config ") else b
+                       for v, b, cur in zip(df["codec_version"], builds, current, strict=True)], index=df.index)
     kept.attrs["superseded"] = {
-        str(codec): (len(g), sorted(g["codec_version"].astype(str).unique()))
+        str(codec): (len(g), sorted(named[g.index].unique()))
         for codec, g in old.groupby(old["codec"].astype(str))}
     return kept
+
+
+def _is_na(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
 def superseded_note(df: pd.DataFrame) -> str | None:

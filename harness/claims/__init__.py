@@ -1,0 +1,1 @@
+"""Claims about particular codecs, built on the generic harness from above; nothing generic imports them."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import NoReturn
@@ -9,6 +10,7 @@ from typing import NoReturn
 import click
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -19,20 +21,34 @@ def split(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
 
 
-def floats(value: str | None, option: str) -> list[float] | None:
-    """A comma-separated list of numbers, or a usage error naming the option."""
+def floats(value: str | None, option: str, positive: bool = False) -> list[float] | None:
+    """A comma-separated list of finite numbers (``positive``: above 0), or a one-line usage error naming
+    the option and the value."""
     if not value:
         return None
-    try:
-        return [float(v) for v in split(value)]
-    except ValueError:
-        raise click.BadParameter(f"expected comma-separated numbers, got {value!r}", param_hint=option) from None
+    numbers = []
+    for item in split(value):
+        try:
+            number = float(item)
+        except ValueError:
+            fail(f"{option} {value}: {item!r} is not a number (give comma-separated numbers, e.g. 30,50)")
+        if not math.isfinite(number) or (positive and number <= 0):
+            fail(f"{option} {value}: {item} is not a {'positive' if positive else 'finite'} number")
+        numbers.append(number)
+    return numbers
 
 
-def say(message: str, label: str = "", style: str = "yellow") -> None:
-    """One line on stderr, ``label`` styled; the message is printed as is (brackets are never read as markup)."""
+def say(message: str, label: str = "", style: str = "yellow", to: Console | None = None, colour: str = "") -> None:
+    """One line (default: on stderr): ``label`` in ``style``, then the message (in ``colour`` if given), printed
+    as is: its brackets are never read as markup."""
     head = f"[{style}]{escape(label)}[/{style}] " if label else ""
-    console.print(head + escape(message), highlight=False)
+    text = f"[{colour}]{escape(message)}[/{colour}]" if colour else escape(message)
+    (to or console).print(head + text, highlight=False)
+
+
+def plain(*values: object) -> list[Text]:
+    """Table cells shown as given (never read as markup); a :class:`Text` passes through with its style."""
+    return [v if isinstance(v, Text) else Text(str(v)) for v in values]
 
 
 def fail(message: str) -> NoReturn:

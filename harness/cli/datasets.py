@@ -8,7 +8,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from harness.cli.common import console, fail, out
+from harness.cli.common import console, fail, out, plain, say
 
 
 @click.group()
@@ -28,8 +28,8 @@ def datasets_list() -> None:
             continue
         seen.add(definition.name)
         root = local_root(definition)
-        table.add_row(definition.name, ", ".join(definition.aliases), str(root) if root else "-",
-                      definition.licence, definition.description)
+        table.add_row(*plain(definition.name, ", ".join(definition.aliases), str(root) if root else "-",
+                             definition.licence, definition.description))
     out.print(table)
 
 
@@ -52,7 +52,7 @@ def datasets_fetch(names: tuple[str, ...]) -> None:
                 root = fetch(name, factory)
             except DatasetError as exc:
                 fail(str(exc))
-            console.print(f"{name}: {root}")
+            say(f"{name}: {root}")
 
 
 @datasets.command("verify")
@@ -68,15 +68,15 @@ def datasets_verify(names: tuple[str, ...]) -> None:
             fail(f"{name}: unknown dataset")
         root = local_root(definitions[name])
         if root is None:
-            console.print(f"{name}: not on this machine")
+            say(f"{name}: not on this machine")
             bad += 1
             continue
         problems = verify_files(definitions[name], root, strict=True)
         for line in problems:
-            console.print(f"[red]{line}[/red]", highlight=False)
+            say(line, colour="red")
         bad += bool(problems)
         if not problems:
-            console.print(f"{name}: ok ({root})")
+            say(f"{name}: ok ({root})")
     sys.exit(1 if bad else 0)
 
 

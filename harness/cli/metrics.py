@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from harness.cli.common import DEVICE_OPTION, console, fail, out, set_device, split
-from harness.cli.run import print_metric_changes
+from harness.cli.common import DEVICE_OPTION, fail, out, plain, say, set_device, split
+from harness.cli.runoutput import print_metric_changes
 
 
 @click.command("metrics")
@@ -27,9 +27,9 @@ def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only
         table = Table("metric", "columns", "better", "description")
         for name in metric_names():
             metric = get_metric(name)
-            table.add_row(name, ", ".join(c.name for c in metric.columns),
-                          ", ".join("higher" if c.higher_is_better else "lower" for c in metric.columns),
-                          metric.description)
+            table.add_row(*plain(name, ", ".join(c.name for c in metric.columns),
+                                 ", ".join("higher" if c.higher_is_better else "lower" for c in metric.columns),
+                                 metric.description))
         out.print(table)
         return
     if not names:
@@ -42,11 +42,11 @@ def metrics_command(run_dir: str | None, names: str | None, jobs: int, list_only
     except (MetricError, FileNotFoundError, StoreError) as exc:
         fail(str(exc))
     if not added.rows:
-        console.print(f"every successful row already has {', '.join(split(names))}", highlight=False)
+        say(f"every successful row already has {', '.join(split(names))}")
     print_metric_changes(added.gained, {}, added.no_value)
     for name, n in sorted(added.failed.items()):
-        console.print(f"[yellow]{name} failed on {n} rows[/yellow]: {added.errors.get(name)}", highlight=False)
-    console.print(f"-> {Path(run_dir) / 'results.parquet'}", highlight=False)
+        say(f"{added.errors.get(name)}", f"{name} failed on {n} rows:")
+    say(f"-> {Path(run_dir) / 'results.parquet'}")
     sys.exit(min(sum(added.failed.values()), 100))
 
 
@@ -78,10 +78,10 @@ def compare_command(reference: str, distorted: str, metrics: str | None, as_json
             info = column_info(column)
             shown = "" if value is None else f"{value:.10g}"
             better = "higher" if info is None or info.higher_is_better else "lower"
-            table.add_row(column, shown, better, info.axis_label if info else "")
+            table.add_row(*plain(column, shown, better, info.axis_label if info else ""))
         out.print(table)
         for line in result.errors:
-            console.print(f"[red]{line}[/red]", highlight=False)
+            say(line, colour="red")
     sys.exit(1 if result.errors else 0)
 
 

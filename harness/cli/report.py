@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from harness.cli.common import console, fail, out, split
+from harness.cli.common import fail, out, say, split
 from harness.cli.plugin import ReportDone, installed
 
 
@@ -42,7 +42,7 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
     except ReportError as exc:
         fail(str(exc))
     for path in report.files.values():
-        console.print(f"wrote {path}", highlight=False)
+        say(f"wrote {path}")
 
 
 @click.command("plot")
@@ -68,7 +68,7 @@ def plot_command(run_dir: str, anchor: str | None, metrics: str | None, per_imag
     except ReportError as exc:
         fail(str(exc))
     for path in files:
-        console.print(f"wrote {path}", highlight=False)
+        say(f"wrote {path}")
 
 
 COMMANDS = [report_command, plot_command]

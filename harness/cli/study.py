@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from harness.cli.common import console, fail, out, split
+from harness.cli.common import fail, out, plain, say, split
 
 
 @click.group()
@@ -46,15 +46,15 @@ def study_create(run_dir: str, name: str, codecs: str | None, images: str | None
     try:
         db = create_study(run_dir, name, codecs=split(codecs) or None, images=split(images) or None,
                           points=split(points) or None, settings=Settings().with_text(list(settings)), seed=seed,
-                          progress=lambda line: console.print(line, highlight=False))
+                          progress=lambda line: say(line))
     except StudyError as exc:
         fail(str(exc))
     info = condition_info(db)
     table = Table("condition", "codec", "point", "mean bpp", "images", title=f"study {name}")
     for row in info.itertuples():
-        table.add_row(row.condition, row.codec, row.point, f"{row.bpp:.4f}", str(row.images))
+        table.add_row(*plain(row.condition, row.codec, row.point, f"{row.bpp:.4f}", str(row.images)))
     out.print(table)
-    console.print(f"wrote {db.path}", highlight=False)
+    say(f"wrote {db.path}")
 
 
 @study.command("serve")
@@ -71,8 +71,8 @@ def study_serve(run_dir: str, name: str, host: str, port: int) -> None:
     from harness.pairwise.sessions import organizer_token
 
     db = _study_db(run_dir, name)
-    console.print(f"study {name}: http://{host}:{port}/  (Ctrl-C stops; votes are saved as they are cast)\n"
-                  f"organizer: http://{host}:{port}/organizer#{organizer_token(db)}", highlight=False)
+    say(f"study {name}: http://{host}:{port}/  (Ctrl-C stops; votes are saved as they are cast)")
+    say(f"organizer: http://{host}:{port}/organizer#{organizer_token(db)}")
     uvicorn.run(make_app(db), host=host, port=port, log_level="warning")
 
 
@@ -93,7 +93,7 @@ def study_invite(run_dir: str, name: str, count: int, url: str) -> None:
         fail(str(exc))
     for (rater, _), link in zip(made, links(url, made)):
         click.echo(f"{rater}\t{link}")
-    console.print(f"organizer: {url.rstrip('/')}/organizer#{organizer_token(db)}", highlight=False)
+    say(f"organizer: {url.rstrip('/')}/organizer#{organizer_token(db)}")
 
 
 @study.command("score")
@@ -123,16 +123,16 @@ def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float
     shown = Table("condition", "bpp", "Elo", "95% low", "95% high", "votes",
                   title=f"study {name}: {scores.votes_used} votes")
     for row in table.itertuples():
-        shown.add_row(row.condition, f"{row.bpp:.4f}", *(f"{v:.0f}" if v == v else "" for v in
-                                                          (row.elo, row.low, row.high)), str(row.votes))
+        shown.add_row(*plain(row.condition, f"{row.bpp:.4f}", *(f"{v:.0f}" if v == v else "" for v in
+                                                                (row.elo, row.low, row.high)), str(row.votes)))
     out.print(shown)
     for line in scores.extra.get("degenerate", []):  # type: ignore[attr-defined]
-        console.print(f"warning: {line}", highlight=False)
+        say(f"warning: {line}")
     for rater in scores.dropped_raters:
         r = scores.raters.set_index("rater").loc[rater]
-        console.print(f"dropped rater {rater}: {r.golden_right} of {r.golden} golden questions right"
-                      + (" (met none)" if r.golden == 0 else ""), highlight=False)
-    console.print(f"wrote {path}", highlight=False)
+        say(f"dropped rater {rater}: {r.golden_right} of {r.golden} golden questions right"
+            + (" (met none)" if r.golden == 0 else ""))
+    say(f"wrote {path}")
 
 
 @study.command("report")
@@ -164,7 +164,7 @@ def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, go
         fail(str(exc))
     out.print(Markdown(rep.files["report"].read_text()))
     for path in rep.files.values():
-        console.print(f"wrote {path}", highlight=False)
+        say(f"wrote {path}")
 
 
 @study.command("import")
@@ -181,7 +181,7 @@ def study_import(run_dir: str, name: str, votes_csv: str) -> None:
         count = import_votes(votes_csv, db)
     except StudyError as exc:
         fail(str(exc))
-    console.print(f"imported {count} votes into {db.path}", highlight=False)
+    say(f"imported {count} votes into {db.path}")
 
 
 @study.command("export")
@@ -193,7 +193,7 @@ def study_export(run_dir: str, name: str, votes_csv: str) -> None:
     from harness.pairwise.exchange import export_votes
 
     count = export_votes(_study_db(run_dir, name), votes_csv)
-    console.print(f"wrote {count} votes to {votes_csv}", highlight=False)
+    say(f"wrote {count} votes to {votes_csv}")
 
 
 COMMANDS = [study]

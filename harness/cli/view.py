@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from harness.cli.common import console, fail, out
+from harness.cli.common import fail, out, say
 
 
 @click.command("view")
@@ -32,12 +32,11 @@ def view_command(run_dir: str, out_dir: str | None, serve: bool, port: int, host
         fail(str(exc))
     seconds = time.perf_counter() - started
     for line in result.errors:
-        console.print(f"[red]not made:[/red] {line}", highlight=False)
+        say(line, "not made:", "red")
     plan = result.plan
     rows = sum(len(page["rows"]) for page in plan.pages.values())
-    console.print(f"{len(plan.pages)} images, {rows} reconstructions ({len(plan.not_shown)} rows not shown); "
-                  f"{result.files} files, {result.bytes / 1e6:.1f} MB in {seconds:.1f} s -> {result.out_dir}",
-                  highlight=False)
+    say(f"{len(plan.pages)} images, {rows} reconstructions ({len(plan.not_shown)} rows not shown); "
+        f"{result.files} files, {result.bytes / 1e6:.1f} MB in {seconds:.1f} s -> {result.out_dir}")
     if not serve:
         out.print((result.out_dir / "index.html").resolve().as_uri(), highlight=False)
         sys.exit(1 if result.errors else 0)

@@ -8,14 +8,14 @@ few lines over a family base of :mod:`harness.codecs.families`), or one TOML def
 
 from __future__ import annotations
 
-from harness.codecs.base import (
+from harness.codecs.base import Codec, Contender
+from harness.codecs.identity import CodecIdentity
+from harness.codecs.values import (
     Availability,
     Bitstream,
-    Codec,
     CodecError,
     CodecUnavailable,
     ColourChain,
-    Contender,
     Knob,
     NoOutput,
     Outcome,
@@ -33,7 +33,9 @@ __all__ = [
     "Contender",
     "Knob",
     "Outcome",
+    "CodecIdentity",
     "codec_class",
+    "codec_of",
     "codec_names",
     "get_codec",
     "parse_codec_spec",
@@ -41,8 +43,9 @@ __all__ = [
 ]
 
 # Published reconstructions (harness.published) register here too: `--codecs pico` names them like codecs.
+# Other packages add codecs through the `harness.codecs` entry-point group.
 _CODECS: Registry[Contender] = Registry("codec", (__name__, "harness.published"), CodecError,
-                                        skip={"base", "families"})
+                                        skip={"base", "families", "identity", "values"}, group="harness.codecs")
 register = _CODECS.register
 
 
@@ -67,5 +70,13 @@ def parse_codec_spec(spec: str) -> tuple[str, dict[str, str]]:
 
 
 def get_codec(spec: str) -> Contender:
+    """The contender a codec string names; the one place codec strings are parsed (its
+    :attr:`~Contender.identity` is what jobs, rows and analyses carry from there on)."""
     name, options = parse_codec_spec(spec)
     return codec_class(name)(**options)
+
+
+def codec_of(identity: CodecIdentity) -> Contender:
+    """The contender of a codec identity, made with every option the identity resolved (a worker builds
+    exactly what the plan keyed, without parsing a string)."""
+    return codec_class(identity.name)(**dict(identity.options))

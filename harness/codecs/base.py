@@ -3,8 +3,8 @@
 A :class:`Contender` is anything a run evaluates at operating points on images: it names itself, says
 how it is built (version, availability), which knob sets its operating point and which colour chain it
 codes in, and turns an image and a point into an :class:`Outcome` (a reconstruction and its rate). Its
-capabilities are declared here, not probed: ``fixed_points`` (points that are data, not a knob to
-search) and :meth:`Contender.problems` (what it could not use).
+capabilities are declared as class attributes with their defaults here, not probed (as libjxl's benchmark
+codecs declare theirs): ``can_encode``, ``rate_search``, ``keeps_bitstream``, ``fixed_points``.
 
 A :class:`Codec` is a contender that encodes RGB pixels into bytes and decodes bytes back into RGB
 pixels; everything else (padding to sizes the codec accepts, timing, plausibility of the decoded image,
@@ -18,110 +18,26 @@ from __future__ import annotations
 import functools
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from harness.codecs.identity import CodecIdentity, configuration_digest
+from harness.codecs.values import (
+    Availability,
+    Bitstream,
+    CodecError,
+    CodecUnavailable,
+    ColourChain,
+    Knob,
+    Outcome,
+)
 from harness.core.pixelerror import error_gram, mse_of, psnr_db
 from harness.core.process import ProgramNotFound
 
 if TYPE_CHECKING:
     from harness.core.images import SourceImage
-
-
-class CodecError(RuntimeError):
-    """An encode or decode failed; the message is one line and becomes the failed row's error."""
-
-
-class NoOutput(CodecError):
-    """The contender has nothing for this image (its authors published no reconstruction of it): the row
-    says so with status "absent", which is not a failure."""
-
-
-class CodecUnavailable(CodecError):
-    """The codec cannot run on this machine (missing program, library or weights)."""
-
-
-@dataclass(frozen=True)
-class ColourChain:
-    """How RGB pixels are represented inside the codec.
-
-    matrix: "bt601", "bt709", "bt2020", "rgb" (coded directly), "xyb" (JPEG XL), "learned" (a network);
-    range: "full", "limited" or "n/a"; subsampling: "444", "422", "420" or "n/a".
-    """
-
-    matrix: str
-    range: str
-    bit_depth: int
-    subsampling: str
-
-    def as_columns(self) -> dict[str, Any]:
-        return {
-            "colour_matrix": self.matrix,
-            "colour_range": self.range,
-            "bit_depth": self.bit_depth,
-            "chroma_subsampling": self.subsampling,
-        }
-
-
-@dataclass(frozen=True)
-class Knob:
-    """The parameter that moves a codec along its rate-distortion curve."""
-
-    name: str
-    low: float
-    high: float
-    integer: bool = True
-    quality_rises: bool = True  # False when a larger value means fewer bits (QP, distance)
-
-    def clamp(self, value: float) -> float:
-        value = min(max(value, self.low), self.high)
-        return float(round(value)) if self.integer else float(value)
-
-
-@dataclass(frozen=True)
-class Availability:
-    ok: bool
-    reason: str = ""
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-
-@dataclass
-class Bitstream:
-    """What an encoder produced: the file as it would be stored, and how much of it is coded payload."""
-
-    data: bytes
-    payload_bytes: int | None = None  # None: the whole file is payload
-    params: dict[str, Any] = field(default_factory=dict)  # the exact encoder settings
-    # The encoder's own reconstruction (HxWx3 uint8, the encoded size), when it writes one: the decoder's
-    # output must equal it, or the encoder and decoder disagree and the point is not a data point.
-    reconstruction: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def file_bytes(self) -> int:
-        return len(self.data)
-
-
-@dataclass
-class Outcome:
-    """One operating point of one codec on one image, before metrics."""
-
-    reconstruction: np.ndarray  # HxWx3 uint8, the original's size
-    file_bytes: int | None
-    payload_bytes: int | None
-    bpp: float  # from file bytes, on the original pixel count (or the stated rate for published data)
-    bpp_payload: float | None
-    encode_seconds: float | None
-    decode_seconds: float | None
-    params: dict[str, Any]
-    rate_source: str = "measured"  # "measured" or "published" (the authors' own figure)
-    bitstream: bytes | None = None
-    # The reconstruction's error matrix against the original (harness.core.pixelerror.error_gram), from
-    # the plausibility check; the PSNR metric reads it instead of passing over the pixels again.
-    error_gram: np.ndarray | None = None
 
 
 def pad_to_multiple(rgb: np.ndarray, multiple: int, minimum: int) -> np.ndarray:
@@ -158,8 +74,9 @@ def is_flat_decode(reconstruction: np.ndarray, original: np.ndarray) -> bool:
 class Contender(ABC):
     """What a run evaluates: a codec, or published reconstructions. Subclasses set the class attributes.
 
-    Options from a codec string (``name:key=value:key=value``) arrive as keyword arguments and must be
-    recorded in the outcome's params so that they are part of the job key.
+    Options from a codec string (``name:key=value:key=value``) arrive as keyword arguments; with every
+    default spelled out, the colour chain and :meth:`arguments` they make the contender's
+    :attr:`identity`, which keys its jobs.
     """
 
     name: ClassVar[str]
@@ -168,9 +85,15 @@ class Contender(ABC):
     default_points: ClassVar[tuple[float, ...]]
     colour: ColourChain  # a class default; options may set an instance's (hevc:chroma=444)
     extension: ClassVar[str] = ".bin"  # of the files its bitstreams are kept in
+    # Capabilities: what a run may ask of the contender. A Codec can all three; published data none.
+    can_encode: ClassVar[bool] = False  # encode() and decode() work
+    rate_search: ClassVar[bool] = False  # the knob may be searched for a target bpp (--target-bpp, --match)
+    keeps_bitstream: ClassVar[bool] = False  # a row may keep its bitstream, and decode() gives its pixels again
     # The points are data (one per published reconstruction), not a knob: a rate-matched or --target-bpp
     # run evaluates them as they are instead of searching for a target bpp.
     fixed_points: ClassVar[bool] = False
+    size_multiple: ClassVar[int] = 1  # e.g. 2 for 4:2:0 codecs that need even sizes
+    min_size: ClassVar[int] = 1
 
     # Options a codec string may set, with their defaults, e.g. {"preset": "medium"} for ``vvc:preset=slow``.
     option_defaults: ClassVar[dict[str, str]] = {}
@@ -196,11 +119,39 @@ class Contender(ABC):
     # --- description -------------------------------------------------------------------------------
     @property
     def label(self) -> str:
-        """The codec string that names this configuration in results (name plus options)."""
-        bare = self.positional_option
-        head = [self.options[bare]] if bare and self.options.get(bare) else []
-        rest = (f"{k}={v}" for k, v in sorted(self.options.items()) if not (k == bare and head))
-        return ":".join([self.name, *head, *rest])
+        """The codec string that names this configuration in results: the name and the options that differ
+        from their defaults (``avif:speed=2`` is ``avif`` while 2 is the default)."""
+        return self.identity.label
+
+    @functools.cached_property
+    def identity(self) -> CodecIdentity:
+        """The typed identity that jobs, rows and analyses carry (see :mod:`harness.codecs.identity`)."""
+        options = {key: self.option(key) for key in self.option_defaults}
+        try:
+            arguments = self.arguments()
+        except Exception as exc:  # noqa: BLE001 - an unavailable program: its rows fail and say why
+            arguments = {"unresolved": type(exc).__name__}
+        return CodecIdentity(
+            name=self.name, options=tuple(sorted(options.items())),
+            defaults=tuple(sorted(self.option_defaults.items())), version=self.version(),
+            digest=configuration_digest(options, self.colour.as_columns(), arguments),
+            positional=self.positional_option)
+
+    def arguments(self) -> dict[str, Any]:
+        """The exact arguments the adapter gives its encoder and decoder (at :meth:`probe_point` on a
+        64x64 picture), beyond the options: part of the configuration digest, so a changed fixed argument
+        gives new job keys. Default: nothing beyond the options."""
+        return {}
+
+    def probe_point(self) -> float:
+        """The point at which :meth:`arguments` shows the encoder's command."""
+        points = self.default_points or (self.knob.low,)
+        return self.knob.clamp(points[len(points) // 2])
+
+    def recorded_params(self, point: float, size: tuple[int, int]) -> dict[str, Any] | None:
+        """The params an encode at ``point`` of a ``size`` (height, width) picture records, without
+        encoding; None when the adapter cannot say. A resume compares a migrated row's params with these."""
+        return None
 
     @functools.cached_property
     def _availability(self) -> Availability:
@@ -239,21 +190,36 @@ class Contender(ABC):
         return []
 
     @abstractmethod
-    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False,
+                 repeats: int = 1) -> Outcome:
         """One image at one operating point: the reconstruction, its rate and the exact parameters.
-        ``point`` is None for an image the contender has no point for (the error says why)."""
+        ``point`` is None for an image the contender has no point for (the error says why); ``repeats``
+        asks for timings as the median of that many runs (a contender that times nothing ignores it)."""
+
+    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
+        """Encode HxWx3 uint8 pixels (already padded to the size rules); only where ``can_encode``."""
+        raise CodecError(f"{self.name} has no encoder")
+
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Decode a bitstream to HxWx3 uint8 pixels; only where ``can_encode``."""
+        raise CodecError(f"{self.name} has no decoder")
 
     def describe(self) -> dict[str, Any]:
         """A capability descriptor: what the contender is and what it can do (as codec-compare-gen keeps)."""
         ok = self.availability()
         return {
             "name": self.label,
+            "options": dict(self.identity.options),
+            "config": self.identity.digest,
             "description": self.description,
             "available": ok.ok,
             "reason": ok.reason,
             "version": self.version(),
             "knob": asdict(self.knob),
             "default_points": list(self.default_points),
+            "option_choices": {k: list(v) for k, v in self.option_choices.items()},
+            "capabilities": {"can_encode": self.can_encode, "rate_search": self.rate_search,
+                             "keeps_bitstream": self.keeps_bitstream, "fixed_points": self.fixed_points},
             **self.colour.as_columns(),
         }
 
@@ -261,11 +227,14 @@ class Contender(ABC):
 class Codec(Contender):
     """A codec adapter: encode and decode; :meth:`compress` does the rest once for all."""
 
-    size_multiple: ClassVar[int] = 1  # e.g. 2 for 4:2:0 codecs that need even sizes
-    min_size: ClassVar[int] = 1
+    can_encode = rate_search = keeps_bitstream = True
     # A decode below this PSNR against the input is not a data point but a broken decode
     # (several decoders return garbage with exit status 0 on corrupt streams).
     implausible_psnr_db: ClassVar[float] = 10.0
+    # What encode and decode seconds measure: "wall" (the wall clock around the call, in this process),
+    # "ffmpeg-benchmark" (ffmpeg's own -benchmark CPU seconds of the coding, without the process's start-up),
+    # or "process" (the wall clock of a program's run, its start-up included).
+    timing: ClassVar[str] = "wall"
 
     @abstractmethod
     def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
@@ -276,18 +245,47 @@ class Codec(Contender):
         """Decode a bitstream to HxWx3 uint8 pixels of the encoded (padded) size. ``size`` (height, width)
         is that size, for formats that do not carry it (raw YUV); None when the caller does not know it."""
 
-    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False) -> Outcome:
-        """Encode and decode one image at one operating point, with timing and sanity checks."""
+    def decode_timed(self, data: bytes, size: tuple[int, int] | None = None) -> tuple[np.ndarray, float | None]:
+        """:meth:`decode`, with the decoder's own timing when it gives one (None: the caller's clock)."""
+        return self.decode(data, size), None
+
+    def _coded(self, padded: np.ndarray, point: float, repeats: int) -> tuple[Bitstream, np.ndarray, float, float]:
+        """Encode and decode ``repeats`` times: the stream, the decoded pixels and the median encode and
+        decode seconds. Every repeat must give the same bits and the same pixels."""
+        encode_times, decode_times = [], []
+        stream: Bitstream | None = None
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            again = self.encode(padded, point)
+            elapsed = time.perf_counter() - t0
+            encode_times.append(again.seconds if again.seconds is not None else elapsed)
+            if stream is not None and again.data != stream.data:
+                raise CodecError(f"encode {i + 1} of {repeats} gave different bits ({len(again.data)} bytes, the "
+                                 f"first {len(stream.data)}): a timing repeat must code the same stream")
+            stream = stream or again
+        assert stream is not None
+        decoded: np.ndarray | None = None
+        for i in range(repeats):
+            t0 = time.perf_counter()
+            pixels, own = self.decode_timed(stream.data, padded.shape[:2])
+            decode_times.append(own if own is not None else time.perf_counter() - t0)
+            if decoded is not None and not np.array_equal(pixels, decoded):
+                raise CodecError(f"decode {i + 1} of {repeats} gave different pixels: a timing repeat must decode "
+                                 "the same picture")
+            decoded = pixels if decoded is None else decoded
+        assert decoded is not None
+        return stream, decoded, float(np.median(encode_times)), float(np.median(decode_times))
+
+    def compress(self, image: SourceImage, point: float | None, keep_bitstream: bool = False,
+                 repeats: int = 1) -> Outcome:
+        """Encode and decode one image at one operating point, with timing and sanity checks; with
+        ``repeats``, the times are the median of that many encodes and decodes (bits and pixels identical)."""
         if point is None:
             raise CodecError(f"{self.label}: no operating point given for image {image.name}")
         rgb = image.pixels
         h, w = rgb.shape[:2]
         padded = pad_to_multiple(rgb, self.size_multiple, self.min_size)
-        t0 = time.perf_counter()
-        stream = self.encode(padded, point)
-        t1 = time.perf_counter()
-        decoded = self.decode(stream.data, padded.shape[:2])
-        t2 = time.perf_counter()
+        stream, decoded, encode_seconds, decode_seconds = self._coded(padded, point, max(1, repeats))
         if decoded.shape != padded.shape or decoded.dtype != np.uint8:
             raise CodecError(
                 f"decoder returned {decoded.shape} {decoded.dtype}, expected {padded.shape} uint8"
@@ -317,9 +315,11 @@ class Codec(Contender):
             payload_bytes=payload,
             bpp=stream.file_bytes * 8 / pixels,
             bpp_payload=payload * 8 / pixels,
-            encode_seconds=t1 - t0,
-            decode_seconds=t2 - t1,
+            encode_seconds=encode_seconds,
+            decode_seconds=decode_seconds,
             params=params,
             bitstream=stream.data if keep_bitstream else None,
+            padded_to=(padded.shape[0], padded.shape[1]) if padded is not rgb else None,
             error_gram=gram,
+            timing=self.timing if repeats <= 1 else f"{self.timing}, median of {repeats}",
         )

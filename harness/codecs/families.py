@@ -21,6 +21,7 @@ import functools
 import io
 import re
 import tempfile
+import time
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,21 @@ class Command:
     env: dict[str, str] | None = field(default=None, repr=False)
 
 
+# Where :meth:`ProgramCodec.arguments` shows the commands: a fixed picture size and working folder.
+_PROBE_SIZE = (64, 64)
+_PROBE_DIR = Path("/work")
+_BENCH = re.compile(rb"bench: utime=([\d.]+)s stime=([\d.]+)s rtime=[\d.]+s")
+_QUIET = ("-loglevel", "error")
+_TIMED = ("-loglevel", "info", "-nostats", "-benchmark")  # "bench: ... rtime=" is logged at level info
+_RAW_SIZE = re.compile(rb"Video: rawvideo\b.*?, (\d+)x(\d+)")
+
+
+def _timed(argv: list[str]) -> list[str]:
+    """An ffmpeg command line that logs its own timing (see :data:`_TIMED`)."""
+    at = argv.index(_QUIET[0])
+    return [*argv[:at], *_TIMED, *argv[at + 2:]]
+
+
 class ProgramCodec(Codec):
     """A codec whose encoder and decoder are programs exchanging files.
 
@@ -87,6 +103,7 @@ class ProgramCodec(Codec):
     decoded_file: ClassVar[str] = "out.png"
     command_param: ClassVar[str] = "command"  # the params key that records the encode command
     encode_seconds_per_mp: ClassVar[float] = 200.0
+    timing = "process"
 
     @property
     def stream_file(self) -> str:
@@ -134,11 +151,55 @@ class ProgramCodec(Codec):
     def decode_timeout(self, data: bytes) -> float | None:
         return scaled_timeout(len(data) * 8, 1.0)
 
+    # --- identity ----------------------------------------------------------------------------------
+    def _params(self, point: float, command: Command) -> dict[str, Any]:
+        return {**self.encode_params(point), self.command_param: command.shown or command.argv}
+
+    def recorded_params(self, point: float, size: tuple[int, int]) -> dict[str, Any] | None:
+        return self._params(point, self.encode_command(point, size, _PROBE_DIR))
+
+    def arguments(self) -> dict[str, Any]:
+        decode = self.decode_command(_PROBE_SIZE, _PROBE_DIR)
+        return {"encode": self.recorded_params(self.probe_point(), _PROBE_SIZE),
+                "decode": decode.shown or decode.argv}
+
+    # --- start-up -----------------------------------------------------------------------------------
+    @functools.cached_property
+    def _startup(self) -> float | None:
+        word = self.encode_command(self.probe_point(), _PROBE_SIZE, _PROBE_DIR).argv[0]
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            try:
+                program_output([self.program(word), "--version"], timeout=30)
+            except ProgramNotFound:
+                return None
+            times.append(time.perf_counter() - start)
+        return sorted(times)[1]
+
+    def startup_seconds(self) -> float | None:
+        """Wall seconds for the encoder's program to start, print its version and exit (median of 3, once
+        per codec and process): the part of a "process" timing that is not coding, reported apart in
+        run.json (``codecs.<label>.startup_seconds``). None when the program cannot run."""
+        return self._startup if self.timing == "process" and self.availability() else None
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        startup = self.startup_seconds()
+        return {**info, "timing": self.timing, **({"startup_seconds": round(startup, 4)} if startup else {})}
+
     # --- the work ----------------------------------------------------------------------------------
-    def _run(self, command: Command, which: str, workdir: Path, timeout: float | None) -> None:
+    def _run(self, command: Command, which: str, workdir: Path, timeout: float | None) -> bytes:
+        """Run one step; its stderr (where :meth:`own_seconds` looks for the program's own timing)."""
         argv = [self.program(command.argv[0]), *command.argv[1:]]
-        run_program(argv, self.step(which), timeout=timeout, cwd=command.cwd or workdir, env=command.env,
-                    error=CodecError)
+        done = run_program(argv, self.step(which), timeout=timeout, cwd=command.cwd or workdir, env=command.env,
+                           error=CodecError)
+        return done.stderr
+
+    def own_seconds(self, stderr: bytes) -> float | None:
+        """The program's own timing of its coding, from its log (None: it gives none; the wall clock of the
+        whole run is used, start-up included, and :attr:`Codec.timing` says "process")."""
+        return None
 
     def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
         height, width = rgb.shape[:2]
@@ -146,7 +207,7 @@ class ProgramCodec(Codec):
             work = Path(tmp)
             (work / self.input_file).write_bytes(self.input_bytes(rgb))
             command = self.encode_command(point, (height, width), work)
-            self._run(command, "encoder", work, self.encode_timeout(height * width))
+            log = self._run(command, "encoder", work, self.encode_timeout(height * width))
             try:
                 data = (work / self.stream_file).read_bytes()
             except OSError:
@@ -154,17 +215,26 @@ class ProgramCodec(Codec):
             reconstruction = self.encoder_reconstruction(work, (height, width)) if data else None
         if not data:
             raise CodecError(f"{self.step('encoder')} wrote an empty bitstream")
-        params = {**self.encode_params(point), self.command_param: command.shown or command.argv}
-        return Bitstream(data, payload_bytes=self.payload_bytes(data), params=params, reconstruction=reconstruction)
+        params = self._params(point, command)
+        return Bitstream(data, payload_bytes=self.payload_bytes(data), params=params, reconstruction=reconstruction,
+                         seconds=self.own_seconds(log))
 
-    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+    def decode_timed(self, data: bytes, size: tuple[int, int] | None = None) -> tuple[np.ndarray, float | None]:
         with tempfile.TemporaryDirectory(prefix=f"harness-{self.name}-") as tmp:
             work = Path(tmp)
             (work / self.stream_file).write_bytes(data)
             command = self.decode_command(size, work)
-            self._run(command, "decoder", work, self.decode_timeout(data))
+            log = self._run(command, "decoder", work, self.decode_timeout(data))
             decoded = work / self.decoded_file
-            return self.read_decoded(decoded.read_bytes() if decoded.is_file() else None, size)
+            pixels = self.read_decoded(decoded.read_bytes() if decoded.is_file() else None, size or self._size(log))
+            return pixels, self.own_seconds(log)
+
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+        return self.decode_timed(data, size)[0]
+
+    def _size(self, stderr: bytes) -> tuple[int, int] | None:
+        """The decoded picture's (height, width) from the decoder's log, for raw output (None: unknown)."""
+        return None
 
 
 @functools.lru_cache(maxsize=8)
@@ -196,7 +266,12 @@ class FfmpegCodec(ProgramCodec):
     # that changes bitstreams: rows of the earlier configuration are then not taken for this one.
     configuration: ClassVar[str] = ""
     input_file = "in.rgb"
-    decoded_file = "out.png"
+    decoded_file = "out.rgb"  # raw rgb24: no PNG compression inside the timed decode
+    # ffmpeg's -benchmark "utime" + "stime": the CPU seconds of the transcoding (reading the stream, the codec,
+    # the zscale colour chain, writing raw pixels), without the process's start-up and option parsing. Its
+    # "rtime" (wall clock) is not used: ffmpeg hands each frame between four threads, and on a loaded
+    # machine every hand-off waits for a core (kodim01's HEVC decode: 19 ms of CPU, 55-100 ms rtime, 2 busy cores).
+    timing = "ffmpeg-benchmark"
 
     @abstractmethod
     def to_yuv(self) -> str:
@@ -226,20 +301,38 @@ class FfmpegCodec(ProgramCodec):
     def input_bytes(self, rgb: np.ndarray) -> bytes:
         return np.ascontiguousarray(rgb, dtype=np.uint8).tobytes()
 
+    def own_seconds(self, stderr: bytes) -> float | None:
+        match = _BENCH.search(stderr)
+        return float(match.group(1)) + float(match.group(2)) if match else None
+
+    def _size(self, stderr: bytes) -> tuple[int, int] | None:
+        match = _RAW_SIZE.search(stderr)
+        return (int(match.group(2)), int(match.group(1))) if match else None
+
+    def read_decoded(self, data: bytes | None, size: tuple[int, int] | None) -> np.ndarray:
+        what = self.step("decoder")
+        if data is None or size is None:
+            raise CodecError(f"{what} wrote no image" if data is None else f"{what}: picture size unknown")
+        if len(data) != size[0] * size[1] * 3:
+            raise CodecError(f"{what} wrote {len(data)} bytes, expected {size[1]}x{size[0]} rgb24")
+        return np.frombuffer(data, np.uint8).reshape(size[0], size[1], 3).copy()
+
     def encode_command(self, point: float, size: tuple[int, int], workdir: Path) -> Command:
         height, width = size
-        return Command([
-            "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+        argv = [
+            "ffmpeg", "-hide_banner", "-nostdin", *_QUIET, "-y",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", self.input_file,
             "-filter_threads", "1", "-vf", self.to_yuv(), "-frames:v", "1",
             *self.codec_args(point), "-f", self.stream_format, self.stream_file,
-        ])
+        ]
+        # Run with ffmpeg's own timing; recorded as the command that makes these bits (the log options
+        # change no bit, and rows recorded before this timing keep matching).
+        return Command(_timed(argv), shown=argv)
 
     def decode_command(self, size: tuple[int, int] | None, workdir: Path) -> Command:
         return Command([
-            "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-xerror", "-threads", "1",
-            "-f", self.stream_format, "-i", self.stream_file, "-filter_threads", "1", "-vf", self.to_rgb,
-            "-pix_fmt", "rgb24", "-frames:v", "1", "-update", "1", "-f", "image2", "-c:v", "png", self.decoded_file,
+            "ffmpeg", "-hide_banner", "-nostdin", *_TIMED, "-y", "-xerror", "-threads", "1", "-f", self.stream_format, "-i", self.stream_file, "-filter_threads", "1",
+            "-vf", self.to_rgb, "-pix_fmt", "rgb24", "-frames:v", "1", "-f", "rawvideo", self.decoded_file,
         ])
 
 
@@ -263,6 +356,12 @@ class PillowCodec(Codec):
 
     def encode_params(self, settings: dict[str, Any]) -> dict[str, Any]:
         return settings
+
+    def recorded_params(self, point: float, size: tuple[int, int]) -> dict[str, Any] | None:
+        return self.encode_params(self.save_settings(point))
+
+    def arguments(self) -> dict[str, Any]:
+        return {"save": self.save_settings(self.probe_point()), "format": self.pillow_format}
 
     def payload_bytes(self, data: bytes) -> int | None:
         return None

@@ -109,12 +109,17 @@ def check_codec(codec: Contender, image: SourceImage,
 
 
 def check_codecs(image: SourceImage, names: list[str] | None = None) -> list[dict[str, Any]]:
-    """Check every registered codec (or those named) on ``image``; one row per codec, in name order.
+    """Check every codec of :func:`checked` (or those named) on ``image``; one row per codec, in name order.
 
     Rows: codec, status (ok / suspect / failed / unavailable), detail (the reason or the problems),
     version, low_point/low_bpp/low_psnr, high_point/high_bpp/high_psnr (RGB PSNR, dB), seconds."""
     curve = jpeg_reference_curve(image.pixels)
-    return [check_codec(codec_class(name)(), image, curve) for name in (names if names is not None else codec_names())]
+    return [check_codec(codec_class(name)(), image, curve) for name in (names if names is not None else checked())]
+
+
+def checked() -> list[str]:
+    """The codecs a check runs: those that encode (published data, whose points are data, have nothing to check)."""
+    return [name for name in codec_names() if codec_class(name).can_encode]
 
 
 def default_check_image() -> SourceImage:

@@ -84,3 +84,9 @@ def dequantize_plane(codes: np.ndarray, bit_depth: int, full_range: bool, chroma
     if full_range:
         return (codes - ((1 << (bit_depth - 1)) if chroma else 0)) / peak
     return (codes / scale - 128) / 224 if chroma else (codes / scale - 16) / 219
+
+
+def rgb8_to_luma8(rgb: np.ndarray, matrix: str = "bt709") -> np.ndarray:
+    """8-bit RGB -> full-range Y' rounded to 8-bit codes, as float64 on the 0..255 scale (the luma plane the
+    JPEG AI quality framework computes its Y metrics on: BT.709, full range, rounded to the bit depth)."""
+    return np.clip(np.rint(rgb8_to_luma(rgb, matrix)), 0, 255)

@@ -1,4 +1,4 @@
-"""Datasets: named definitions in the project's top-level ``datasets/`` folder, or any folder/glob/file.
+"""Datasets: named definitions in ``harness/datasets/definitions/``, or any folder/glob/file.
 
 A definition (TOML) gives name, description, licence, homepage and either ``[[files]]`` (name, url,
 sha256), ``[[archives]]`` (url, bytes, sha256; image members are extracted), ``package`` (files that

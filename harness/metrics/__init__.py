@@ -17,7 +17,7 @@ __all__ = ["Column", "Metric", "MetricError", "MetricSuite", "register", "metric
 # What a run computes when the user names no metrics: cheap and always available.
 DEFAULT_METRICS = ("psnr",)
 
-_METRICS: Registry[Metric] = Registry("metric", __name__, MetricError, skip={"base"})
+_METRICS: Registry[Metric] = Registry("metric", __name__, MetricError, skip={"base"}, group="harness.metrics")
 register = _METRICS.register
 
 

@@ -52,25 +52,31 @@ def _unlink(path: str) -> None:
         pass
 
 
-def vmaf_score(reference: _RawFrame, reconstruction: np.ndarray) -> float:
+def libvmaf_pooled(reference: _RawFrame, reconstruction: np.ndarray, features: tuple[str, ...] = ()) -> dict[str, float]:
+    """libvmaf's pooled means (``vmaf`` and those of the extra ``features``, e.g. ``ciede``) for one frame."""
     height, width = reconstruction.shape[:2]
     if (height, width) != (reference.height, reference.width):
         raise MetricError(f"reconstruction {width}x{height} differs from the original {reference.width}x{reference.height}")
     dist = _RawFrame(reconstruction)
     log = Path(tempfile.mkstemp(suffix=".json", prefix="harness-vmaf-")[1])
     raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i"]
+    extra = "".join(f":feature=name={name}" for name in features)
     graph = (f"[0:v]{_CONVERT}[dis];[1:v]{_CONVERT}[ref];"
-             f"[dis][ref]libvmaf=model={MODEL}:log_fmt=json:log_path={log}:n_threads=1")
+             f"[dis][ref]libvmaf=model={MODEL}{extra}:log_fmt=json:log_path={log}:n_threads=1")
     command = [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", *raw, str(dist.path), *raw,
                str(reference.path), "-lavfi", graph, "-f", "null", "-"]
     try:
         run_program(command, "ffmpeg libvmaf", timeout=600, error=MetricError)
         data = json.loads(log.read_text())
-        return float(data["pooled_metrics"]["vmaf"]["mean"])
-    except (json.JSONDecodeError, KeyError, OSError) as exc:
+        return {name: float(value["mean"]) for name, value in data["pooled_metrics"].items()}
+    except (json.JSONDecodeError, KeyError, TypeError, OSError) as exc:
         raise MetricError(f"cannot read the libvmaf log ({type(exc).__name__}: {exc})") from None
     finally:
         _unlink(str(log))
+
+
+def vmaf_score(reference: _RawFrame, reconstruction: np.ndarray) -> float:
+    return libvmaf_pooled(reference, reconstruction)["vmaf"]
 
 
 @register

@@ -1,0 +1,1 @@
+"""Pairwise preference studies with people (``harness study``): plan, serve, score, report."""

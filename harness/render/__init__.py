@@ -1,0 +1,1 @@
+"""What people read: report tables, plots, and the comparison viewer."""

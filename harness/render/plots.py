@@ -234,7 +234,9 @@ def bd_bar_figure(bd: pd.DataFrame, metrics: Sequence[str] | None = None) -> Fig
 
 
 def time_scatter_figure(summary: pd.DataFrame, bd: pd.DataFrame, metric: str) -> Figure:
-    """Encode and decode time per megapixel (log) against BD-rate for one metric; the anchor sits at 0."""
+    """Encode and decode speed in megapixels per second (log; from the rows' median seconds per megapixel, as
+    each row's ``timing`` measures them: ffmpeg's own CPU time, not its start-up) against BD-rate for one
+    metric; the anchor sits at 0."""
     table = bd[(bd["kind"] == "rate") & (bd["metric"] == metric)] if "kind" in bd else bd[bd["metric"] == metric]
     anchor = str(table["anchor"].iloc[0]) if len(table) else None
     styles = codec_styles(list(summary["codec"]))
@@ -248,9 +250,10 @@ def time_scatter_figure(summary: pd.DataFrame, bd: pd.DataFrame, metric: str) ->
             xs = []
             for _, row in summary.iterrows():
                 codec = str(row["codec"])
-                x, v = float(row[column]), values.get(codec, np.nan)
-                if not (np.isfinite(x) and x > 0 and np.isfinite(v)):
+                seconds, v = float(row[column]), values.get(codec, np.nan)
+                if not (np.isfinite(seconds) and seconds > 0 and np.isfinite(v)):
                     continue
+                x = 1.0 / seconds  # megapixels per second
                 xs.append(x)
                 st = styles[codec]
                 ax.scatter([x], [v], color=st["color"], marker=st["marker"], s=36, label=codec,
@@ -265,7 +268,7 @@ def time_scatter_figure(summary: pd.DataFrame, bd: pd.DataFrame, metric: str) ->
                 ax.set_xlim(lo, hi)
             _log_ticks(ax)
             ax.axhline(0, color="0.3", linewidth=0.7, linestyle="--")
-            ax.set_xlabel(f"median {what} time [s per megapixel]")
+            ax.set_xlabel(f"{what} speed [megapixels per second]")
         info = selection.metric_info(metric)
         axes[0].set_ylabel(f"BD-rate vs {anchor} [%]\n({info.label})")
         _legend_outside(fig, axes[1])

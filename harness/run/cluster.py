@@ -27,7 +27,7 @@ from typing import Any
 
 from harness.core.errors import one_line
 from harness.run.executors import Executor
-from harness.run.jobs import Job, JobResult, failed_result
+from harness.run.jobs import EncodeJob, Job, JobResult, failed_result
 from harness.run.worker import execute_job
 
 # Dask settings for the scheduler's and the workers' environment (docs/cluster.md). Dask's defaults
@@ -58,23 +58,6 @@ def task_key(job: Job) -> str:
     return f"harness-job-{job.key}-{digest}"
 
 
-class _PlannedVersions:
-    """Codec versions as the client saw them when it planned (they are part of every job key)."""
-
-    def __init__(self) -> None:
-        self._versions: dict[str, str | None] = {}
-
-    def __getitem__(self, label: str) -> str | None:
-        if label not in self._versions:
-            from harness.codecs import get_codec
-
-            try:
-                self._versions[label] = get_codec(label).version()
-            except Exception:  # noqa: BLE001  (the client cannot build it either; the worker's row says why)
-                self._versions[label] = None
-        return self._versions[label]
-
-
 def _check_version(result: JobResult, planned: str | None) -> JobResult:
     # A worker with another build of a codec would file its rows under keys that promise the client's build.
     row = result.row
@@ -101,7 +84,6 @@ def _stream(client: Any, jobs: Sequence[Job]) -> Iterator[JobResult]:
         unique.setdefault(task_key(job), job)
     waiting = iter(unique.items())
     in_flight: dict[str, Job] = {}
-    versions = _PlannedVersions()
     completed = as_completed(loop=client.loop, with_results=True, raise_errors=False)
 
     threads = _thread_count(client)
@@ -135,7 +117,8 @@ def _stream(client: Any, jobs: Sequence[Job]) -> Iterator[JobResult]:
         status = future.status
         future.release()  # frees the result on the cluster now that the client holds it
         if isinstance(outcome, JobResult):
-            result = _check_version(outcome, versions[job.codec])
+            # The codec version the client planned with is part of the job's codec identity.
+            result = _check_version(outcome, job.codec.version if isinstance(job, EncodeJob) else None)
         elif isinstance(outcome, tuple) and isinstance(outcome[1], BaseException):  # (type, exc, traceback)
             exc = outcome[1]
             if isinstance(exc, KilledWorker):
@@ -143,7 +126,7 @@ def _stream(client: Any, jobs: Sequence[Job]) -> Iterator[JobResult]:
             else:
                 result = failed_result(job, f"on the Dask worker: {one_line(exc, with_type=True)}")
         else:  # cancelled: the scheduler forgot the task (restarted, or the connection was lost)
-            raise ClusterError(f"lost the task of {job.codec} {job.image} {job.point} ({status}): the Dask scheduler "
+            raise ClusterError(f"lost the task of {job.title} ({status}): the Dask scheduler "
                                f"restarted or became unreachable; run the same command again to resume")
         submit_more()
         yield result

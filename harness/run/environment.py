@@ -12,6 +12,7 @@ from typing import Any
 
 from harness import __version__
 from harness.codecs import Contender
+from harness.core.container import image_provenance
 from harness.datasets import Dataset
 from harness.run.store import RunStore
 
@@ -32,6 +33,9 @@ def environment(codecs: Sequence[Contender], argv: Sequence[str] | None = None) 
         "command": list(argv if argv is not None else sys.argv),
         "codecs": {c.label: c.describe() for c in codecs},
     }
+    image = image_provenance()  # inside the Docker image: its base, build arguments and digest
+    if image is not None:
+        info["image"] = image
     for package in ("torch", "torchvision", "pyiqa"):
         try:  # the installed version, without paying for an import of torch in every run
             info[package] = importlib.metadata.version(package)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from harness.codecs.identity import CodecIdentity
 from harness.metrics import DEFAULT_METRICS
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 from harness.run.rows import Row
+
+
+def where(point: float | None, target_bpp: float | None, knob: str | None = None) -> str:
+    """Where a job or row sits on its codec's curve, for messages: ``quality 50``, ``target 0.5 bpp`` or
+    ``no point`` (a published codec without a reconstruction of the image)."""
+    if point is not None:
+        return f"{knob or 'point'} {point:g}"
+    return f"target {target_bpp:g} bpp" if target_bpp is not None else "no point"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -16,7 +25,6 @@ class _JobBase:
     image: str
     image_path: str
     image_sha256: str
-    codec: str
     point: float | None = None
     target_bpp: float | None = None
     metrics: tuple[str, ...] = DEFAULT_METRICS
@@ -28,17 +36,24 @@ class _JobBase:
 class EncodeJob(_JobBase):
     """Encode and decode one image at one operating point (or target bpp), then compute ``metrics``."""
 
+    codec: CodecIdentity
     tolerance: float = DEFAULT_RATE_TOLERANCE
     keep_reconstruction: bool = False
     keep_bitstream: bool = True
     requested_point: float | None = None  # the point asked for, when the codec's range changed it
     role: str | None = None  # "search": an encode bracketing a target rate (see Row.role)
     unreadable: str | None = None  # why the original could not be read when the job was planned
+    time_repeats: int = 1  # encodes and decodes whose median times the row records (same bits each time)
+
+    @property
+    def title(self) -> str:
+        """How messages name the job: codec, image and point."""
+        return f"{self.codec.label} {self.image} {where(self.point if self.target_bpp is None else None, self.target_bpp)}"
 
     @property
     def reconstruction_path(self) -> str:
         where = f"q{self.point:g}" if self.target_bpp is None else f"bpp{self.target_bpp:g}"
-        codec = self.codec.replace(":", "_").replace("/", "_").replace("=", "-")
+        codec = self.codec.label.replace(":", "_").replace("/", "_").replace("=", "-")
         return f"reconstructions/{codec}/{self.image}_{where}_{self.key[:8]}.png"
 
 
@@ -50,6 +65,10 @@ class MetricsJob(_JobBase):
     previous: Row
     run_dir: str
 
+    @property
+    def title(self) -> str:
+        return f"{self.previous.codec} {self.image} {where(self.point, self.target_bpp)}"
+
 
 Job = EncodeJob | MetricsJob
 
@@ -58,7 +77,7 @@ def metrics_job(row: Row, metrics: tuple[str, ...] | list[str], run_dir: str, *,
                 image_bytes: bytes | None = None) -> MetricsJob:
     """A job that computes ``metrics`` on the finished row ``row`` of the run in ``run_dir``."""
     return MetricsJob(key=row.job_key, dataset=row.dataset, image=row.image, image_path=row.image_path,
-                      image_sha256=row.image_sha256, codec=row.codec, point=row.point, target_bpp=row.target_bpp,
+                      image_sha256=row.image_sha256, point=row.point, target_bpp=row.target_bpp,
                       metrics=tuple(metrics), previous=row, run_dir=str(run_dir), image_bytes=image_bytes)
 
 
@@ -81,8 +100,10 @@ def bitstream_path(sha256: str, extension: str) -> str:
 def new_row(job: EncodeJob) -> Row:
     """The row of an encode job before it runs: what the plan knows."""
     return Row(job_key=job.key, dataset=job.dataset, image=job.image, image_path=job.image_path,
-               image_sha256=job.image_sha256, codec=job.codec, point=job.point,
-               requested_point=job.requested_point, target_bpp=job.target_bpp, role=job.role)
+               image_sha256=job.image_sha256, codec=job.codec.label, codec_name=job.codec.name,
+               codec_version=job.codec.version, codec_options=job.codec.options_json(),
+               codec_config=job.codec.digest, point=job.point, requested_point=job.requested_point,
+               target_bpp=job.target_bpp, role=job.role)
 
 
 WORKER_DIED = ("the worker process died while running this job (killed by the system, e.g. out of memory, "

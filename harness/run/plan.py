@@ -10,7 +10,6 @@ uninterrupted run.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -42,6 +41,7 @@ def plan_jobs(
     ship_images: bool = False,
     keep_bitstreams: bool = True,
     file_sha256: Callable[[str], str] | None = None,
+    time_repeats: int = 1,
 ) -> list[EncodeJob]:
     """Jobs ordered image by image, so consecutive jobs reuse a worker's cached original and features.
 
@@ -62,7 +62,7 @@ def plan_jobs(
             unreadable = f"cannot read {ref.path}: {one_line(exc)}"
             sha, data = f"unreadable:{ref.path}", None
         for codec in codecs:
-            label, version = codec.label, codec.version()
+            identity = codec.identity
             specs: list[tuple[float | None, float | None]]
             # Contenders with fixed per-image points (published reconstructions) have no knob to search:
             # a rate-matched or --target-bpp run evaluates them at the points they have.
@@ -88,16 +88,17 @@ def plan_jobs(
                     specs = [(None, None)]
             seen: set[str] = set()
             for point, target in specs:
-                key = job_key(sha, ref.name, label, version, point, target, tolerance)
+                key = job_key(sha, ref.name, identity, point, target, tolerance)
                 if key in seen:
                     continue
                 seen.add(key)
                 asked = requested.get(point) if point is not None and target is None else None
                 jobs.append(EncodeJob(
                     key=key, dataset=dataset.name, image=ref.name, image_path=str(ref.path), image_sha256=sha,
-                    codec=label, point=point, target_bpp=target, tolerance=tolerance, metrics=metrics,
+                    codec=identity, point=point, target_bpp=target, tolerance=tolerance, metrics=metrics,
                     keep_reconstruction=keep_reconstructions, keep_bitstream=keep_bitstreams,
                     requested_point=asked if asked != point else None, image_bytes=data, unreadable=unreadable,
+                    time_repeats=time_repeats,
                 ))
     return jobs
 
@@ -117,7 +118,7 @@ def pending_work(store: RunStore, jobs: Sequence[EncodeJob], retry_failed: bool 
             if missing:
                 pending.append(MetricsJob(
                     key=job.key, dataset=job.dataset, image=job.image, image_path=job.image_path,
-                    image_sha256=job.image_sha256, codec=job.codec, point=job.point, target_bpp=job.target_bpp,
+                    image_sha256=job.image_sha256, point=job.point, target_bpp=job.target_bpp,
                     metrics=tuple(missing), image_bytes=job.image_bytes, previous=row, run_dir=str(store.run_dir)))
     return pending, len(jobs) - len(pending)
 
@@ -144,12 +145,10 @@ def search_jobs(store: RunStore, targeted: Sequence[EncodeJob]) -> list[EncodeJo
     seen: set[str] = set()
     for job in targeted:
         row = finished.get(job.key)
-        if job.target_bpp is None or row is None or not row.ok or row.point is None or not row.params:
+        if job.target_bpp is None or row is None or not row.ok or row.point is None:
             continue
-        trials = json.loads(row.params).get("rate_search") or []
-        for point in bracket_points(job.target_bpp, float(row.point), trials):
-            key = job_key(job.image_sha256, job.image, job.codec, row.codec_version or "", point, None,
-                          job.tolerance)
+        for point in bracket_points(job.target_bpp, float(row.point), row.search_trials or ()):
+            key = job_key(job.image_sha256, job.image, job.codec, point, None, job.tolerance)
             if key in seen:
                 continue
             seen.add(key)

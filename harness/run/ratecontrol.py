@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from harness.codecs.base import Codec, pad_to_multiple
+from harness.codecs.base import Contender, pad_to_multiple
 from harness.core.images import SourceImage
 
 # Relative bpp error a --target-bpp or --match search accepts (0.02: within 2 % of the target).
@@ -33,7 +33,7 @@ class SearchResult:
     trials: tuple[tuple[float, float], ...] = ()  # (point, bpp) in the order tried
 
 
-def search_point(codec: Codec, image: SourceImage, target_bpp: float, tolerance: float = DEFAULT_RATE_TOLERANCE,
+def search_point(codec: Contender, image: SourceImage, target_bpp: float, tolerance: float = DEFAULT_RATE_TOLERANCE,
                  max_encodes: int = 14) -> SearchResult:
     """The knob value of ``codec`` whose bpp on ``image`` is closest to ``target_bpp``.
 

@@ -102,15 +102,15 @@ def _read_kept(run_dir: Path, row: Row, what: str) -> np.ndarray:
 
 
 def _decode(row: Row, data: bytes, what: str) -> np.ndarray:
-    from harness.codecs import Codec, CodecError, get_codec
+    from harness.codecs import CodecError, codec_of, get_codec
 
     if row.width is None or row.height is None:
         raise ReconstructionError(f"{what}: the row has no picture size")
-    params = json.loads(row.params or "{}")
-    coded = params.get("padded_to") or [row.height, row.width]
+    coded = (row.padded_height or row.height, row.padded_width or row.width)
     try:
-        codec = get_codec(row.codec)
-        if not isinstance(codec, Codec):
+        identity = row.identity
+        codec = codec_of(identity) if identity is not None else get_codec(row.codec)
+        if not codec.keeps_bitstream:
             raise ReconstructionError(f"{what}: {row.codec} has no decoder (its reconstructions are files)")
         decoded = codec.decode(data, (int(coded[0]), int(coded[1])))
     except CodecError as exc:

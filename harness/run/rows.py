@@ -12,7 +12,10 @@ Rows are written to the journal (``rows.jsonl``) as JSON with ``"schema": SCHEMA
 table (:func:`rows_to_frame`) has the fixed fields below as typed columns, then one float64 column per
 metric column, then one string column ``error_<metric>`` per metric that failed somewhere.
 Journals written before the schema existed (no ``"schema"`` key: metric columns at the top level, a failed
-metric marking the whole row failed) are migrated when read; a journal from a newer harness is refused.
+metric marking the whole row failed) and schema-2 rows (padding and rate-search trials inside ``params``,
+no codec identity) are migrated when read; a journal from a newer harness is refused. A migrated row has
+no ``codec_config``: it is a row of an older build until a resume finds its recorded parameters equal to
+the codec's current configuration (:func:`harness.run.plan.adopt_legacy_rows`).
 """
 
 from __future__ import annotations
@@ -21,16 +24,20 @@ import dataclasses
 import functools
 import json
 import math
+import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
+from harness.codecs.identity import CodecIdentity
 from harness.core.hashing import sha256_bytes
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 METRIC_ERROR_PREFIX = "error_"
 
 
@@ -54,11 +61,14 @@ class Row:
     height: int | None = None
     codec_name: str | None = None
     codec_version: str | None = None
+    codec_options: str | None = None  # every option of the codec, defaults spelled out (JSON object)
+    codec_config: str | None = None  # digest of options, colour chain and exact arguments (CodecIdentity)
     knob: str | None = None
     point: float | None = None  # the operating point the codec actually used (after clamping to its range)
     requested_point: float | None = None  # the point asked for, when it differs from ``point``
     target_bpp: float | None = None
     search_encodes: int | None = None
+    search_trials: tuple[tuple[float, float], ...] | None = None  # the rate search's (point, bpp) encodes
     # "search": an encode the rate search made beside a target, kept as a point of the codec's own RD
     # curve so that metrics can be read at exactly the target rate (interpolated), not only at the
     # nearest encode. None for the points asked for.
@@ -74,7 +84,12 @@ class Row:
     chroma_subsampling: str | None = None
     encode_seconds: float | None = None
     decode_seconds: float | None = None
+    # What the seconds measure (Codec.timing): "wall" (in process), "ffmpeg-benchmark" (ffmpeg's own CPU
+    # seconds, without its start-up), "process" (a program's run, start-up included); ", median of N" with repeats.
+    timing: str | None = None
     params: str | None = None  # the exact encoder parameters, JSON
+    padded_height: int | None = None  # the size the codec coded, when padded beyond the image's
+    padded_width: int | None = None
     bitstream: str | None = None  # kept bitstream, relative to the run folder (content-addressed)
     bitstream_sha256: str | None = None
     reconstruction: str | None = None  # kept reconstruction PNG, relative to the run folder
@@ -85,6 +100,22 @@ class Row:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def identity(self) -> CodecIdentity | None:
+        """The codec identity the row was made with; None for a row of schema 2 or older not adopted yet."""
+        if not (self.codec_name and self.codec_options and self.codec_config):
+            return None
+        from harness.codecs import codec_class
+
+        options = tuple(sorted(json.loads(self.codec_options).items()))
+        try:
+            cls = codec_class(self.codec_name)
+            defaults, positional = tuple(sorted(cls.option_defaults.items())), cls.positional_option
+        except Exception:  # noqa: BLE001 - a codec no longer registered: its options are all explicit
+            defaults, positional = (), None
+        return CodecIdentity(self.codec_name, options, defaults, self.codec_version or "", self.codec_config,
+                             positional)
 
     @property
     def failed(self) -> bool:
@@ -132,10 +163,14 @@ class Row:
         version = data.get("schema")
         if version is None:
             return _migrate_v1(data)
-        if version != SCHEMA_VERSION:
+        if version == 2:
+            data = _migrate_v2(data)
+        elif version != SCHEMA_VERSION:
             raise RowError(f"row schema {version!r} is not {SCHEMA_VERSION}: written by another harness version; "
                            f"use that version or start a new run")
         fixed = {k: v for k, v in data.items() if k in _FIXED_NAMES}
+        if fixed.get("search_trials") is not None:
+            fixed["search_trials"] = _trials(fixed["search_trials"])
         values = {str(k): _from_json(v) for k, v in (data.get("values") or {}).items()}
         errors = {str(k): str(v) for k, v in (data.get("metric_errors") or {}).items()}
         try:
@@ -162,9 +197,11 @@ class Row:
                 values[key] = None if value is None else float(value)
         # A flat table has a column for every metric of any row: a missing value there means "not computed".
         values = {k: v for k, v in values.items() if v is not None}
-        for key in ("width", "height", "search_encodes", "file_bytes", "payload_bytes", "bit_depth"):
+        for key in _INT_NAMES:
             if fixed.get(key) is not None:
                 fixed[key] = int(fixed[key])
+        if isinstance(fixed.get("search_trials"), str):
+            fixed["search_trials"] = _trials(json.loads(fixed["search_trials"]))
         return cls(**fixed, values=values, metric_errors=errors)
 
 
@@ -182,10 +219,17 @@ _FIXED_NAMES = frozenset(f.name for f in FIELDS)
 
 _ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64()}
 
-# The typed fixed columns of the parquet table, derived from :class:`Row`.
+# The typed fixed columns of the parquet table, derived from :class:`Row`; structured fields (the search
+# trials) are JSON strings there.
 ROW_SCHEMA: dict[str, pa.DataType] = {
-    f.name: _ARROW_TYPES[str(f.type).split(" | ")[0]] for f in FIELDS
+    f.name: _ARROW_TYPES.get(str(f.type).split(" | ")[0], pa.string()) for f in FIELDS
 }
+_INT_NAMES = tuple(f.name for f in FIELDS if str(f.type).startswith("int"))
+_JSON_NAMES = frozenset(f.name for f in FIELDS if str(f.type).split(" | ")[0] not in _ARROW_TYPES)
+
+
+def _trials(value: Any) -> tuple[tuple[float, float], ...]:
+    return tuple((float(p), float(b)) for p, b in value)
 
 
 def metric_error_column(metric: str) -> str:
@@ -221,19 +265,28 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
-def job_key(image_sha256: str, image_name: str, codec_label: str, codec_version: str, point: float | None,
+def job_key(image_sha256: str, image_name: str, codec: CodecIdentity, point: float | None,
             target_bpp: float | None, tolerance: float) -> str:
     """The content key of a job: what determines its result. The image's name is part of it, so the same
-    pixels under two names are two rows of the table, not one row that silently stands for both."""
+    pixels under two names are two rows of the table, not one row that silently stands for both. The codec
+    is its whole identity (every option with defaults spelled out, build, digest of its configuration), so
+    a changed default or fixed argument gives new keys, whatever the codec string said."""
     identity = {
         "image": image_sha256,
         "name": image_name,
-        "codec": codec_label,
-        "version": codec_version,
+        "codec": codec.key_fields(),
         "point": point,
         "target_bpp": target_bpp,
         "tolerance": tolerance if target_bpp is not None else None,
     }
+    return sha256_bytes(json.dumps(identity, sort_keys=True).encode())[:32]
+
+
+def _v2_key(image_sha256: str, image_name: str, codec_label: str, codec_version: str, point: float | None,
+            target_bpp: float | None, tolerance: float) -> str:
+    """The key of schema 1-2 (the codec string as given and the build): what migrated rows carry."""
+    identity = {"image": image_sha256, "name": image_name, "codec": codec_label, "version": codec_version,
+                "point": point, "target_bpp": target_bpp, "tolerance": tolerance if target_bpp is not None else None}
     return sha256_bytes(json.dumps(identity, sort_keys=True).encode())[:32]
 
 
@@ -250,9 +303,28 @@ def _migrate_key(fixed: dict[str, Any]) -> None:
     # tolerance) gets the current key, so resuming an old run redoes nothing.
     if _v1_key(fixed, 0.02) == fixed["job_key"]:
         target = fixed.get("target_bpp")
-        fixed["job_key"] = job_key(fixed.get("image_sha256") or "", fixed.get("image") or "", fixed.get("codec") or "",
+        fixed["job_key"] = _v2_key(fixed.get("image_sha256") or "", fixed.get("image") or "", fixed.get("codec") or "",
                                    fixed.get("codec_version") or "", None if target is not None else fixed.get("point"),
                                    target, 0.02)
+
+
+def _migrate_v2(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A schema-2 row in schema-3 form: its padding and rate-search trials move from ``params`` to their
+    fields; it has no codec identity (``codec_config`` None) until a resume adopts it."""
+    out = {k: v for k, v in data.items() if k not in ("codec_options", "codec_config")}
+    try:
+        params = json.loads(data["params"]) if isinstance(data.get("params"), str) else None
+    except ValueError:
+        params = None
+    if isinstance(params, dict):
+        padded = params.pop("padded_to", None)
+        if isinstance(padded, list) and len(padded) == 2:
+            out["padded_height"], out["padded_width"] = int(padded[0]), int(padded[1])
+        trials = params.pop("rate_search", None)
+        if trials:
+            out["search_trials"] = trials
+        out["params"] = json.dumps(params, sort_keys=True, default=str)
+    return out
 
 
 def _migrate_v1(data: Mapping[str, Any]) -> Row:
@@ -263,6 +335,9 @@ def _migrate_v1(data: Mapping[str, Any]) -> Row:
     fixed = {k: v for k, v in data.items() if k in names}
     values = {k: _from_json(v) for k, v in data.items() if k not in names and k != "schema"}
     _migrate_key(fixed)
+    fixed = {k: v for k, v in _migrate_v2({**fixed, "job_key": fixed["job_key"]}).items() if k in names}
+    if fixed.get("search_trials") is not None:
+        fixed["search_trials"] = _trials(fixed["search_trials"])
     errors: dict[str, str] = {}
     error = fixed.get("error")
     if fixed.get("status") != "ok" and fixed.get("bpp") is not None and isinstance(error, str):
@@ -288,6 +363,9 @@ def rows_to_frame(rows: Iterable[Row]) -> pd.DataFrame:
     records = []
     for row in rows:
         record = {f.name: printable(getattr(row, f.name)) for f in FIELDS}
+        for name in _JSON_NAMES:
+            if record[name] is not None:
+                record[name] = json.dumps(record[name])
         record.update(row.values)
         record.update({metric_error_column(m): printable(e) for m, e in row.metric_errors.items()})
         records.append(record)
@@ -321,6 +399,16 @@ def printable(text: Any) -> Any:
             return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         except UnicodeEncodeError:
             return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def file_path(text: str) -> Path:
+    """The file a row's path names: ``text`` itself, or, when that is not a file and ``text`` came through
+    :func:`printable`, the path whose undecodable bytes its ``\\xNN`` escapes stand for."""
+    path = Path(text)
+    if "\\x" not in text or path.exists():
+        return path
+    raw = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode("utf-8", "surrogateescape"))
+    return Path(os.fsdecode(raw))
 
 
 def table_schema(columns: Iterable[str]) -> pa.Schema:

@@ -56,3 +56,5 @@ def run_scratch(run_dir: Path) -> Iterator[Path]:
             os.environ["TMPDIR"] = previous
         tempfile.tempdir = None
         shutil.rmtree(mine, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the last process out removes the folder (never another's files)
+            mine.parent.rmdir()

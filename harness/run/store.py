@@ -11,6 +11,7 @@ that is not a row, is skipped with a warning naming it, and its job is redone.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -78,20 +79,31 @@ class RunStore:
             return
         self.create()
         path = self.run_dir / ".lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+                os.close(fd)
+                raise RunLocked(f"{self.run_dir}: another harness process (pid {holder}) is writing to this run; "
+                                f"wait for it to finish or use another --run name") from None
+            # The holder removes the file when it is done: a lock on a removed file is no lock.
+            try:
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
             os.close(fd)
-            raise RunLocked(f"{self.run_dir}: another harness process (pid {holder}) is writing to this run; "
-                            f"wait for it to finish or use another --run name") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._lock_fd = fd
 
     def unlock(self) -> None:
+        """Release the run folder; the lock file goes with it (a finished run leaves no ``.lock``)."""
         if self._lock_fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (self.run_dir / ".lock").unlink()
             os.close(self._lock_fd)
             self._lock_fd = None
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.codecs import Contender
+from harness.codecs import CodecError, Contender, get_codec
 from harness.datasets import Dataset
 from harness.metrics import DEFAULT_METRICS
+from harness.run.adopt import adopt_legacy_rows
 from harness.run.environment import start_run_info
 from harness.run.executors import Executor, execute_local
-from harness.run.jobs import EncodeJob, Job, JobResult
+from harness.run.jobs import EncodeJob, Job, JobResult, where
 from harness.run.plan import pending_work, plan_jobs, reference_targets, search_jobs
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 from harness.run.store import RunStore
@@ -39,6 +40,7 @@ class SweepConfig:
     executor: Executor = execute_local
     ship_images: bool = False  # send each original's bytes with its jobs (workers without the files)
     retry_failed: bool = False
+    time_repeats: int = 1  # each encode's and decode's time is the median of this many (same bits each time)
     argv: Sequence[str] | None = None  # the command line recorded in run.json (default: sys.argv)
     on_plan: Callable[[int, int], None] | None = None  # (jobs planned, already done), once per phase
     on_result: Callable[[JobResult], None] | None = None  # each result, as it is persisted
@@ -56,6 +58,7 @@ class RunSummary:
     gained: dict[str, int] = field(default_factory=dict)  # metric -> rows that gained a value
     metric_failures: dict[str, int] = field(default_factory=dict)  # metric -> rows whose metric failed now
     no_value: dict[str, int] = field(default_factory=dict)  # metric -> rows where it ran but has no value
+    adopted: int = 0  # rows of an earlier harness taken over, their parameters equal to the configuration
 
 
 def _count(into: dict[str, int], names: Sequence[str]) -> None:
@@ -92,7 +95,7 @@ def execute_plan(
             summary.ran += 1
         if row.failed:
             summary.failed += 1
-            summary.failures.append((f"{row.codec} {row.image} {row.point}", row.error or ""))
+            summary.failures.append((f"{row.codec} {row.image} {where(row.point, row.target_bpp)}", row.error or ""))
         _count(summary.metric_failures, result.metric_failed)
         if on_result:
             on_result(result)
@@ -104,6 +107,7 @@ def _merged(summaries: Sequence[RunSummary], run_dir: Path) -> RunSummary:
     for s in summaries:
         total.total, total.skipped, total.ran = total.total + s.total, total.skipped + s.skipped, total.ran + s.ran
         total.failed, total.completed = total.failed + s.failed, total.completed + s.completed
+        total.adopted += s.adopted
         total.failures.extend(s.failures)
         for into, part in ((total.gained, s.gained), (total.metric_failures, s.metric_failures),
                            (total.no_value, s.no_value)):
@@ -112,11 +116,23 @@ def _merged(summaries: Sequence[RunSummary], run_dir: Path) -> RunSummary:
     return total
 
 
-def _run_batch(store: RunStore, jobs: Sequence[EncodeJob], cfg: SweepConfig) -> RunSummary:
+def _label_of(spec: str) -> str:
+    """The label of the codec string ``spec`` (``avif:speed=2`` is ``avif`` while 2 is the default)."""
+    try:
+        return get_codec(spec).label
+    except CodecError:
+        return spec
+
+
+def _run_batch(store: RunStore, jobs: Sequence[EncodeJob], codecs: Sequence[Contender],
+               cfg: SweepConfig) -> RunSummary:
+    adopted = adopt_legacy_rows(store, jobs, codecs)
     work = pending_work(store, jobs, cfg.retry_failed)
     if cfg.on_plan:
         cfg.on_plan(len(jobs), work[1])
-    return execute_plan(store, jobs, cfg.n_jobs, cfg.executor, cfg.retry_failed, cfg.on_result, planned=work)
+    summary = execute_plan(store, jobs, cfg.n_jobs, cfg.executor, cfg.retry_failed, cfg.on_result, planned=work)
+    summary.adopted = adopted
+    return summary
 
 
 def run_sweep(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], config: SweepConfig | None = None,
@@ -130,10 +146,11 @@ def run_sweep(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], co
     common: dict[str, Any] = {"file_sha256": store.original_sha256, "metrics": cfg.metrics,
                               "keep_reconstructions": cfg.keep_reconstructions,
                               "keep_bitstreams": cfg.keep_bitstreams, "tolerance": cfg.tolerance,
-                              "ship_images": cfg.ship_images}
+                              "ship_images": cfg.ship_images, "time_repeats": cfg.time_repeats}
     phases: list[Callable[[], list[EncodeJob]]]
     if cfg.match:
-        reference = [c for c in codecs if c.label == cfg.match or c.name == cfg.match]
+        wanted = {cfg.match, _label_of(cfg.match)}
+        reference = [c for c in codecs if c.label in wanted or c.name == cfg.match]
         if not reference:
             raise ValueError(f"--match {cfg.match}: the reference codec must be one of --codecs")
         others = [c for c in codecs if c is not reference[0]]
@@ -148,11 +165,11 @@ def run_sweep(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], co
     for phase in phases:
         jobs = phase()
         store.save_original_hashes()
-        summaries.append(_run_batch(store, jobs, cfg))
+        summaries.append(_run_batch(store, jobs, codecs, cfg))
         # A rate-matched comparison is read at exactly the reference's rate on each codec's own curve:
         # keep the search's bracketing encodes (not needed for plain --target-bpp sweeps).
         bracketing = search_jobs(store, [j for j in jobs if j.target_bpp is not None]) if cfg.match else []
         if bracketing:
-            summaries.append(_run_batch(store, bracketing, cfg))
+            summaries.append(_run_batch(store, bracketing, codecs, cfg))
     store.write_parquet()
     return _merged(summaries, store.run_dir)

@@ -12,7 +12,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from harness.codecs import Codec, CodecError, Contender, NoOutput, get_codec
+from harness.codecs import CodecError, Contender, NoOutput, codec_of
+from harness.codecs.identity import CodecIdentity
 from harness.core.errors import one_line
 from harness.core.hashing import sha256_bytes
 from harness.core.images import SourceImage, cached_load, decode_image_bytes, encode_png
@@ -21,8 +22,8 @@ from harness.run.jobs import EncodeJob, Job, JobResult, MetricsJob, bitstream_pa
 
 
 @functools.lru_cache(maxsize=32)
-def _codec(spec: str) -> Contender:
-    return get_codec(spec)
+def _codec(identity: CodecIdentity) -> Contender:
+    return codec_of(identity)
 
 
 def _source_image(job: Job) -> SourceImage:
@@ -56,7 +57,10 @@ def encode_job(job: EncodeJob) -> JobResult:
         if job.unreadable:
             raise OSError(job.unreadable)
         codec = _codec(job.codec)
-        row.codec_name, row.codec_version, row.knob = codec.name, codec.version(), codec.knob.name
+        row.codec_version, row.knob = codec.version(), codec.knob.name
+        if codec.identity.digest != job.codec.digest:
+            raise CodecError(f"configuration mismatch: this process's {codec.label} has digest "
+                             f"{codec.identity.digest}, the plan {job.codec.digest}; install the same versions")
         for name, value in codec.colour.as_columns().items():
             setattr(row, name, value)
         availability = codec.availability()
@@ -68,18 +72,22 @@ def encode_job(job: EncodeJob) -> JobResult:
         if job.target_bpp is not None:
             from harness.run.ratecontrol import search_point
 
-            if not isinstance(codec, Codec):  # planning never asks this of fixed points; a guard, not a path
+            if not codec.rate_search:  # planning never asks this of fixed points; a guard, not a path
                 raise CodecError(f"{codec.name} has no knob to search for a target bpp")
             search = search_point(codec, image, job.target_bpp, job.tolerance)
             point = search.point
             row.point, row.search_encodes = point, search.iterations
-        outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream)
-        params = {**outcome.params, **({"input_notes": list(image.notes)} if image.notes else {})}
+        outcome = codec.compress(image, point, keep_bitstream=job.keep_bitstream, repeats=job.time_repeats)
+        params = {k: v for k, v in outcome.params.items() if k != "padded_to"}  # a typed field now
+        params.update({"input_notes": list(image.notes)} if image.notes else {})
         if job.target_bpp is not None:
-            params["rate_search"] = [[p, b] for p, b in search.trials]
+            row.search_trials = tuple((float(p), float(b)) for p, b in search.trials)
+        if outcome.padded_to is not None:
+            row.padded_height, row.padded_width = outcome.padded_to
         row.file_bytes, row.payload_bytes = outcome.file_bytes, outcome.payload_bytes
         row.bpp, row.bpp_payload, row.rate_source = outcome.bpp, outcome.bpp_payload, outcome.rate_source
         row.encode_seconds, row.decode_seconds = outcome.encode_seconds, outcome.decode_seconds
+        row.timing = outcome.timing
         row.params = json.dumps(params, sort_keys=True, default=str)
         from harness.run.reconstruct import pixels_sha256
 

@@ -12,7 +12,6 @@ Kodak and CLIC images are refused by name, so a model is never tested on what it
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,9 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.codecs.compressai_zoo.models import CompressaiError, import_compressai
-
-_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".ppm")
-_FORBIDDEN = re.compile(r"kodak|kodim|clic", re.IGNORECASE)
+from harness.training.images import IMAGE_SUFFIXES, TEST_SETS
 
 
 @dataclass
@@ -45,9 +42,9 @@ def load_images(sources: list[str], min_side: int) -> list[np.ndarray]:
     files: list[Path] = []
     for source in sources:
         root = Path(source)
-        if _FORBIDDEN.search(str(root.resolve())):
+        if TEST_SETS.search(str(root.resolve())):
             raise CompressaiError(f"{root}: refusing to train on Kodak/CLIC test images")
-        files += [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.suffix.lower() in _SUFFIXES)
+        files += [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     images = [im for im in (load_image(f).pixels for f in files) if min(im.shape[:2]) >= min_side]
     if not images:
         raise CompressaiError(f"no training image of at least {min_side} px in {', '.join(sources)}")

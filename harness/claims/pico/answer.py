@@ -45,7 +45,7 @@ def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS)
         metrics: Sequence[str] = METRICS, jobs: int = 1) -> Path:
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
-    from harness.published import contender as published
+    from harness.published import config as published
     from harness.run.executors import execute_local
     from harness.run.store import RunStore
     from harness.run.sweep import run_sweep

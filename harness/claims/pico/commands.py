@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from harness.cli.common import console, fail
+from harness.cli.common import fail, say
 from harness.cli.plugin import Plugins, ReportDone
 
 
@@ -63,7 +63,7 @@ def train_command(codec: str, data: tuple[str, ...], output: str, config: str, m
         exported = train(settings)
     except (TrainingError, CheckpointError) as exc:
         fail(str(exc))
-    console.print(f"wrote {exported}", highlight=False)
+    say(f"wrote {exported}")
 
 
 def register(cli: Plugins) -> None:

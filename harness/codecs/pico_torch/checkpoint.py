@@ -16,7 +16,8 @@ from typing import Any
 import torch
 
 from harness.codecs.learned import read_torch_file
-from harness.codecs.pico_torch.model import PicoConfig, PicoModel
+from harness.codecs.pico_torch.config import PicoConfig
+from harness.codecs.pico_torch.model import PicoModel
 
 FORMAT = "pico-torch-unofficial"
 FORMAT_VERSION = 1

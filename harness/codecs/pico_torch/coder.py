@@ -26,7 +26,8 @@ from harness.codecs.learned import one_thread_inference
 from harness.codecs.pico_torch import bitstream, tiling
 from harness.codecs.pico_torch.checkpoint import build_model, read_checkpoint
 from harness.codecs.pico_torch.intscale import Z_MAX, IntScaleDecoder
-from harness.codecs.pico_torch.model import PicoModel, phase_masks
+from harness.codecs.pico_torch.layers import phase_masks
+from harness.codecs.pico_torch.model import PicoModel
 from harness.core.hashing import sha256_pixels
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"

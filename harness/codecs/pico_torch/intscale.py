@@ -28,7 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from harness.codecs.pico_torch.checkpoint import save_checkpoint
-from harness.codecs.pico_torch.model import _H, SIGMA_MAX, SIGMA_MIN, PicoModel, haar_up
+from harness.codecs.pico_torch.config import SIGMA_MAX, SIGMA_MIN
+from harness.codecs.pico_torch.layers import HAAR, haar_up
+from harness.codecs.pico_torch.model import PicoModel
 
 NUM_SCALES = 64
 LOG_SIGMA_MIN = math.log(SIGMA_MIN)
@@ -48,8 +50,8 @@ def _fold_haar(weight: torch.Tensor, bias: torch.Tensor) -> tuple[torch.Tensor, 
     by pixel_shuffle: mix the 4 band channels of each c with the Haar matrix."""
     out, inp, kh, kw = weight.shape
     w = weight.view(out // 4, 4, inp, kh, kw)
-    w = torch.einsum("kj,cjihw->ckihw", _H.to(weight), w).reshape(out, inp, kh, kw)
-    b = torch.einsum("kj,cj->ck", _H.to(bias), bias.view(out // 4, 4)).reshape(out)
+    w = torch.einsum("kj,cjihw->ckihw", HAAR.to(weight), w).reshape(out, inp, kh, kw)
+    b = torch.einsum("kj,cj->ck", HAAR.to(bias), bias.view(out // 4, 4)).reshape(out)
     return w, b
 
 

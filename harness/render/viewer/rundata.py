@@ -115,7 +115,7 @@ def run_tolerance(run_dir: Path) -> float:
         return DEFAULT_RATE_TOLERANCE
     found = []
     for invocation in info.get("invocations", []) if isinstance(info, dict) else []:
-        argv = [str(a) for a in invocation.get("argv") or []] if isinstance(invocation, dict) else []
+        argv = [str(a) for a in invocation.get("command") or []] if isinstance(invocation, dict) else []
         for i, arg in enumerate(argv):
             value = arg.split("=", 1)[1] if arg.startswith("--tolerance=") else (
                 argv[i + 1] if arg == "--tolerance" and i + 1 < len(argv) else None)

@@ -37,8 +37,9 @@ from harness.render.viewer.rundata import (
     text,
     why_no_pixels,
 )
+from harness.run.rows import file_path
 
-STATIC_FILES = ("display.js", "compare.js", "compare.css", "viewer.js", "viewer.css")
+STATIC_FILES = ("display.js", "chart.js", "compare.js", "compare.css", "viewer.js", "viewer.css")
 PAGE_FILES = ("index.html", "view.html")
 # Columns of a row shown beside its side after bpp and its metrics (when the run has them).
 ROW_NUMBERS = ("bpp_payload", "file_bytes", "target_bpp", "encode_seconds", "decode_seconds")
@@ -87,7 +88,7 @@ def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
     taken: set[str] = set()
     images: list[dict[str, Any]] = []
     for (image, image_path), rows in df.groupby(["image", "image_path"], sort=True):
-        original = Path(str(image_path))
+        original = file_path(str(image_path))  # a name that is not UTF-8 is escaped in the table
         if not original.is_file():
             not_shown.append(f"{image}: original {original} is missing ({len(rows)} rows not shown)")
             continue
@@ -141,7 +142,9 @@ def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
         columns.append({"column": name, "label": info.label if info else name,
                         "unit": info.unit if info else "",
                         "better": None if info is None else ("higher" if info.higher_is_better else "lower")})
-    index = {"run": run_dir.resolve().name, "reference": reference, "tolerance": run_tolerance(run_dir), "codecs": codecs, "images": images,
+    from harness.render.viewer.curves import mean_curves
+
+    index = {"mean_curves": mean_curves(pages, numbers, reference), "run": run_dir.resolve().name, "reference": reference, "tolerance": run_tolerance(run_dir), "codecs": codecs, "images": images,
              "numbers": columns, "not_shown": not_shown, "report": report_href}
     return SitePlan(run_dir, index, pages, assets, not_shown)
 

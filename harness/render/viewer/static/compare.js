@@ -194,7 +194,18 @@
               h: r.height, drawn: d};
     }
 
+    function snapRoot() {
+      // The panes start on whole device pixels (on the layout grid of display.js), whatever the page
+      // above them: browsers may round a child's paint offset against a parent at a fraction.
+      var r = element.getBoundingClientRect(), dpr = D.ratio(), grid = D.grid(dpr);
+      var pad = function (v) { return Math.max(0, Math.ceil(v * dpr / grid - 1e-6) * grid / dpr - v); };
+      var top = pad(r.top) + "px", left = pad(r.left) + "px";
+      if (element.style.paddingTop !== top) element.style.paddingTop = top;
+      if (element.style.paddingLeft !== left) element.style.paddingLeft = left;
+    }
+
     function layout() {
+      snapRoot();
       var g = origin(), g2 = origin(panes[1]);
       Object.keys(layers).forEach(function (k) {
         var img = layers[k], o = img.parentNode === panes[1] ? g2 : g;
@@ -373,7 +384,7 @@
       event.preventDefault();
       touches[event.pointerId] = {x: event.clientX, y: event.clientY};
       if (Object.keys(touches).length === 2) {
-        // Two fingers: pinch zooms (one integer step per 1.25x of finger spread), no pan, no hold.
+        // Two fingers: pinch zooms (one zoom step per 1.41x of finger spread), no pan, no hold.
         endHold();
         drag = null;
         pinch = spread();
@@ -390,7 +401,7 @@
       if (touches[event.pointerId]) touches[event.pointerId] = {x: event.clientX, y: event.clientY};
       if (pinch && Object.keys(touches).length >= 2) {
         var now = spread(), r = panes[0].getBoundingClientRect();
-        if (now.d > pinch.d * 1.25 || now.d < pinch.d / 1.25) {
+        if (now.d > pinch.d * Math.SQRT2 || now.d < pinch.d / Math.SQRT2) {
           zoomStep(now.d > pinch.d ? 1 : -1, {x: now.x - r.left, y: now.y - r.top});
           pinch = now;
         }

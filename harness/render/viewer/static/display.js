@@ -45,12 +45,14 @@
   }
 
   function grid(dpr) {
-    // The smallest whole number of device pixels that is a whole number of 1/64 CSS pixels (the unit of
-    // browser layout): image edges are put on multiples of it, so that the CSS position is exact and no
-    // layout rounding moves the image by a device pixel (1 at ratios 1 and 2, 3 at 1.5, 5 at 1.25).
-    for (var g = 1; g <= 64; g++) {
-      var css = g * 64 / dpr;
-      if (Math.abs(css - Math.round(css)) < 1e-6) return g;
+    // The smallest whole number of device pixels that is a whole number of CSS pixels (else of 1/64 CSS
+    // pixel, the unit of browser layout): image edges are put on multiples of it, so that no layout or
+    // paint rounding moves the image by a device pixel (1 at ratio 1, 2 at 2, 3 at 1.5).
+    for (var pass = 0; pass < 2; pass++) {
+      for (var g = 1; g <= 64; g++) {
+        var css = g * (pass ? 64 : 1) / dpr;
+        if (Math.abs(css - Math.round(css)) < 1e-6) return g;
+      }
     }
     return 1;
   }

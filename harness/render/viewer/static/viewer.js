@@ -11,7 +11,7 @@
 
   var INDEX = window.HARNESS_VIEWER_INDEX;
   var PAGE_KEYS = {n: "next image", p: "previous image", ",": "A: lower point", ".": "A: higher point",
-                   "<": "B: lower point", ">": "B: higher point", "?": "this help"};
+                   "<": "B: lower point", ">": "B: higher point", c: "RD chart (narrow windows)", "?": "this help"};
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function make(tag, attrs, text) {
@@ -137,13 +137,43 @@
     if (other && other !== "original" && typeof other.bpp === "number") return closest(spec, other.bpp, other) || middle(spec);
     return middle(spec);
   }
+  // --- honest comparisons: two rows count as at the same rate when a --match run paired them (one was
+  // searched to the other's bpp, or both to the same target) or their bpp differ by at most the run's
+  // rate tolerance; only then are their metrics coloured better / worse.
+  function paired(x, y) {
+    var t = function (r) { return r.target_bpp !== null && r.target_bpp !== undefined; };
+    return (t(x) && (x.target_bpp === y.bpp || x.target_bpp === y.target_bpp)) || (t(y) && y.target_bpp === x.bpp);
+  }
+  function rateGap(x, y) {
+    // x's bits relative to y's: 0.34 = 34% more bits.
+    if (!x || !y || x === "original" || y === "original" || typeof x.bpp !== "number" || typeof y.bpp !== "number") return null;
+    return x.bpp / y.bpp - 1;
+  }
+  function sameRate(x, y) {
+    var g = rateGap(x, y);
+    if (g === null) return false;
+    var tol = typeof INDEX.tolerance === "number" ? INDEX.tolerance : 0.02;
+    return paired(x, y) || Math.max(x.bpp, y.bpp) / Math.min(x.bpp, y.bpp) - 1 <= tol + 1e-12;
+  }
+  function gapText(g) {
+    var pct = Math.round(g * 100);
+    return (pct > 0 ? "+" : pct < 0 ? "\u2212" : "\u00b1") + Math.abs(pct) + "% bits";
+  }
   function defaults() {
+    // The first codec's middle point against the second codec at the same rate; when no point of the
+    // first has a same-rate partner, the closest rates.
     var codecs = codecsHere();
     var first = INDEX.reference && codecs.indexOf(INDEX.reference) >= 0 ? INDEX.reference : codecs[0];
-    var a = first ? middle(first) : "original";
+    if (!first) return {a: "original", b: "original"};
     var second = codecs.filter(function (c) { return c !== first; })[0];
-    var b = second ? closest(second, a.bpp) : "original";
-    return {a: a, b: b};
+    var mine = rowsOf(first), mid = Math.floor((mine.length - 1) / 2);
+    if (!second) return {a: mine[mid], b: "original"};
+    var order = mine.map(function (r, i) { return i; }).sort(function (i, j) { return Math.abs(i - mid) - Math.abs(j - mid); });
+    for (var k = 0; k < order.length; k++) {
+      var a = mine[order[k]], b = closest(second, a.bpp, a);
+      if (b && sameRate(a, b)) return {a: a, b: b};
+    }
+    return {a: mine[mid], b: closest(second, mine[mid].bpp, mine[mid]) || "original"};
   }
   function sideCodec(side) { return side === "original" ? "original" : side.codec; }
   function sideId(side) { return side === "original" ? "original" : side.id; }
@@ -186,7 +216,11 @@
       return;
     }
     panel.setAttribute("data-row", side.id);
-    line("codec", side.codec, {"data-column": "codec"});
+    var gap = rateGap(side, other), honest = sameRate(side, other);
+    if (gap !== null) {
+      line("rate vs " + (which === "a" ? "B" : "A"), gapText(gap) + (honest ? " (same rate)" : ""),
+           {"data-column": "rate-gap", "class": honest ? "same-rate" : "rate-gap"});
+    }
     function note(text) {
       var tr = make("tr", {"class": "note"});
       tr.appendChild(make("td", {colspan: "2"}, text));
@@ -201,9 +235,9 @@
       var label = n.label + (n.unit ? " [" + n.unit + "]" : "") + (n.better === "higher" ? " \u2191" : n.better === "lower" ? " \u2193" : "");
       var tr = line(label, fmt(n.column, value), {"data-column": n.column, "data-value": JSON.stringify(value),
                                                   title: n.column + " = " + value});
-      var theirs = other && other !== "original" ? other.values[n.column] : null;
+      var theirs = other && other !== "original" && honest ? other.values[n.column] : null;
       if (n.better && typeof value === "number" && typeof theirs === "number" && value !== theirs) {
-        if ((n.better === "higher") === (value > theirs)) tr.className = "better";
+        tr.className = (n.better === "higher") === (value > theirs) ? "better" : "worse";
       }
     });
     Object.keys(side.metric_errors || {}).forEach(function (metric) {
@@ -231,14 +265,77 @@
     if (location.hash !== hash) history.replaceState(null, "", hash);
     document.querySelectorAll("#modes button").forEach(function (b) { b.classList.toggle("on", b.dataset.mode === state.mode); });
     document.querySelectorAll("#zooms button").forEach(function (b) { b.classList.toggle("on", b.dataset.zoom === String(state.zoom)); });
+    var where = {slider: ["(left of the line)", "(right of the line)"], flip: ["(a, space flips)", "(b, space flips)"],
+                 side: ["(left)", "(right)"]}[state.mode];
+    $("#side-a .where").textContent = where[0];
+    $("#side-b .where").textContent = where[1];
     $("#diff-toggle").classList.toggle("on", state.diff);
     $("#original-toggle").classList.toggle("on", state.showOriginal);
     $("#gain-select").value = String(state.gain);
   }
 
+  function showGap() {
+    // Always on screen: the pair's rate gap, and whether the metrics are coloured.
+    var g = rateGap(sides.b, sides.a), box = $("#rate-gap");
+    box.className = g === null ? "" : sameRate(sides.a, sides.b) ? "same-rate" : "rate-gap";
+    if (g === null) { box.textContent = sides.a === "original" || sides.b === "original" ? "against the original" : ""; return; }
+    box.textContent = sameRate(sides.a, sides.b) ? "same rate (B " + gapText(g) + ")"
+      : "B " + gapText(g) + " vs A: rates differ, metrics not coloured";
+  }
+
+  // --- the RD chart: this image's rows (or the run's mean curves), metric and axis chosen by the reader;
+  // a click sets side A to the point's row, a shift-click side B.
+  function metricOf(n) { return n.label + (n.unit ? " [" + n.unit + "]" : ""); }
+  function rowText(r) {
+    var parts = [r.codec + (r.knob && r.point !== null ? " " + r.knob + "=" + pointText(r.point) : "")];
+    INDEX.numbers.forEach(function (n) {
+      var v = r.values[n.column];
+      if (typeof v === "number") parts.push(n.label + " " + fmt(n.column, v) + (n.unit ? " " + n.unit : ""));
+    });
+    return parts.join(", ");
+  }
+  function drawChart() {
+    var panel = $("#chart-panel");
+    if (!panel || !page || getComputedStyle(panel).display === "none") return;
+    var column = $("#chart-metric").value, scope = $("#chart-scope").value;
+    var n = INDEX.numbers.filter(function (x) { return x.column === column; })[0];
+    var series = [];
+    codecsHere().forEach(function (codec) {
+      var points;
+      if (scope === "mean") {
+        points = (INDEX.mean_curves[codec] || []).map(function (p) {
+          return {x: p.bpp, y: p.values[column], key: codec + "@" + p.point, point: p.point, codec: codec,
+                  text: codec + " mean of " + p.images + " images: " + p.bpp.toFixed(4) + " bpp, " + n.label + " " +
+                        (typeof p.values[column] === "number" ? fmt(column, p.values[column]) : "\u2013")};
+        });
+      } else {
+        points = rowsOf(codec).map(function (r) {
+          return {x: r.bpp, y: r.values[column], key: r.id, row: r, text: rowText(r)};
+        });
+      }
+      series.push({name: codec, points: points.filter(function (p) { return typeof p.y === "number"; })});
+    });
+    var mark = function (side) {
+      if (side === "original") return null;
+      return scope === "mean" ? side.codec + "@" + side.point : side.id;
+    };
+    HarnessChart.draw($("#chart"), {
+      series: series, log: $("#chart-log").checked, xLabel: "bpp", yLabel: metricOf(n),
+      marks: {a: mark(sides.a), b: mark(sides.b)},
+      onPick: function (p, s, shift) {
+        var row = p.row || rowsOf(p.codec).filter(function (r) { return r.point === p.point; })[0];
+        if (!row) return;
+        if (shift) { matchRate = false; setSide("b", row); } else { setSide("a", row); }
+      },
+      onHover: function (p) { $("#chart-readout").textContent = p.text; },
+    });
+  }
+
   function show() {
     fillSide("a");
     fillSide("b");
+    showGap();
+    drawChart();
     $("#match-rate").checked = matchRate;
     document.title = page.image + ": " + sideLabel(sides.a) + " vs " + sideLabel(sides.b);
     var update = {a: urls(sides.a), b: urls(sides.b), original: page.original, diffA: urls(sides.a, "diff"),
@@ -310,6 +407,11 @@
     INDEX.images.forEach(function (im) { select.appendChild(make("option", {value: im.image}, im.image)); });
     HarnessCompare.GAINS.forEach(function (g) { $("#gain-select").appendChild(make("option", {value: String(g)}, "x" + g)); });
     view = HarnessCompare.mount($("#compare"), {onChange: writeHash, keys: true});
+    INDEX.numbers.forEach(function (n) {
+      if (n.better) $("#chart-metric").appendChild(make("option", {value: n.column}, metricOf(n)));
+    });
+    ["#chart-metric", "#chart-scope", "#chart-log"].forEach(function (sel) { $(sel).addEventListener("change", drawChart); });
+    window.addEventListener("resize", drawChart);
     select.addEventListener("change", function () { openImage(select.value, {}); });
     $("#prev-image").addEventListener("click", function () { stepImage(-1); });
     $("#next-image").addEventListener("click", function () { stepImage(1); });
@@ -360,6 +462,7 @@
       else if (event.key === "<") stepRow("b", -1);
       else if (event.key === ">") stepRow("b", 1);
       else if (event.key === "?") help.hidden = !help.hidden;
+      else if (event.key === "c") { document.body.classList.toggle("chart-on"); drawChart(); }
       else if (event.key === "Escape") help.hidden = true;
       else handled = false;
       if (handled) event.preventDefault();

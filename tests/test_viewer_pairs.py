@@ -1,0 +1,114 @@
+"""Honest comparisons in ``harness view``: metrics are coloured only between sides at the same rate (a
+--match pair, or within the run's rate tolerance), the rate gap is always on screen, and the RD chart beside
+the images picks the sides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.codecs import get_codec
+from harness.core.images import load_image
+from harness.datasets import resolve_dataset
+from harness.render.viewer import write_site
+from harness.run.store import RunStore, read_results
+from harness.run.sweep import run_sweep
+from tests.browser import chromium, screenshot
+from tests.runs import write_crops
+from tests.test_viewer_display import open_view, rect, settle
+
+
+@pytest.fixture(scope="module")
+def matched(tmp_path_factory):
+    """JPEG at qualities 30 and 70 on two 128x96 Kodak crops, WebP searched to JPEG's bpp on each (--match)."""
+    root = tmp_path_factory.mktemp("pairs")
+    crops = write_crops(root / "crops")
+    store = RunStore(root / "run")
+    run_sweep(store, resolve_dataset(str(crops)), [get_codec("jpeg"), get_codec("webp")], points=[30, 70],
+              match="jpeg", metrics=("psnr",), keep_reconstructions=True)
+    result = write_site(store.run_dir)
+    assert result.errors == []
+    table = read_results(store.run_dir)
+    return result, table[table.status == "ok"].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium(1440, 900) as context:
+        yield context
+
+
+def coloured(page, side: str) -> list[str]:
+    return page.eval_on_selector_all(f"#side-{side} tr.better, #side-{side} tr.worse", "ts => ts.map(t => t.className)")
+
+
+def test_matched_pair_is_coloured_and_unmatched_pair_shows_the_gap(matched, browser):
+    site, rows = matched
+    jpeg = rows[(rows.codec == "jpeg") & (rows.image == "kodim23")].sort_values("bpp")
+    webp = rows[(rows.codec == "webp") & (rows.image == "kodim23")]
+    # The default pair is the --match pair: JPEG's middle point and the WebP row searched to its bpp.
+    page = open_view(browser, site, "image=kodim23")
+    a = rows[rows.job_key.str.startswith(page.get_attribute("#side-a", "data-row"))].iloc[0]
+    b = rows[rows.job_key.str.startswith(page.get_attribute("#side-b", "data-row"))].iloc[0]
+    assert a.codec == "jpeg" and b.codec == "webp" and b.target_bpp == a.bpp
+    gap = round((b.bpp / a.bpp - 1) * 100)
+    sign = "+" if gap > 0 else "\u2212" if gap < 0 else "\u00b1"
+    assert page.text_content("#rate-gap") == f"same rate (B {sign}{abs(gap)}% bits)"
+    psnr = [c for c in rows.columns if c.startswith("psnr_")]
+    better_b = sum(b[c] > a[c] for c in psnr)
+    assert len(coloured(page, "a")) == len(coloured(page, "b")) == len(psnr)
+    assert coloured(page, "b").count("better") == better_b and coloured(page, "a").count("better") == len(psnr) - better_b
+    # A at JPEG's other point, B left where it was (chosen by hand): rates differ, no colour, the gap shown.
+    other = jpeg[jpeg.job_key != a.job_key].iloc[0]
+    page.goto(page.url.split("#")[0] + f"#image=kodim23&a={other.job_key[:12]}&b={b.job_key[:12]}&match=0")
+    page.wait_for_function(f"() => document.querySelector('#side-a').dataset.row === '{other.job_key[:12]}'")
+    gap = b.bpp / other.bpp - 1
+    assert abs(gap) > 0.02
+    text = page.text_content("#rate-gap")
+    assert text.startswith("B ") and text.endswith("% bits vs A: rates differ, metrics not coloured")
+    assert f"{abs(round(gap * 100))}% bits" in text
+    assert coloured(page, "a") == coloured(page, "b") == []
+    assert page.text_content("#side-b tr[data-column='rate-gap'] td").endswith("% bits")
+    assert len(webp) >= 2
+    assert page.problems == []
+
+
+def test_clicking_the_rd_chart_sets_the_sides(matched, browser):
+    site, rows = matched
+    page = open_view(browser, site, "image=kodim13&mode=flip&zoom=1&x=64&y=48")
+    points = page.eval_on_selector_all("#chart .rd-hit", "hs => hs.map(h => h.dataset.key)")
+    here = rows[rows.image == "kodim13"]
+    assert sorted(points) == sorted(k[:12] for k in here.job_key)
+    # The WebP row farthest in bpp from every JPEG row (matched rows sit on top of each other).
+    jpeg_bpp = here[here.codec == "jpeg"].bpp.to_numpy()
+    webp = here[here.codec == "webp"]
+    target = webp.iloc[int(np.argmax([np.abs(np.log(jpeg_bpp / b)).min() for b in webp.bpp]))]
+    page.click(f"#chart .rd-hit[data-key='{target.job_key[:12]}']")
+    settle(page)
+    assert page.get_attribute("#side-a", "data-row") == target.job_key[:12]
+    # Side A now draws that row's pixels, one to one.
+    left, top, right, bottom = (round(v) for v in rect(page, "#compare .hc-pane-1 .hc-a"))
+    shot = screenshot(page)
+    pixels = load_image(Path(site.out_dir) / f"img/kodim13/{target.job_key[:12]}.png").pixels
+    assert np.array_equal(shot[top + 40:bottom, left:right], pixels[40:])
+    # Shift-click sets B; the marks follow, and hovering reads the row's numbers.
+    jpeg = here[here.codec == "jpeg"].sort_values("bpp").iloc[-1]
+    page.click(f"#chart .rd-hit[data-key='{jpeg.job_key[:12]}']", modifiers=["Shift"])
+    assert page.get_attribute("#side-b", "data-row") == jpeg.job_key[:12]
+    assert page.get_attribute("#chart .rd-mark-a", "cx") == page.get_attribute(
+        f"#chart .rd-point[data-key='{target.job_key[:12]}']", "cx")
+    page.hover(f"#chart .rd-hit[data-key='{jpeg.job_key[:12]}']")
+    assert page.text_content("#chart-readout").startswith(
+        f"jpeg quality=70, bpp {jpeg.bpp:.4f}, PSNR (RGB) {jpeg.psnr_rgb:.4f} dB")
+    # The run mean: one point per operating point, the mean over both images.
+    page.select_option("#chart-scope", "mean")
+    means = page.eval_on_selector_all("#chart .rd-series[data-series='jpeg'] .rd-point", "ps => ps.length")
+    assert means == 2
+    expected = rows[rows.codec == "jpeg"].groupby("point").bpp.mean()
+    index = site.plan.index["mean_curves"]["jpeg"]
+    assert [p["bpp"] for p in index] == pytest.approx(sorted(expected))
+    assert isinstance(pd.Series(expected), pd.Series)
+    assert page.problems == []
