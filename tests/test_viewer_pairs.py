@@ -112,3 +112,50 @@ def test_clicking_the_rd_chart_sets_the_sides(matched, browser):
     assert [p["bpp"] for p in index] == pytest.approx(sorted(expected))
     assert isinstance(pd.Series(expected), pd.Series)
     assert page.problems == []
+
+
+def test_detail_maps_are_the_detail_metric_through_the_colour_key(matched, browser, tmp_path):
+    from harness.metrics.detail import detail_map
+    from harness.render.viewer.assets import map_colours, map_levels
+
+    site, rows = matched
+    built = write_site(site.plan.run_dir, tmp_path / "site", detail_maps=True)
+    assert built.errors == []
+    a = rows[(rows.image == "kodim23") & (rows.codec == "jpeg")].sort_values("bpp").iloc[0]
+    page = open_view(browser, built, f"image=kodim23&a={a.job_key[:12]}&b=webp&mode=flip&zoom=4&x=64&y=48")
+    page.keyboard.press("m")
+    settle(page)
+    assert page.get_attribute("#compare", "data-map") == "invented" and "map=invented" in page.url
+    assert page.eval_on_selector("#compare .hc-a", "e => e.src").endswith(f"/{a.job_key[:12]}.invented.png")
+    original = load_image(site.plan.run_dir.parent / "crops" / "kodim23.png").pixels
+    recon = load_image(Path(site.out_dir) / f"img/kodim23/{a.job_key[:12]}.png").pixels
+    expected = map_levels(detail_map(original, recon, "invented"))
+    assert len(np.unique(expected)) > 20
+    colours = map_colours().astype(int)
+    assert len({tuple(c) for c in colours}) >= 64
+    left, top, right, bottom = (round(v) for v in rect(page, "#compare .hc-pane-1 .hc-a"))
+    p_left, p_top, p_right, p_bottom = rect(page, "#compare .hc-pane-1")
+    y0, x0 = max(top, int(p_top) + 40), max(left, int(p_left) + 1)
+    y1, x1 = min(bottom, int(p_bottom) - 30), min(right, int(p_right) - 1)
+    shot = screenshot(page)[y0:y1, x0:x1].astype(int)
+    # Each drawn colour read back through the key: the level it stands for, within one of detail_map's.
+    levels = np.argmin(((shot[..., None, :] - colours[None, None]) ** 2).sum(-1), axis=-1)
+    want = expected[(np.arange(y0, y1) - top) // 4][:, (np.arange(x0, x1) - left) // 4]
+    assert np.abs(levels - want.astype(int)).max() <= 1
+    # The key in the page: 256 levels of the same colours, its scale printed.
+    key = rect(page, "#map-key-bar")
+    bar = screenshot(page)[round(key[1]) + 5, round(key[0]):round(key[0]) + 256].astype(int)
+    assert np.abs(bar - colours).max() <= 1
+    assert page.eval_on_selector_all("#map-key-scale span", "s => s.map(e => e.textContent)") == \
+        ["0", "0.25", "0.5", "0.75", "\u22651"]
+    page.keyboard.press("m")
+    settle(page)
+    assert page.get_attribute("#compare", "data-map") == "lost"
+    assert page.eval_on_selector("#compare .hc-a", "e => e.src").endswith(f"/{a.job_key[:12]}.lost.png")
+    # The difference map has its key too: error levels 0 .. 255/gain.
+    page.keyboard.press("d")
+    settle(page)
+    assert page.get_attribute("#compare", "data-map") == "difference"
+    assert page.eval_on_selector_all("#map-key-scale span", "s => s.map(e => e.textContent)") == \
+        ["0", "16", "32", "48", "\u226564"]
+    assert page.problems == []

@@ -18,7 +18,10 @@ from harness.cli.common import fail, out, say
 @click.option("--port", default=8000, show_default=True, type=int, help="Port for --serve (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address --serve binds.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=int, help="Worker processes making image files.")
-def view_command(run_dir: str, out_dir: str | None, serve: bool, port: int, host: str, jobs: int) -> None:
+@click.option("--detail-maps", is_flag=True,
+              help="Also make every row's invented/lost-detail maps (seconds each; --serve makes them on request).")
+def view_command(run_dir: str, out_dir: str | None, serve: bool, port: int, host: str, jobs: int,
+                 detail_maps: bool) -> None:
     """A self-contained comparison site of a run's reconstructions (slider, flip, side by side, zoom,
     difference maps, every row's numbers), opened from file:// or served with --serve."""
     import time
@@ -27,7 +30,7 @@ def view_command(run_dir: str, out_dir: str | None, serve: bool, port: int, host
 
     started = time.perf_counter()
     try:
-        result = write_site(run_dir, out_dir, jobs=jobs, lazy=serve)
+        result = write_site(run_dir, out_dir, jobs=jobs, lazy=serve, detail_maps=detail_maps)
     except ViewerError as exc:
         fail(str(exc))
     seconds = time.perf_counter() - started

@@ -16,6 +16,11 @@ import numpy as np
 from harness.render.viewer.rundata import ViewerError, kept_file
 
 THUMBNAIL_WIDTH = 320
+MAP_KINDS = ("invented", "lost")  # detail maps of harness.metrics.detail, one file each per row
+# The colour key of every map (compare.js's difference heat map uses the same anchors): matplotlib's
+# "inferno" approximated by 8 anchors, linear between them, 256 levels (dark = none).
+INFERNO = ((0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99), (212, 72, 66), (245, 125, 21),
+           (250, 193, 39), (252, 255, 164))
 _COLOUR_CHUNKS = {b"iCCP", b"gAMA", b"cHRM", b"sRGB", b"tRNS", b"cICP"}
 
 
@@ -114,6 +119,20 @@ def difference_map(original: np.ndarray, reconstruction: np.ndarray) -> np.ndarr
     return error.max(axis=2)
 
 
+def map_colours() -> np.ndarray:
+    """256 x 3 uint8: the colour of level k (value k/255 of a 0..1 map)."""
+    v = np.arange(256) / 255 * (len(INFERNO) - 1)
+    i = np.minimum(len(INFERNO) - 2, np.floor(v).astype(int))
+    t = (v - i)[:, None]
+    table = np.asarray(INFERNO, float)
+    return np.rint(table[i] * (1 - t) + table[i + 1] * t).astype(np.uint8)
+
+
+def map_levels(values: np.ndarray) -> np.ndarray:
+    """A 0..1 map as levels 0..255 (values above 1 are level 255)."""
+    return np.clip(np.rint(np.nan_to_num(values) * 255), 0, 255).astype(np.uint8)
+
+
 def make_asset(asset: Asset, out_dir: Path, original: Callable[[], np.ndarray] | None = None) -> Path:
     """Write one image file of the site (nothing to do when it is already there). ``original`` returns
     the original's pixels (default: decoded through a small per-process cache)."""
@@ -138,6 +157,11 @@ def make_asset(asset: Asset, out_dir: Path, original: Callable[[], np.ndarray] |
         diff = difference_map(get_original(), row_pixels(asset))
         # The fastest zlib level: 2.5x faster than level 6 for about 10% more bytes on these maps.
         write_atomic(target, encode_png(diff, compress_level=1))
+    elif asset.kind in MAP_KINDS:
+        from harness.metrics.detail import detail_map
+
+        levels = map_levels(detail_map(get_original(), row_pixels(asset), asset.kind))
+        write_atomic(target, encode_png(map_colours()[levels], compress_level=1))
     elif asset.kind == "thumbnail":
         image = Image.fromarray(get_original())
         image.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH), Image.Resampling.LANCZOS, reducing_gap=3.0)

@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from harness.render.viewer.assets import Asset, make_assets
+from harness.render.viewer.assets import MAP_KINDS, Asset, make_assets, map_colours
 from harness.render.viewer.assets import write_atomic as _write_atomic
 from harness.render.viewer.rundata import (
     ViewerError,
@@ -52,10 +52,13 @@ class SitePlan:
     assets: dict[str, Asset] = field(default_factory=dict)  # site path -> asset
     not_shown: list[str] = field(default_factory=list)  # rows without pixels, with the reason
 
-    def assets_of(self, slug: str) -> list[Asset]:
-        """The image files of one image's page: its original and thumbnail first."""
+    def assets_of(self, slug: str, detail: bool = False) -> list[Asset]:
+        """The image files of one image's page: its original and thumbnail first; the detail maps (seconds
+        each) only with ``detail``."""
         page = self.pages[slug]
         paths = [page["original"], page["thumb"], *[p for row in page["rows"] for p in (row["file"], row["diff"])]]
+        if detail:
+            paths += [p for row in page["rows"] for p in row["maps"].values()]
         return [self.assets[p] for p in paths]
 
 
@@ -108,13 +111,16 @@ def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
             recon_path, diff_path = f"img/{slug}/{rid}.png", f"img/{slug}/{rid}.diff.png"
             assets[recon_path] = Asset(recon_path, "reconstruction", str(original), str(run_dir), row)
             assets[diff_path] = Asset(diff_path, "difference", str(original), str(run_dir), row)
+            maps = {kind: f"img/{slug}/{rid}.{kind}.png" for kind in MAP_KINDS}
+            for kind, path in maps.items():
+                assets[path] = Asset(path, kind, str(original), str(run_dir), row)
             errors = {c[len(METRIC_ERROR_PREFIX):]: str(row[c]) for c in error_columns if text(row.get(c))}
             shown.append({
                 "id": rid, "codec": str(row["codec"]), "codec_name": text(row.get("codec_name")),
                 "knob": text(row.get("knob")), "point": json_number(row.get("point")),
                 "bpp": json_number(row.get("bpp")), "target_bpp": json_number(row.get("target_bpp")),
                 "rate_source": text(row.get("rate_source")), "codec_version": text(row.get("codec_version")),
-                "file": recon_path, "diff": diff_path,
+                "file": recon_path, "diff": diff_path, "maps": maps,
                 "values": {c: json_number(row.get(c)) for c in numbers}, "metric_errors": errors,
             })
         shown.sort(key=lambda r: (r["codec"], r["bpp"] if isinstance(r["bpp"], float) else math.inf))
@@ -144,7 +150,7 @@ def plan_site(run_dir: str | Path, report_href: str | None = None) -> SitePlan:
                         "better": None if info is None else ("higher" if info.higher_is_better else "lower")})
     from harness.render.viewer.curves import mean_curves
 
-    index = {"mean_curves": mean_curves(pages, numbers, reference), "run": run_dir.resolve().name, "reference": reference, "tolerance": run_tolerance(run_dir), "codecs": codecs, "images": images,
+    index = {"map_colours": map_colours().tolist(), "detail_maps": False, "mean_curves": mean_curves(pages, numbers, reference), "run": run_dir.resolve().name, "reference": reference, "tolerance": run_tolerance(run_dir), "codecs": codecs, "images": images,
              "numbers": columns, "not_shown": not_shown, "report": report_href}
     return SitePlan(run_dir, index, pages, assets, not_shown)
 
@@ -200,21 +206,23 @@ def site_size(out_dir: Path) -> tuple[int, int]:
 
 
 def write_site(run_dir: str | Path, out_dir: str | Path | None = None, *, jobs: int = 1, lazy: bool = False,
-               images: Iterable[str] | None = None) -> BuildResult:
+               images: Iterable[str] | None = None, detail_maps: bool = False) -> BuildResult:
     """Write the comparison site of a run to ``out_dir`` (default ``RUN/viewer``). ``lazy`` writes the
     pages and data only: the image files are then made on request (:mod:`harness.render.viewer.server`).
-    ``images`` limits the image files made to those images (names)."""
+    ``images`` limits the image files made to those images (names). ``detail_maps`` also makes every
+    row's invented- and lost-detail maps (seconds per reconstruction; served, they are made on request)."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "viewer"
     report = run_dir / "report" / "report.html"
     href = os.path.relpath(report, out).replace(os.sep, "/") if report.is_file() else None
     plan = plan_site(run_dir, report_href=href)
+    plan.index["detail_maps"] = bool(detail_maps or lazy)
     out.mkdir(parents=True, exist_ok=True)
     write_pages(plan, out)
     errors: list[str] = []
     if not lazy:
         wanted = set(images) if images is not None else None
-        groups = [plan.assets_of(slug) for slug, page in plan.pages.items()
+        groups = [plan.assets_of(slug, detail_maps) for slug, page in plan.pages.items()
                   if wanted is None or page["image"] in wanted]
         if jobs > 1 and len(groups) > 1:
             from joblib import Parallel, delayed

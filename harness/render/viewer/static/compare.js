@@ -8,6 +8,7 @@
  *   const view = HarnessCompare.mount(element, {
  *     a: "a.png", b: "b.png", original: "original.png",   // image URLs, all the same size
  *     diffA: "a.diff.png", diffB: "b.diff.png",           // optional: |error| maps (grey, 0..255)
+ *     mapsA: {invented: "a.invented.png", lost: ...}, mapsB: {...}, // optional: coloured detail maps
  *     width: 768, height: 512,                            // optional: read from the images otherwise
  *     labels: {a: "vvc 0.30 bpp", b: "jpeg 0.31 bpp", original: "original"},
  *     mode: "slider",          // "slider" | "flip" | "side"
@@ -17,6 +18,7 @@
  *     flip: "a",               // which side flip mode shows: "a" | "b"
  *     original: false,         // state key "showOriginal": every pane shows the original
  *     diff: false, gain: 4,    // show the difference maps, amplified gain times
+ *     map: null,               // "invented" | "lost": show that detail map of each side instead
  *     tags: true,              // corner labels; false hides them (e.g. a blind study)
  *     keys: true,              // listen to the keyboard (see KEYS); false for embedding several
  *     onChange: (state) => {}, // called after every change of the view state
@@ -45,11 +47,13 @@
   var ZOOMS = ["fit", 1, 2, 4, 8];
   var MODES = ["slider", "flip", "side"];
   var GAINS = [1, 2, 4, 8, 16, 32];
+  var MAPS = ["invented", "lost"];
   var KEYS = {
     s: "slider mode", f: "flip mode", x: "side by side",
     " ": "flip between A and B", a: "show A", b: "show B", o: "show the original",
     "0": "fit", "1": "1:1", "2": "2x", "4": "4x", "8": "8x", "+": "zoom in", "-": "zoom out",
     arrows: "pan", "[": "slider left", "]": "slider right", d: "difference maps", g: "gain up", G: "gain down",
+    m: "detail maps: invented, lost, off",
   };
   // An approximation of matplotlib's "inferno" (perceptually uniform, dark = no error).
   var INFERNO = [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21],
@@ -92,8 +96,10 @@
       showOriginal: !!opts.showOriginal,
       diff: !!opts.diff,
       gain: GAINS.indexOf(Number(opts.gain)) >= 0 ? Number(opts.gain) : 4,
+      map: MAPS.indexOf(opts.map) >= 0 ? opts.map : null,
     };
-    var urls = {a: opts.a, b: opts.b, original: opts.original, diffA: opts.diffA, diffB: opts.diffB};
+    var urls = {a: opts.a, b: opts.b, original: opts.original, diffA: opts.diffA, diffB: opts.diffB,
+                mapsA: opts.mapsA || {}, mapsB: opts.mapsB || {}};
     var labels = Object.assign({a: "A", b: "B", original: "original"}, opts.labels || {});
     var size = {w: Number(opts.width) || 0, h: Number(opts.height) || 0};
 
@@ -160,6 +166,7 @@
 
     function sourceOf(side) {
       if (side === "o") return urls.original;
+      if (state.map) return (side === "a" ? urls.mapsA : urls.mapsB)[state.map] || null;
       if (state.diff) return side === "a" ? urls.diffA : urls.diffB;
       return urls[side];
     }
@@ -231,7 +238,8 @@
       MODES.forEach(function (m) { element.classList.toggle("hc-mode-" + m, state.mode === m); });
       element.classList.toggle("hc-diff", state.diff);
       element.classList.toggle("hc-original", state.showOriginal);
-      var filter = state.diff ? "url(#" + id + "-heat)" : "none";
+      var filter = state.diff && !state.map ? "url(#" + id + "-heat)" : "none";
+      element.setAttribute("data-map", state.map || (state.diff ? "difference" : ""));
       var show = {a: false, b: false, b2: false, o1: state.showOriginal, o2: state.showOriginal && state.mode === "side"};
       if (!state.showOriginal) {
         if (state.mode === "slider") { show.a = true; show.b = true; }
@@ -250,7 +258,7 @@
       ["R", "G", "B"].forEach(function (c, i) {
         svg.querySelector("feFunc" + c).setAttribute("tableValues", heatTable(state.gain, i));
       });
-      var suffix = state.diff ? " (difference x" + state.gain + ")" : "";
+      var suffix = state.map ? " (" + state.map + " detail)" : state.diff ? " (difference x" + state.gain + ")" : "";
       if (state.showOriginal) {
         tags.left.textContent = labels.original; tags.right.textContent = ""; tags.pane2.textContent = labels.original;
       } else if (state.mode === "flip") {
@@ -269,7 +277,7 @@
       // scale: device pixels per image pixel; cssScale: CSS pixels per image pixel (for panning by pointer).
       var d = current();
       return {mode: state.mode, zoom: state.zoom, center: center(), split: state.split, flip: state.flip,
-              showOriginal: state.showOriginal, diff: state.diff, gain: state.gain, scale: d.scale,
+              showOriginal: state.showOriginal, diff: state.diff, gain: state.gain, map: state.map, scale: d.scale,
               cssScale: d.scale / D.ratio(), drawn: d.zoom === null ? "scaled" : d.zoom};
     }
 
@@ -280,7 +288,8 @@
 
     function set(update) {
       update = update || {};
-      ["a", "b", "original", "diffA", "diffB"].forEach(function (k) { if (k in update) urls[k] = update[k]; });
+      ["a", "b", "original", "diffA", "diffB", "mapsA", "mapsB"].forEach(function (k) { if (k in update) urls[k] = update[k] || (k.indexOf("maps") === 0 ? {} : update[k]); });
+      if ("map" in update) state.map = MAPS.indexOf(update.map) >= 0 ? update.map : null;
       if (update.labels) Object.assign(labels, update.labels);
       if (update.width) size.w = Number(update.width);
       if (update.height) size.h = Number(update.height);
@@ -350,7 +359,8 @@
       else if (k === "ArrowDown") pan(0, -step);
       else if (k === "[") set({split: state.split - 0.05});
       else if (k === "]") set({split: state.split + 0.05});
-      else if (k === "d") set({diff: !state.diff});
+      else if (k === "d") set({diff: !state.diff, map: null});
+      else if (k === "m") set({map: MAPS[MAPS.indexOf(state.map) + 1] || null});
       else if (k === "g") set({gain: GAINS[Math.min(GAINS.length - 1, GAINS.indexOf(state.gain) + 1)]});
       else if (k === "G") set({gain: GAINS[Math.max(0, GAINS.indexOf(state.gain) - 1)]});
       else handled = false;
@@ -478,5 +488,6 @@
     };
   }
 
-  global.HarnessCompare = {mount: mount, ZOOMS: ZOOMS, MODES: MODES, GAINS: GAINS, KEYS: KEYS};
+  global.HarnessCompare = {mount: mount, ZOOMS: ZOOMS, MODES: MODES, GAINS: GAINS, MAPS: MAPS, KEYS: KEYS,
+                           heatTable: heatTable, INFERNO: INFERNO};
 })(typeof window !== "undefined" ? window : this);

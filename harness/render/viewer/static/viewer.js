@@ -260,6 +260,10 @@
     if (state.mode === "flip") p.push("flip=" + state.flip);
     if (state.showOriginal) p.push("original=1");
     if (state.diff) p.push("diff=1", "gain=" + state.gain);
+    if (state.map) p.push("map=" + state.map);
+    drawKey(state);
+    $("#map-toggle").classList.toggle("on", !!state.map);
+    $("#map-toggle").textContent = state.map ? state.map + " detail" : "detail";
     if (!matchRate) p.push("match=0");
     var hash = "#" + p.join("&");
     if (location.hash !== hash) history.replaceState(null, "", hash);
@@ -281,6 +285,37 @@
     if (g === null) { box.textContent = sides.a === "original" || sides.b === "original" ? "against the original" : ""; return; }
     box.textContent = sameRate(sides.a, sides.b) ? "same rate (B " + gapText(g) + ")"
       : "B " + gapText(g) + " vs A: rates differ, metrics not coloured";
+  }
+
+  // --- the colour key of the map shown (difference or detail): 256 levels, its numeric scale below.
+  var MAP_TITLES = {invented: "invented detail: share of the reconstruction's local detail that is not the original's",
+                    lost: "lost detail: share of the original's local detail that is gone"};
+  function drawKey(state) {
+    var key = $("#map-key"), colours = null, scale = [], title = "";
+    if (state.map) {
+      colours = INDEX.map_colours;
+      scale = ["0", "0.25", "0.5", "0.75", "\u22651"];
+      title = MAP_TITLES[state.map];
+    } else if (state.diff) {
+      var tables = [0, 1, 2].map(function (c) { return HarnessCompare.heatTable(state.gain, c).split(" ").map(Number); });
+      colours = tables[0].map(function (r, k) { return [r * 255, tables[1][k] * 255, tables[2][k] * 255]; });
+      var top = 255 / state.gain;
+      scale = ["0", String(Math.round(top / 4)), String(Math.round(top / 2)), String(Math.round(3 * top / 4)),
+               "\u2265" + Math.round(top)];
+      title = "largest absolute RGB error against the original (levels of 255), amplified x" + state.gain;
+    }
+    key.hidden = !colours;
+    if (!colours) return;
+    key.title = title;
+    $("#map-key-title").textContent = state.map ? state.map : "error";
+    var canvas = $("#map-key-bar"), ctx = canvas.getContext("2d");
+    colours.forEach(function (c, k) {
+      ctx.fillStyle = "rgb(" + Math.round(c[0]) + "," + Math.round(c[1]) + "," + Math.round(c[2]) + ")";
+      ctx.fillRect(k, 0, 1, canvas.height);
+    });
+    var box = $("#map-key-scale");
+    box.innerHTML = "";
+    scale.forEach(function (t) { box.appendChild(make("span", {}, t)); });
   }
 
   // --- the RD chart: this image's rows (or the run's mean curves), metric and axis chosen by the reader;
@@ -338,8 +373,9 @@
     drawChart();
     $("#match-rate").checked = matchRate;
     document.title = page.image + ": " + sideLabel(sides.a) + " vs " + sideLabel(sides.b);
+    var maps = function (side) { return INDEX.detail_maps && side !== "original" ? side.maps : {}; };
     var update = {a: urls(sides.a), b: urls(sides.b), original: page.original, diffA: urls(sides.a, "diff"),
-                  diffB: urls(sides.b, "diff"), width: page.width, height: page.height,
+                  diffB: urls(sides.b, "diff"), mapsA: maps(sides.a), mapsB: maps(sides.b), width: page.width, height: page.height,
                   labels: {a: sideLabel(sides.a), b: sideLabel(sides.b)}};
     if (pending) { Object.assign(update, pending); pending = null; }
     view.set(update);
@@ -364,6 +400,7 @@
     state.showOriginal = p.original === "1";
     state.diff = p.diff === "1";
     if (p.gain) state.gain = Number(p.gain);
+    state.map = INDEX.detail_maps && p.map ? p.map : null;
     return state;
   }
 
@@ -421,7 +458,16 @@
     document.querySelectorAll("#zooms button").forEach(function (b) {
       b.addEventListener("click", function () { view.set({zoom: b.dataset.zoom}); });
     });
-    $("#diff-toggle").addEventListener("click", function () { view.set({diff: !view.state().diff}); });
+    $("#diff-toggle").addEventListener("click", function () { view.set({diff: !view.state().diff, map: null}); });
+    var mapButton = $("#map-toggle");
+    if (!INDEX.detail_maps) {
+      mapButton.disabled = true;
+      mapButton.title = "detail maps: build with `harness view RUN --detail-maps`, or serve with --serve";
+    }
+    mapButton.addEventListener("click", function () {
+      var now = view.state().map;
+      view.set({map: HarnessCompare.MAPS[HarnessCompare.MAPS.indexOf(now) + 1] || null});
+    });
     $("#original-toggle").addEventListener("click", function () { view.set({showOriginal: !view.state().showOriginal}); });
     $("#gain-select").addEventListener("change", function () { view.set({gain: Number($("#gain-select").value), diff: true}); });
     ["a", "b"].forEach(function (which) {
