@@ -51,7 +51,7 @@ class EqualRate:
     tolerance: float = DEFAULT_RATE_TOLERANCE
 
 
-# The columns the study reads when the user names none (others of the run stay out of the tables).
+# The columns an equal-rate comparison reads when the user names none (others of the run stay out of the tables).
 STUDY_METRICS = ("psnr_rgb", "psnr_y709", "ms_ssim_rgb", "lpips_alex", "lpips_vgg", "dists")
 
 

@@ -1,7 +1,7 @@
 """The reconstruction of a row, from what the run kept: the one way to get a row's decoded pixels.
 
 Used by the metric completion of runs (``harness metrics RUN --add``, a re-run with more ``--metrics``,
-``--retry-failed``), by viewers and by studies.
+``--retry-failed``), by the viewer and by pairwise studies.
 """
 
 from __future__ import annotations
