@@ -32,14 +32,14 @@ def get_metric(name: str) -> Metric:
     cls = _METRICS.get(base)
     try:
         return cls(**options)
-    except TypeError:
+    except TypeError:  # a metric whose constructor takes no options
         raise MetricError(f"metric {base!r} does not take the options {', '.join(options)}") from None
 
 
 def metric_of_column(column: str) -> str | None:
     """The name of the registered metric that produces result column ``column``, or None."""
     for cls in _METRICS.classes():
-        if any(col.name == column for col in cls.columns):
+        if cls.column_of(column) is not None:
             return cls.name
     return None
 
@@ -47,9 +47,9 @@ def metric_of_column(column: str) -> str | None:
 def column_info(column: str) -> Column | None:
     """The description of a result column produced by any registered metric, or None."""
     for cls in _METRICS.classes():
-        for col in cls.columns:
-            if col.name == column:
-                return col
+        found = cls.column_of(column)
+        if found is not None:
+            return found
     return None
 
 
@@ -62,7 +62,7 @@ class MetricSuite:
         self._cache_size = cache_size * max(1, len(self.metrics))
 
     def _prepared_state(self, metric: Metric, image_key: str, reference: np.ndarray) -> Any:
-        key = (metric.name, image_key)
+        key = (metric.label, image_key)
         if key in self._prepared:
             self._prepared.move_to_end(key)
             return self._prepared[key]
@@ -74,22 +74,21 @@ class MetricSuite:
 
     def evaluate_each(self, image_key: str, reference: np.ndarray, reconstruction: np.ndarray,
                       error_gram: np.ndarray | None = None) -> dict[str, tuple[dict[str, float | None], str | None]]:
-        """Per metric name, its columns' values and None, or no values and its one-line error: a failing
-        metric is recorded and the others still count. ``error_gram``: the pair's error matrix
-        (:func:`harness.core.pixelerror.error_gram`) when the caller has it; metrics that are functions of it
-        (``from_error_gram``) then do not pass over the pixels again."""
+        """Per metric label (``cvvdp:display=standard_fhd``), its columns' values and None, or no values and
+        its one-line error: a failing metric is recorded and the others still count. ``error_gram``: the
+        pair's error matrix (:func:`harness.core.pixelerror.error_gram`) when the caller has it; metrics
+        that declare ``uses_error_gram`` then do not pass over the pixels again."""
         outcomes: dict[str, tuple[dict[str, float | None], str | None]] = {}
         for metric in self.metrics:
             try:
-                from_gram = getattr(metric, "from_error_gram", None)
-                if error_gram is not None and from_gram is not None:
+                if error_gram is not None and metric.uses_error_gram:
                     pixels = reference.shape[0] * reference.shape[1]
-                    outcomes[metric.name] = (dict(from_gram(error_gram, pixels)), None)
+                    outcomes[metric.label] = (dict(metric.from_error_gram(error_gram, pixels)), None)
                     continue
                 state = self._prepared_state(metric, image_key, reference)
-                outcomes[metric.name] = (dict(metric.compute(reference, reconstruction, state)), None)
+                outcomes[metric.label] = (dict(metric.compute(reference, reconstruction, state)), None)
             except Exception as exc:  # noqa: BLE001  (a failing metric is recorded, the run goes on)
-                outcomes[metric.name] = ({}, one_line(exc))
+                outcomes[metric.label] = ({}, one_line(exc))
         return outcomes
 
     def evaluate(self, image_key: str, reference: np.ndarray, reconstruction: np.ndarray) -> tuple[dict[str, float | None], list[str]]:

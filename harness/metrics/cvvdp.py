@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from harness.metrics import register
 from harness.metrics.base import Column, Metric, MetricError
 
 DEFAULT_DISPLAY = "standard_4k"
+_PREFIX = "cvvdp_jod_"  # the columns of other display models: cvvdp_jod_<display>
 _lock = threading.Lock()
 
 
@@ -66,13 +67,41 @@ def cvvdp_jod(reference: np.ndarray, reconstruction: np.ndarray, display: str = 
 class Cvvdp(Metric):
     name = "cvvdp"
     description = f"ColorVideoVDP (PyPI cvvdp) in JOD, display model {DEFAULT_DISPLAY} (option display=NAME)"
-    columns = (Column("cvvdp_jod", "ColorVideoVDP", "JOD", True),)
+    columns: ClassVar[tuple[Column, ...]] = (Column("cvvdp_jod", "ColorVideoVDP", "JOD", True),)
+    option_defaults: ClassVar[dict[str, str]] = {"display": DEFAULT_DISPLAY}
 
-    def __init__(self, display: str = DEFAULT_DISPLAY) -> None:
-        self.display = display
-        self.column = "cvvdp_jod" if display == DEFAULT_DISPLAY else f"cvvdp_jod_{display}"
-        if display != DEFAULT_DISPLAY:
-            self.columns = (Column(self.column, f"ColorVideoVDP ({display})", "JOD", True),)  # type: ignore[misc]
+    def __init__(self, **options: str) -> None:
+        super().__init__(**options)
+        self.display = self.option("display")
+        self.column = self._column(self.display).name
+        self.columns = self.output_columns()  # type: ignore[misc,assignment]  # this instance's columns
+
+    @staticmethod
+    def _column(display: str) -> Column:
+        if display == DEFAULT_DISPLAY:
+            return Cvvdp.columns[0]
+        return Column(f"{_PREFIX}{display}", f"ColorVideoVDP ({display})", "JOD", True)
+
+    def output_columns(self) -> tuple[Column, ...]:
+        return (self._column(self.display),)
+
+    @classmethod
+    def column_of(cls, column: str) -> Column | None:
+        if column.startswith(_PREFIX) and len(column) > len(_PREFIX):
+            return cls._column(column[len(_PREFIX):])
+        return super().column_of(column)
+
+    def version(self) -> str:
+        return f"cvvdp {_package_version('cvvdp')}"
 
     def compute(self, reference, reconstruction, prepared):
-        return {self.column: cvvdp_jod(reference, reconstruction, self.display)}
+        return {self._column(self.display).name: cvvdp_jod(reference, reconstruction, self.display)}
+
+
+def _package_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"

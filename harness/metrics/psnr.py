@@ -48,6 +48,7 @@ def _luma_weights(matrix: str) -> np.ndarray:
 @register
 class Psnr(Metric):
     name = "psnr"
+    uses_error_gram = True
     description = "PSNR on RGB, on luma Y' (BT.709, BT.601) and 6:1:1 Y'CbCr (BT.709); +inf when identical"
     columns = (
         Column("psnr_rgb", "PSNR (RGB)", "dB", True),
@@ -59,7 +60,7 @@ class Psnr(Metric):
     def compute(self, reference, reconstruction, prepared):
         return self.from_error_gram(error_gram(reference, reconstruction), reference.shape[0] * reference.shape[1])
 
-    def from_error_gram(self, gram: np.ndarray, pixels: int) -> dict[str, float]:
+    def from_error_gram(self, gram: np.ndarray, pixels: int) -> dict[str, float | None]:
         """Every column from the pair's error matrix (the codec stage computes it for its plausibility
         check; the suite hands it over so the pixels are read once)."""
         y, cb, cr = (psnr_db(mse_of(gram, pixels, row)) for row in ycbcr_matrix("bt709"))

@@ -128,8 +128,8 @@ class Row:
         needs: never computed, or failed when ``retry_failed``."""
         missing = []
         for name in names:
-            metric_name, columns = _metric_columns(name)
-            if metric_name in self.metric_errors:
+            label, columns = _metric_columns(name)
+            if label in self.metric_errors:
                 if retry_failed:
                     missing.append(name)
             elif not all(c in self.values for c in columns):
@@ -141,11 +141,11 @@ class Row:
         from harness.metrics import get_metric
 
         metric = get_metric(name)
-        for column in metric.columns:
+        for column in metric.output_columns():
             self.values.pop(column.name, None)
-        self.metric_errors.pop(metric.name, None)
+        self.metric_errors.pop(metric.label, None)
         if error is not None:
-            self.metric_errors[metric.name] = error
+            self.metric_errors[metric.label] = error
         else:
             self.values.update(values)
 
@@ -207,11 +207,11 @@ class Row:
 
 @functools.lru_cache(maxsize=256)
 def _metric_columns(spec: str) -> tuple[str, tuple[str, ...]]:
-    """A metric spec's name and value columns (asked once per spec: a resume asks for every row)."""
+    """A metric spec's label and value columns (asked once per spec: a resume asks for every row)."""
     from harness.metrics import get_metric
 
     metric = get_metric(spec)
-    return metric.name, tuple(c.name for c in metric.columns)
+    return metric.label, tuple(c.name for c in metric.output_columns())
 
 
 FIELDS = tuple(f for f in dataclasses.fields(Row) if f.name not in ("values", "metric_errors"))
