@@ -427,3 +427,64 @@ def test_a_version_1_study_is_migrated_with_every_vote(run_dir):
     assert len(invite(again, 1)) == 1  # the raters table exists
     scores = score_votes(again.votes(), list(condition_info(again)["condition"]), bootstrap=20)
     assert scores.votes_used == sum(not v.golden for v in votes)
+
+
+def test_stopping_rules_end_the_study_and_the_report_says_which(run_dir):
+    """A vote budget, and an interval width: once met, no new pairs for anyone (raters get their end page),
+    the study's meta says what ended it, and so does the report."""
+    from harness.pairwise.report import report_study
+    from harness.pairwise.select import Selector
+    from harness.pairwise.settings import Settings
+
+    images = None
+    for name, settings, reason in (("budget", Settings(budget=50, min_seconds=0), "budget: 50 counted votes"),
+                                   ("width", Settings(stop_width=400, min_seconds=0), "stop width")):
+        db = create_study(run_dir, name, codecs=["jpeg", "webp"], settings=settings)
+        images = sorted(r["name"] for r in db.images())
+        truth = Truth(rate_shift_truth(condition_info(db), OFFSETS, SLOPE), images)
+        cast = simulate_session(db, truth, 2000, n_raters=4, seed=1)
+        assert cast < 2000
+        meta = db.meta()
+        assert meta["ended_by"].startswith(reason), meta["ended_by"]
+        assert Selector(db).next_trial("someone-new") is None or Selector(db).next_trial("someone-new").phase == "golden"
+        counted = [v for v in db.votes() if not v.golden and not v.fast]
+        if name == "budget":
+            assert len(counted) == 50
+        rep = report_study(db, bootstrap=50, formats=("png",), require_golden=False)
+        assert f"The study ended by its stopping rule: {meta['ended_by']}" in rep.files["report"].read_text()
+
+
+def test_fast_votes_are_flagged_left_out_and_counted(run_dir):
+    from starlette.testclient import TestClient
+
+    from harness.pairwise.server import make_app
+    from harness.pairwise.sessions import invite
+    from harness.pairwise.settings import Settings
+
+    db = create_study(run_dir, "fast", codecs=["jpeg", "webp"], settings=Settings(min_seconds=0.8))
+    (_, token), = invite(db, 1)
+    client = TestClient(make_app(db), headers={"Authorization": f"Bearer {token}"})
+    trial = client.get("/api/next").json()["trial"]
+    # the page says 5 s, but the server saw the vote 0.0x s after the trial was shown: flagged
+    assert client.post("/api/vote", json={"trial": trial, "choice": "a", "seconds": 5.0}).status_code == 200
+    trial = client.get("/api/next").json()["trial"]
+    import time
+
+    time.sleep(0.9)
+    assert client.post("/api/vote", json={"trial": trial, "choice": "a", "seconds": 0.3}).status_code == 200  # page: fast
+    trial = client.get("/api/next").json()["trial"]
+    time.sleep(0.9)
+    assert client.post("/api/vote", json={"trial": trial, "choice": "b", "seconds": 1.2}).status_code == 200
+    assert [v.fast for v in db.votes()] == [True, True, False]
+    with db.connect() as conn:
+        shown = [r[0] for r in conn.execute("SELECT shown_seconds FROM votes ORDER BY id")]
+    assert shown[0] < 0.8 <= shown[1] and shown[2] >= 0.8
+    while all(v.golden or v.fast for v in db.votes()):  # one slow vote on a real pair, to score
+        trial = client.get("/api/next").json()["trial"]
+        time.sleep(0.9)
+        client.post("/api/vote", json={"trial": trial, "choice": "b", "seconds": 1.2})
+    votes = db.votes()
+    scores = score_votes(votes, list(condition_info(db)["condition"]), bootstrap=10, require_golden=False,
+                         golden_threshold=0.0)
+    assert scores.votes_used == sum(not v.golden and not v.fast for v in votes)
+    assert scores.extra["fast_votes"] == sum(not v.golden and v.fast for v in votes)
