@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from harness.codecs import get_codec
@@ -110,7 +109,6 @@ def test_clicking_the_rd_chart_sets_the_sides(matched, browser):
     expected = rows[rows.codec == "jpeg"].groupby("point").bpp.mean()
     index = site.plan.index["mean_curves"]["jpeg"]
     assert [p["bpp"] for p in index] == pytest.approx(sorted(expected))
-    assert isinstance(pd.Series(expected), pd.Series)
     assert page.problems == []
 
 
@@ -159,3 +157,48 @@ def test_detail_maps_are_the_detail_metric_through_the_colour_key(matched, brows
     assert page.eval_on_selector_all("#map-key-scale span", "s => s.map(e => e.textContent)") == \
         ["0", "16", "32", "48", "\u226564"]
     assert page.problems == []
+
+
+def _geomean(values: list[float]) -> float:
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def test_matched_pairs_page_summarises_the_rows(matched, browser):
+    site, rows = matched
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("requestfailed", lambda req: problems.append(req.url))
+    page.goto((site.out_dir / "pairs.html").as_uri() + "#x=jpeg&y=webp&by=rate&metric=psnr_rgb")
+    page.wait_for_selector("body[data-ready]")
+    # At the same rate: per JPEG row, the WebP row --match searched to its bpp (or within 2%), closest.
+    ratios = []
+    for _, group in rows.groupby("image"):
+        webp = group[group.codec == "webp"]
+        for x in group[group.codec == "jpeg"].itertuples():
+            same = webp[(webp.target_bpp == x.bpp) | (np.maximum(webp.bpp, x.bpp) / np.minimum(webp.bpp, x.bpp) - 1
+                                                      <= 0.02 + 1e-12)]
+            if len(same):
+                ratios.append(float(same.bpp.iloc[int(np.argmin(np.abs(np.log(same.bpp / x.bpp))))] / x.bpp))
+    assert len(ratios) == 4
+    shown = float(page.get_attribute("#pair-summary", "data-geomean"))
+    assert shown == pytest.approx(_geomean(ratios), rel=1e-12)
+    assert page.text_content("#pair-summary").startswith(f"4 pairs: webp uses {_geomean(ratios):.3f}x the bits")
+    # At the same quality: WebP's bpp at JPEG's PSNR, log-bpp interpolated on each image's WebP rows.
+    page.select_option("#pair-by", "quality")
+    ratios = []
+    for _, group in rows.groupby("image"):
+        webp = group[group.codec == "webp"].sort_values("psnr_rgb")
+        for x in group[group.codec == "jpeg"].itertuples():
+            if webp.psnr_rgb.min() <= x.psnr_rgb <= webp.psnr_rgb.max():
+                ratios.append(float(np.exp(np.interp(x.psnr_rgb, webp.psnr_rgb, np.log(webp.bpp))) / x.bpp))
+    assert ratios
+    assert float(page.get_attribute("#pair-summary", "data-geomean")) == pytest.approx(_geomean(ratios), rel=1e-9)
+    # Sorted by ratio on a click of its heading; a click on a row opens that pair.
+    page.click("#pairs th[data-key='ratio']")
+    shown_ratios = [float(r) for r in page.eval_on_selector_all("#pairs tr[data-ratio]", "rs => rs.map(r => r.dataset.ratio)")]
+    assert shown_ratios == sorted(shown_ratios) and len(shown_ratios) == len(ratios)
+    page.click("#pairs tr[data-ratio] td:nth-child(3)")
+    page.wait_for_selector("body[data-ready]")
+    assert "view.html#image=" in page.url and page.eval_on_selector("#side-a .codec-select", "e => e.value") == "jpeg"
+    assert problems == []

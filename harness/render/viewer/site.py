@@ -39,8 +39,8 @@ from harness.render.viewer.rundata import (
 )
 from harness.run.rows import file_path
 
-STATIC_FILES = ("display.js", "chart.js", "compare.js", "compare.css", "viewer.js", "viewer.css")
-PAGE_FILES = ("index.html", "view.html")
+STATIC_FILES = ("display.js", "chart.js", "pairs.js", "compare.js", "compare.css", "viewer.js", "viewer.css")
+PAGE_FILES = ("index.html", "view.html", "pairs.html")
 # Columns of a row shown beside its side after bpp and its metrics (when the run has them).
 ROW_NUMBERS = ("bpp_payload", "file_bytes", "target_bpp", "encode_seconds", "decode_seconds")
 
