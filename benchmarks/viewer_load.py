@@ -4,7 +4,8 @@ For a run's site (``harness view RUN`` first), and for a synthesised CLIC-size s
 its data replicated to 428 images of ``--rows`` reconstructions each, every entry pointing at the run's
 image files, so the data and the pages are CLIC-size while each comparison shows the run's pixels):
 
-- index load: navigation start to the last image card in the DOM (every row of the index read);
+- index load: navigation start to the index page built (every image card and codec row in the page;
+  thumbnails then load lazily as they scroll into view);
 - comparison ready: navigation start to both sides' pixels decoded (body[data-ready], images complete),
   the RD chart drawn;
 - size: bytes of pages + data (what the browser parses), and of the whole site folder.
@@ -71,13 +72,12 @@ def measure(site: Path, repeats: int) -> dict[str, float]:
     with chromium(1440, 900) as context:
         for _ in range(repeats):
             page = context.new_page()
-            page.goto((site / "index.html").as_uri())
-            page.wait_for_function(f"() => document.querySelectorAll('.card').length === {image and 0} || "
-                                   "document.querySelectorAll('.card').length > 0")
-            index_ms.append(page.evaluate("performance.now()"))
+            page.goto((site / "index.html").as_uri(), wait_until="commit")
+            page.wait_for_function("() => performance.getEntriesByName('harness-index-ready').length > 0", polling=5)
+            index_ms.append(page.evaluate("performance.getEntriesByName('harness-index-ready')[0].startTime"))
             page.close()
             page = context.new_page()
-            page.goto((site / "view.html").as_uri() + f"#image={image}&mode=slider&zoom=1")
+            page.goto((site / "view.html").as_uri() + f"#image={image}&mode=slider&zoom=1", wait_until="commit")
             page.wait_for_function(
                 "() => document.body.dataset.ready && document.querySelector('#chart svg') && "
                 "[...document.querySelectorAll('#compare .hc-img')].filter(i => i.style.display !== 'none')"

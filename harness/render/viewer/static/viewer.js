@@ -536,6 +536,9 @@
     document.body.textContent = "data/index.js is missing: run `harness view RUN` again.";
     return;
   }
-  if (document.body.dataset.page === "index") renderIndex();
+  if (document.body.dataset.page === "index") {
+    renderIndex();
+    if (window.performance && performance.mark) performance.mark("harness-index-ready");
+  }
   else renderView();
 })();
