@@ -23,8 +23,11 @@ from harness.cli.plugin import ReportDone, installed
 @click.option("--min-overlap", default=None, type=float, help="Minimum shared fraction of the ranges for a BD value (default 0.4, as in FAU's package: overlap over the union of both ranges).")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False), help="Output folder (default: RUN/report).")
 @click.option("--format", "formats", default="md,csv,html", show_default=True, help="Files to write: md, csv, html.")
+@click.option("--jpeg-ai", "jpeg_ai", is_flag=True,
+              help="Only the JPEG AI table: BD-rate on MS-SSIM, VIF, FSIM, NLPD, IW-SSIM, VMAF, PSNR-HVS-M and their mean (jpeg_ai.md, jpeg_ai.csv).")
 def report_command(run_dir: str, anchor: str | None, metrics: str | None, method: str, pooling: str, rate_column: str,
-                   min_overlap: float | None, out_dir: str | None, formats: str, **plugin_values: Any) -> None:
+                   min_overlap: float | None, out_dir: str | None, formats: str, jpeg_ai: bool = False,
+                   **plugin_values: Any) -> None:
     """BD-rate and BD-quality of every codec against an anchor, matched-quality ratios and a codec summary."""
     from harness.analysis.bdrate import DEFAULT_MIN_OVERLAP
     from harness.analysis.selection import ReportError, default_anchor, load_run
@@ -32,6 +35,14 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
 
     try:
         chosen = anchor or default_anchor(load_run(run_dir))
+        if jpeg_ai:
+            from harness.render.jpegai import jpegai_report
+
+            _, text, files = jpegai_report(run_dir, chosen, rate_column=rate_column, out_dir=out_dir)
+            out.print(text, markup=False, highlight=False)
+            for path in files.values():
+                console.print(f"wrote {path}", highlight=False)
+            return
         report = report_run(run_dir, chosen, split(metrics) or None, method=method, pooling=pooling,
                             rate_column=rate_column, min_overlap=DEFAULT_MIN_OVERLAP if min_overlap is None else min_overlap,
                             out_dir=out_dir, formats=split(formats), console=out)

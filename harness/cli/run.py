@@ -63,13 +63,20 @@ QUICK_PROFILE = "jpeg,webp,avif:speed=6,jxl:effort=7,hevc,vvc:preset=fast"
                    "every repeat must give the same bits and pixels).")
 @click.option("--max-megapixels", default=None, type=float,
               help="Largest picture read, in megapixels (default: Pillow's 89.5 MP decompression-bomb limit).")
+@click.option("--lossless", is_flag=True,
+              help="The lossless sweep instead: each codec's lossless mode(s) (--codecs from jxl, webp, avif, hevc, "
+                   "jpeg2000, png-oxipng, or CODEC:EFFORT; default all), bit-exactness checked, bpp and MP/s, into "
+                   "RESULTS/<run>/lossless/.")
 @DEVICE_OPTION
 def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str, points: str | None,
         target_bpp: str | None, match: str | None, tolerance: float, metrics: str | None, jobs: int,
         keep_reconstructions: bool, no_keep_bitstreams: bool, retry_failed: bool, backend: str,
-        scheduler: str | None, ship_images: bool, time_repeats: int, max_megapixels: float | None,
+        scheduler: str | None, ship_images: bool, time_repeats: int, max_megapixels: float | None, lossless: bool,
         device: str | None, **plugin_values: Any) -> None:
     """Encode and decode every image of DATASET with every codec, and record one row per operating point."""
+    if lossless:
+        _lossless(codec_specs, dataset, run_name, results_root)
+        return
     set_device(device)
     # Every usage error before any work: nothing read, no run folder made.
     asked = RunRequest.check(codec_specs, points, target_bpp, match, tolerance, metrics, jobs, backend, scheduler,
@@ -147,3 +154,25 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
 
 
 COMMANDS = [run]
+
+
+def _lossless(codec_specs: str, dataset: str, run_name: str | None, results_root: str) -> None:
+    from harness.core.images import ImageError
+    from harness.datasets import DatasetError, resolve_dataset
+    from harness.render.lossless import write_lossless
+    from harness.run.lossless import lossless_sweep, select_modes
+
+    specs = [] if codec_specs == QUICK_PROFILE else list(dict.fromkeys(split(codec_specs)))
+    try:
+        modes = select_modes(specs)
+        data = resolve_dataset(dataset)
+        rows = lossless_sweep(data, modes, progress=lambda what: console.print(what, highlight=False))
+    except (ValueError, DatasetError, ImageError) as exc:
+        fail(str(exc))
+    files = write_lossless(rows, Path(results_root) / (run_name or data.name) / "lossless")
+    console.print(files["report"].read_text(), markup=False, highlight=False)
+    for path in files.values():
+        console.print(f"wrote {path}", highlight=False)
+    failed = int((~rows["exact"].astype(bool)).sum())
+    if failed:
+        sys.exit(min(failed, 100))
