@@ -41,7 +41,7 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
             _, text, files = jpegai_report(run_dir, chosen, rate_column=rate_column, out_dir=out_dir)
             out.print(text, markup=False, highlight=False)
             for path in files.values():
-                console.print(f"wrote {path}", highlight=False)
+                say(f"wrote {path}")
             return
         report = report_run(run_dir, chosen, split(metrics) or None, method=method, pooling=pooling,
                             rate_column=rate_column, min_overlap=DEFAULT_MIN_OVERLAP if min_overlap is None else min_overlap,

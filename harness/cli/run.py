@@ -11,7 +11,7 @@ import click
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from harness.cli.common import DEVICE_OPTION, console, fail, say, set_device
+from harness.cli.common import DEVICE_OPTION, console, fail, say, set_device, split
 from harness.cli.runoutput import (
     closing_line,
     count_metric_errors,
@@ -166,13 +166,13 @@ def _lossless(codec_specs: str, dataset: str, run_name: str | None, results_root
     try:
         modes = select_modes(specs)
         data = resolve_dataset(dataset)
-        rows = lossless_sweep(data, modes, progress=lambda what: console.print(what, highlight=False))
+        rows = lossless_sweep(data, modes, progress=say)
     except (ValueError, DatasetError, ImageError) as exc:
         fail(str(exc))
     files = write_lossless(rows, Path(results_root) / (run_name or data.name) / "lossless")
     console.print(files["report"].read_text(), markup=False, highlight=False)
     for path in files.values():
-        console.print(f"wrote {path}", highlight=False)
+        say(f"wrote {path}")
     failed = int((~rows["exact"].astype(bool)).sum())
     if failed:
         sys.exit(min(failed, 100))
