@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from harness.analysis import selection as tables
 from harness.cli import main
+from harness.cli.runoutput import closing_line
 from harness.codecs import get_codec
 from harness.codecs.avif import Avif
 from harness.codecs.hevc import Hevc
@@ -83,6 +84,9 @@ def test_a_default_spelled_out_is_the_same_codec_and_reuses_its_rows(tmp_path):
     assert "2 encoded, 0 already done" in other.output, other.output
     table = tables.load_run(tmp_path / "r")
     assert sorted(table["codec"].unique()) == ["avif", "avif:speed=6"]
+    invocation = json.loads((tmp_path / "r" / "run.json").read_text())["invocations"][-1]
+    assert invocation["simd"]["level"] != "" and invocation["threads"]["jobs"] == 1
+    assert invocation["threads"]["usable_cpus"] >= 1 and "OMP_NUM_THREADS" in invocation["threads"]
     assert {json.loads(o)["speed"] for o in table["codec_options"]} == {"2", "6"}
 
 
@@ -151,6 +155,7 @@ def test_a_schema2_run_migrates_without_encoding_when_nothing_changed(tmp_path):
     matched = _sweep(run, crops, ["jpeg", "avif"], points=[40, 70], match="jpeg")
     assert (again.ran, matched.ran) == (0, 0)
     assert again.adopted + matched.adopted == len(made)
+    assert "earlier harness kept" in closing_line(again, RunStore(run).rows(), "x")
     rows = RunStore(run).rows()
     assert len(rows) == len(made) and all(r.codec_config for r in rows)
     for row in rows:

@@ -136,11 +136,27 @@ def codec_order(df: pd.DataFrame) -> list[str]:
     return sorted(str(c) for c in df["codec"].dropna().unique())
 
 
+def _codec_names(df: pd.DataFrame) -> dict[str, str]:
+    """Codec label -> codec name, from the rows (their typed identity), else from the label itself."""
+    from harness.codecs import codec_name_of
+
+    names = {label: codec_name_of(label) for label in codec_order(df)}
+    if "codec_name" in df.columns:
+        names.update({str(label): str(name) for label, name in zip(df["codec"], df["codec_name"], strict=True)
+                      if isinstance(name, str) and isinstance(label, str)})
+    return names
+
+
 def resolve_anchor(df: pd.DataFrame, anchor: str) -> str:
-    """The codec label an anchor names: a label exactly, or a codec name that only one label has."""
+    """The codec label an anchor names: a label exactly (options at their defaults may be spelled out), or
+    a codec name that only one label has."""
     labels = codec_order(df)
     if anchor in labels:
         return anchor
+    from harness.codecs import label_of
+
+    if ":" in anchor and label_of(anchor) in labels:
+        return label_of(anchor)
     by_name = sorted({str(label) for label, name in zip(df["codec"], df["codec_name"])
                       if isinstance(name, str) and name == anchor}) if "codec_name" in df else []
     if len(by_name) == 1:
@@ -153,8 +169,9 @@ def resolve_anchor(df: pd.DataFrame, anchor: str) -> str:
 def default_anchor(df: pd.DataFrame) -> str:
     """VVC when the run has it (the usual anchor of image-coding papers), else the first codec by name."""
     codecs = codec_order(df)
+    names = _codec_names(df)
     for candidate in codecs:
-        if candidate == "vvc" or candidate.split(":")[0] == "vvc":
+        if names.get(candidate) == "vvc":
             return candidate
     if not codecs:
         raise ReportError("the results table has no rows, so there is no codec to compare against")

@@ -53,6 +53,8 @@ def closing_line(summary: Any, rows: Sequence[Row], parquet: Any) -> str:
               f"metric: {by_metric})" if metric_failed else f"{codec_failed} failed")
     return (f"{summary.total} jobs: {summary.ran} encoded, {summary.skipped} already done"
             + (f", {summary.completed} completed without encoding" if summary.completed else "")
+            + (f" ({summary.adopted} rows of an earlier harness kept: their parameters equal the current "
+               "configuration)" if getattr(summary, "adopted", 0) else "")
             + f"; {len(rows)} rows, {failed}"
             + (f", {absent} not published (no reconstruction of that image)" if absent else "")
             + f" -> {parquet}")

@@ -35,7 +35,9 @@ __all__ = [
     "Outcome",
     "CodecIdentity",
     "codec_class",
+    "codec_name_of",
     "codec_of",
+    "label_of",
     "codec_names",
     "get_codec",
     "parse_codec_spec",
@@ -67,6 +69,21 @@ def parse_codec_spec(spec: str) -> tuple[str, dict[str, str]]:
         name, options = parse_spec(f"{name}:{tail}" if tail else name, "codec", CodecError)
         return name, {positional: first, **options}
     return parse_spec(spec, "codec", CodecError)
+
+
+def codec_name_of(label: str) -> str:
+    """The codec name a codec string or results label starts with, without making the codec (labels of
+    codecs no longer registered still have one)."""
+    return label.strip().partition(":")[0]
+
+
+def label_of(spec: str) -> str:
+    """The results label of codec string ``spec`` (``avif:speed=2`` is ``avif`` while 2 is avif's default);
+    ``spec`` itself when it names no codec here."""
+    try:
+        return get_codec(spec).label
+    except CodecError:
+        return spec
 
 
 def get_codec(spec: str) -> Contender:

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.stats
 
 from harness.analysis import bdrate
+from harness.codecs import codec_name_of
 from harness.pairwise import caveats
 from harness.pairwise.db import StudyDB, StudyError
 from harness.pairwise.scoring import (
@@ -86,7 +87,7 @@ def perceptual_bd_rate(codecs: Sequence[str], bpp: np.ndarray, elo: np.ndarray, 
 def default_anchor(codecs: Sequence[str]) -> str:
     """The codec with the most conditions (a curve to read others against); VVC on a tie, else by name."""
     counts = pd.Series(list(codecs)).value_counts()
-    best = sorted(counts[counts == counts.max()].index, key=lambda c: (c.split(":")[0] != "vvc", c))
+    best = sorted(counts[counts == counts.max()].index, key=lambda c: (codec_name_of(c) != "vvc", c))
     return str(best[0])
 
 
@@ -202,7 +203,7 @@ def report_study(db: StudyDB, *, anchor: str | None = None, bootstrap: int = DEF
     codecs = list(table["codec"])
     chosen = anchor or default_anchor(codecs)
     if chosen not in codecs:
-        by_name = sorted({c for c in codecs if c.split(":")[0] == chosen})
+        by_name = sorted({c for c in codecs if codec_name_of(c) == chosen})
         if len(by_name) != 1:
             raise StudyError(f"anchor {chosen!r} is not a codec of the study (codecs: {', '.join(sorted(set(codecs)))})")
         chosen = by_name[0]

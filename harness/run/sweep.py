@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.codecs import CodecError, Contender, get_codec
+from harness.codecs import Contender, label_of
 from harness.datasets import Dataset
 from harness.metrics import DEFAULT_METRICS
 from harness.run.adopt import adopt_legacy_rows
@@ -116,14 +116,6 @@ def _merged(summaries: Sequence[RunSummary], run_dir: Path) -> RunSummary:
     return total
 
 
-def _label_of(spec: str) -> str:
-    """The label of the codec string ``spec`` (``avif:speed=2`` is ``avif`` while 2 is the default)."""
-    try:
-        return get_codec(spec).label
-    except CodecError:
-        return spec
-
-
 def _run_batch(store: RunStore, jobs: Sequence[EncodeJob], codecs: Sequence[Contender],
                cfg: SweepConfig) -> RunSummary:
     adopted = adopt_legacy_rows(store, jobs, codecs)
@@ -142,14 +134,14 @@ def run_sweep(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], co
     image, at the bpp the reference reached on that image."""
     cfg = replace(config or SweepConfig(), **changes)
     store.create()
-    start_run_info(store, dataset, codecs, cfg.argv)
+    start_run_info(store, dataset, codecs, cfg.argv, cfg.n_jobs)
     common: dict[str, Any] = {"file_sha256": store.original_sha256, "metrics": cfg.metrics,
                               "keep_reconstructions": cfg.keep_reconstructions,
                               "keep_bitstreams": cfg.keep_bitstreams, "tolerance": cfg.tolerance,
                               "ship_images": cfg.ship_images, "time_repeats": cfg.time_repeats}
     phases: list[Callable[[], list[EncodeJob]]]
     if cfg.match:
-        wanted = {cfg.match, _label_of(cfg.match)}
+        wanted = {cfg.match, label_of(cfg.match)}
         reference = [c for c in codecs if c.label in wanted or c.name == cfg.match]
         if not reference:
             raise ValueError(f"--match {cfg.match}: the reference codec must be one of --codecs")

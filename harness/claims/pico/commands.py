@@ -10,6 +10,7 @@ import click
 
 from harness.cli.common import fail, say
 from harness.cli.plugin import Plugins, ReportDone
+from harness.codecs import codec_name_of
 
 
 def with_checkpoint(specs: Sequence[str], checkpoint: str | None) -> list[str]:
@@ -17,7 +18,7 @@ def with_checkpoint(specs: Sequence[str], checkpoint: str | None) -> list[str]:
     that names no checkpoint of its own."""
     if not checkpoint:
         return list(specs)
-    return [f"{s}:checkpoint={checkpoint}" if s.split(":")[0] == "pico-torch" and "checkpoint=" not in s else s
+    return [f"{s}:checkpoint={checkpoint}" if codec_name_of(s) == "pico-torch" and "checkpoint=" not in s else s
             for s in specs]
 
 
