@@ -74,10 +74,10 @@ def test_a_plugin_package_adds_a_command_and_an_option_with_its_hook(tmp_path):
 def test_a_broken_plugin_is_named_once_and_the_rest_works(tmp_path):
     site = tmp_path / "site"
     _install(site, "no_such_module:register")
-    done = _cli(site, "codecs", cwd=tmp_path)
+    done = _cli(site, "--help", cwd=tmp_path)
     assert done.returncode == 0
-    assert "plug-in hello (no_such_module:register) not loaded: ModuleNotFoundError" in done.stderr
-    assert "jpeg" in done.stdout
+    assert done.stderr.count("plug-in hello (no_such_module:register) not loaded: ModuleNotFoundError") == 1
+    assert re.search(r"^\s+run\s+Encode", done.stdout, re.M) and re.search(r"^\s+train\s", done.stdout, re.M)
 
 
 def test_the_pico_claim_plugs_in_its_command_and_options(tmp_path):
