@@ -341,13 +341,35 @@ def test_rows_without_kept_pngs_are_decoded_from_their_bitstreams(tmp_path):
         assert np.array_equal(_pixels(result.out_dir / shown["diff"])[..., 0], difference_map(original, pixels))
 
 
-def test_report_tables_link_to_the_viewer(run_dir, site):
-    from harness.render.report import report_run
+def test_report_and_viewer_find_each_other_whatever_the_order(run_dir, site, browser, tmp_path):
+    from harness.render.report import report_run, write_report
 
+    # The viewer was built first (no report then); the report, written now, links it and tells it.
+    assert '{"report":null}' in (site.out_dir / "data" / "links.js").read_text()
     report = report_run(run_dir, "jpeg", formats=["html"])
     text = report.files["html"].read_text()
     assert 'href="../viewer/view.html#a=webp&amp;b=jpeg"' in text
     assert 'href="../viewer/index.html"' in text
+    page = browser.new_page()
+    page.goto((site.out_dir / "index.html").as_uri())
+    assert page.get_attribute("#report-link", "href") == "../report/report.html"
+    assert not page.eval_on_selector("#report-link", "e => e.hidden")
+    # The report page keeps its links when the viewer is there (checked at load time) ...
+    page.goto(report.files["html"].as_uri())
+    page.wait_for_function("() => window.HARNESS_VIEWER_LINKS !== undefined")
+    assert page.eval_on_selector_all("a[href*='view.html']", "as => as.length") >= 1
+    # ... and drops them when it is not (a report written where no viewer is).
+    alone = write_report(report, tmp_path / "alone", ["html"], viewer=tmp_path / "no-viewer")
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(alone["html"].as_uri())
+    page.wait_for_function("() => !document.querySelector('a[href*=\"view.html\"]')")
+    assert page.text_content(".viewer-note").startswith("harness view RUN makes a comparison viewer")
+    assert [url.rsplit("/", 3)[-3:] for url in failed] == [["no-viewer", "data", "links.js"]]
+    # A viewer built after the report links it from the start.
+    again = write_site(run_dir, tmp_path / "late-viewer", images=[])
+    assert '"report":' in (again.out_dir / "data" / "links.js").read_text()
+    assert again.plan.index["report"] is not None
 
 
 def test_serve_makes_image_files_on_request(run_dir, tmp_path, browser):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,6 +123,17 @@ def _html_bd_table(grid: BDGrid, viewer: str | None = None, anchor: str = "") ->
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _viewer_check(viewer: str) -> str:
+    """A script that keeps the viewer links only if the viewer's data load (from file:// too)."""
+    src = json.dumps(f"{viewer}/data/links.js")
+    return ("<script>(function(){var s=document.createElement('script');s.src=" + src.replace("</", "<\\/")
+            + ";s.onerror=function(){document.querySelectorAll('a[href*=\"view.html\"],.viewer-note a')"
+            ".forEach(function(a){a.removeAttribute('href');});"
+            "document.querySelectorAll('.viewer-note').forEach(function(n){n.textContent="
+            "'harness view RUN makes a comparison viewer of the reconstructions, linked from these tables';});};"
+            "document.head.appendChild(s);})();</script>")
+
+
 def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = None) -> str:
     """A standalone page: tables inline, figures embedded as PNG data; codecs link to the run's
     comparison viewer when ``viewer`` (its href relative to the page) is given."""
@@ -132,8 +144,9 @@ def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = N
              f"<title>Codec comparison: {html.escape(report.run)}</title><style>{_CSS}</style></head><body>",
              f"<h1>Codec comparison: {html.escape(report.run)}</h1><ul>",
              *[f"<li>{html.escape(line)}</li>" for line in legend_lines(report)],
-             (f'<li><a href="{html.escape(viewer)}/index.html">Look at the reconstructions</a>: every codec name '
-              "below opens its comparison with the anchor at equal rate</li>" if viewer else
+             (f'<li class="viewer-note"><a href="{html.escape(viewer)}/index.html">Look at the reconstructions</a>: '
+              "every codec name below opens its comparison with the anchor at equal rate</li>" + _viewer_check(viewer)
+              if viewer else
               "<li>`harness view RUN` makes a comparison viewer of the reconstructions, linked from these tables"
               "</li>"), "</ul>",
              ]
@@ -254,8 +267,13 @@ def write_report(report: Report, out_dir: str | Path, formats: Sequence[str] = (
         elif fmt == "html":
             files["html"] = out / "report.html"
             href = None
-            if viewer is not None and (Path(viewer) / "view.html").is_file():
+            if viewer is not None:
+                # Linked whatever the order: the page checks at load time that the viewer is there (and
+                # unlinks the names if not); a viewer that is there is told where this report is.
+                from harness.render.viewer.site import link_report
+
                 href = Path(os.path.relpath(Path(viewer).resolve(), out.resolve())).as_posix()
+                link_report(Path(viewer), files["html"])
             files["html"].write_text(to_html(report, figures, href))
         else:
             raise ReportError(f"unknown report format {fmt!r} (known: md, csv, html)")

@@ -176,6 +176,7 @@ def write_pages(plan: SitePlan, out_dir: Path) -> list[Path]:
         target = out_dir / name
         _write_atomic(target, package.joinpath("pages", name).read_bytes())
         written.append(target)
+    write_links(out_dir, plan.index.get("report"))
     target = out_dir / "data" / "index.js"
     _write_atomic(target, _data_script("HARNESS_VIEWER_INDEX", None, plan.index).encode())
     written.append(target)
@@ -184,6 +185,23 @@ def write_pages(plan: SitePlan, out_dir: Path) -> list[Path]:
         _write_atomic(target, _data_script("HARNESS_VIEWER_PAGES", slug, page).encode())
         written.append(target)
     return written
+
+
+def write_links(out_dir: Path, report_href: str | None) -> Path:
+    """``data/links.js``: where the run's report is, relative to the site (null: none). The viewer writes
+    it when it is built, ``harness report`` again when it writes a report next to it, so each finds the
+    other whatever the order they were made in."""
+    target = Path(out_dir) / "data" / "links.js"
+    _write_atomic(target, _data_script("HARNESS_VIEWER_LINKS", None, {"report": report_href}).encode())
+    return target
+
+
+def link_report(site: Path, report_html: Path) -> Path | None:
+    """Point the site at ``site`` (if there is one) to the report page ``report_html``."""
+    if not (Path(site) / "view.html").is_file():
+        return None
+    href = os.path.relpath(Path(report_html).resolve(), Path(site).resolve()).replace(os.sep, "/")
+    return write_links(Path(site), href)
 
 
 @dataclass

@@ -37,7 +37,8 @@
   function renderIndex() {
     document.title = "Reconstructions: " + INDEX.run;
     $("#run-name").textContent = INDEX.run;
-    if (INDEX.report) { var r = $("#report-link"); r.href = INDEX.report; r.hidden = false; }
+    var report = (window.HARNESS_VIEWER_LINKS || {}).report || INDEX.report;
+    if (report) { var r = $("#report-link"); r.href = report; r.hidden = false; }
     var table = $("#codecs");
     var head = make("tr");
     ["codec", "rate", "images", "rows", "bpp range", ""].forEach(function (h) { head.appendChild(make("th", {}, h)); });
