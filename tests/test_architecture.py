@@ -115,17 +115,8 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-# Cycles being removed by the room's owner while this test landed (function-level and TYPE_CHECKING imports
-# in pairwise/); nothing may be added here.
-KNOWN_CYCLES = [
-    ["harness.pairwise.db", "harness.pairwise.settings"],
-    ["harness.pairwise.davidson", "harness.pairwise.scoring"],
-    ["harness.pairwise.report", "harness.pairwise.writeup"],
-]
-
-
 def test_no_import_cycle():
-    assert [c for c in cycles(graph()) if c not in KNOWN_CYCLES] == []
+    assert cycles(graph()) == []
 
 
 def test_cycle_finder_finds_a_cycle():

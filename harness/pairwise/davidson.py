@@ -9,8 +9,12 @@ same small L2 penalty on theta as the plain fit, scores centred.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+ELO_SCALE = 400.0  # Elo points for a factor of 10 in the odds
+K = math.log(10.0) / ELO_SCALE  # logit units per Elo point
 LOG_NU_BOUNDS = (-12.0, 6.0)
 
 
@@ -73,16 +77,12 @@ def fit_davidson(wins: np.ndarray, ties: np.ndarray, l2: float = 1e-3) -> tuple[
 
 
 def tie_probability(elo_a: np.ndarray | float, elo_b: np.ndarray | float, nu: float) -> np.ndarray:
-    from harness.pairwise.scoring import K
-
     d = K * (np.asarray(elo_a) - np.asarray(elo_b))
     return nu / (2.0 * np.cosh(d / 2.0) + nu)
 
 
 def davidson_outcome_probabilities(elo_a: float, elo_b: float, nu: float) -> tuple[float, float, float]:
     """(P(a preferred), P(b preferred), P(tie)) under Davidson's model on the Elo scale."""
-    from harness.pairwise.scoring import K
-
     d = K * (elo_a - elo_b)
     denom = np.exp(d / 2.0) + np.exp(-d / 2.0) + nu
     return float(np.exp(d / 2.0) / denom), float(np.exp(-d / 2.0) / denom), float(nu / denom)

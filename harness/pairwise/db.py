@@ -13,6 +13,7 @@ version 1 files are migrated in place, a newer file is refused with one line rat
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -135,6 +136,11 @@ class Vote:
         return self.winner is not None and self.winner != DEGRADED
 
 
+def new_secret() -> str:
+    """The study's secret (it signs the raters' URL keys), stored in its meta table."""
+    return secrets.token_hex(16)
+
+
 def study_dir(run_dir: str | Path, name: str) -> Path:
     return Path(run_dir) / "studies" / name
 
@@ -245,8 +251,6 @@ class StudyDB:
     def _migrate_v1(self) -> None:
         """Version 1 -> 2: trial positions and URL keys, ties, viewing times on the server's clock, the
         fast-vote flag and the raters table; every vote is kept as it was."""
-        from harness.pairwise.settings import new_secret
-
         with self.transaction() as conn:
             conn.execute("ALTER TABLE trials ADD COLUMN position INTEGER")
             conn.execute("ALTER TABLE trials ADD COLUMN keys TEXT")

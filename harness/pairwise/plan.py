@@ -30,8 +30,8 @@ import pandas as pd
 from PIL import Image
 
 from harness.core.images import ImageError, encode_png, load_image
-from harness.pairwise.db import GOLDEN_NAMES, StudyDB, StudyError, study_dir
-from harness.pairwise.settings import Settings, new_secret
+from harness.pairwise.db import GOLDEN_NAMES, StudyDB, StudyError, new_secret, study_dir
+from harness.pairwise.settings import Settings
 
 GOLDEN_JPEG_QUALITY = 5
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -36,7 +35,7 @@ from harness.pairwise.scoring import (
     score_votes,
 )
 from harness.pairwise.settings import Settings
-from harness.pairwise.writeup import elo_figure, summary_lines, to_markdown
+from harness.pairwise.writeup import StudyReport, elo_figure, summary_lines, to_markdown
 
 
 def condition_info(db: StudyDB) -> pd.DataFrame:
@@ -89,19 +88,6 @@ def default_anchor(codecs: Sequence[str]) -> str:
     counts = pd.Series(list(codecs)).value_counts()
     best = sorted(counts[counts == counts.max()].index, key=lambda c: (codec_name_of(c) != "vvc", c))
     return str(best[0])
-
-
-@dataclass
-class StudyReport:
-    elo: pd.DataFrame
-    bd: pd.DataFrame
-    equal_elo: pd.DataFrame
-    kendall: pd.DataFrame
-    raters: pd.DataFrame
-    anchor: str
-    warnings: list[str] = field(default_factory=list)
-    summary: list[str] = field(default_factory=list)
-    files: dict[str, Path] = field(default_factory=dict)
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, int]:

@@ -25,11 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.pairwise.davidson import fit_davidson
+from harness.pairwise.davidson import ELO_SCALE, K, fit_davidson
 from harness.pairwise.db import StudyError, Vote
 
-ELO_SCALE = 400.0
-K = math.log(10.0) / ELO_SCALE
 # Penalty on the scores in logit units (K * elo): 1e-3 bounds a condition that wins all of 5 comparisons
 # at about +1,100 Elo while moving well-determined scores by far less than their bootstrap spread.
 DEFAULT_L2 = 1e-3

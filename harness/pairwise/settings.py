@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict, dataclass, fields
+
+from harness.pairwise.db import StudyError
 
 MODES = ("pair", "flicker", "triplet")
 
@@ -23,8 +24,6 @@ class Settings:
     enrolment: str = "invite"  # invite (links from `harness study invite`) or open (the page issues sessions)
 
     def check(self) -> Settings:
-        from harness.pairwise.db import StudyError
-
         if self.mode not in MODES:
             raise StudyError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.enrolment not in ("invite", "open"):
@@ -37,8 +36,6 @@ class Settings:
 
     def with_text(self, pairs: list[str]) -> Settings:
         """These settings with ``KEY=VALUE`` pairs applied (``trials_per_rater=40``, ``mode=flicker``)."""
-        from harness.pairwise.db import StudyError
-
         meta = self.to_meta()
         for pair in pairs:
             key, _, value = pair.partition("=")
@@ -64,7 +61,3 @@ class Settings:
                 kind = type(getattr(cls, f.name))
                 values[f.name] = bool(int(meta[f.name])) if kind is bool else kind(meta[f.name])
         return cls(**values)  # type: ignore[arg-type]
-
-
-def new_secret() -> str:
-    return secrets.token_hex(16)

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from harness.pairwise import caveats
 from harness.pairwise.scoring import Scores
 
-if TYPE_CHECKING:
-    from harness.pairwise.report import StudyReport
+
+@dataclass
+class StudyReport:
+    elo: pd.DataFrame
+    bd: pd.DataFrame
+    equal_elo: pd.DataFrame
+    kendall: pd.DataFrame
+    raters: pd.DataFrame
+    anchor: str
+    warnings: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
 
 
 def elo_figure(table: pd.DataFrame, title: str):  # -> matplotlib Figure
