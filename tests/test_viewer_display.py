@@ -262,3 +262,22 @@ def test_touch_drag_pinch_double_tap_and_hold(site):
         assert page.get_attribute("#compare", "data-shown") == "a"
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         assert page.problems == []
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)])
+def test_index_and_pairs_pages_fit_the_screen(site, width, height):
+    with chromium(width, height, dpr=2 if width < 500 else 1) as context:
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+        page.on("requestfailed", lambda req: problems.append(req.url))
+        page.goto((site.out_dir / "index.html").as_uri())
+        page.wait_for_function("() => [...document.querySelectorAll('.card img')].every(i => i.complete)")
+        assert page.eval_on_selector_all(".card", "cs => cs.length") == 2
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.click("#pairs-link")
+        page.wait_for_selector("body[data-ready]")
+        page.select_option("#pair-by", "quality")
+        assert page.text_content("#pair-summary") != ""
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert problems == []
