@@ -43,7 +43,8 @@ def progress(db: StudyDB, selector: Selector) -> dict[str, Any]:
                      "fast": int(counts["fast"]) if counts is not None else 0,
                      "setup": json.loads(r["setup"]) if r["setup"] else None})
     golden = [v for v in votes if v.golden]
-    counted = [v for v in votes if not v.golden and not v.fast]
+    failed = set(screen.index[screen["status"] == "failed"]) if screen is not None else set()
+    counted = [v for v in votes if not v.golden and not v.fast and v.rater not in failed]
     per_condition = Counter(c for v in counted for c in (v.a, v.b))
     per_pair = Counter(" vs ".join(sorted((v.a, v.b))) for v in counted)
     index = {c: k for k, c in enumerate(selector.conditions)}

@@ -147,10 +147,13 @@ def equal_elo_table(table: pd.DataFrame, scores: Scores, anchor: str) -> pd.Data
     rows = []
     for k, (_, row) in enumerate(others.iterrows()):
         low, high, valid = _interval(boot[:, k]) if math.isfinite(point[k]) else (math.nan, math.nan, 0)
+        reason = "" if math.isfinite(point[k]) else "Elo outside the anchor's range"
+        if valid and not high - low > 1e-9:
+            low = high = math.nan
+            reason = "zero-width interval: not shown"
         rows.append({"condition": row["condition"], "codec": row["codec"], "bpp": row["bpp"], "elo": row["elo"],
                      "anchor_bpp": point[k], "ratio": point[k] / row["bpp"], "low": low, "high": high,
-                     "replicates": valid,
-                     "reason": "" if math.isfinite(point[k]) else "Elo outside the anchor's range"})
+                     "replicates": valid, "reason": reason})
     return pd.DataFrame(rows, columns=["condition", "codec", "bpp", "elo", "anchor_bpp", "ratio", "low", "high",
                                        "replicates", "reason"])
 

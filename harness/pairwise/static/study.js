@@ -116,10 +116,11 @@ async function nextTrial() {
                      showOriginal: false };
   if (state.study.mode === "triplet") {
     const refSettings = { a: original, b: original, original, width: t.width, height: t.height, mode: "flip",
-                          flip: "a", zoom: 1, center, showOriginal: false };
+                          flip: "a", zoom: 1, center, showOriginal: true };
     if (reference === null) {
       $("reference").hidden = false;
-      reference = HarnessCompare.mount($("reference"), { ...refSettings, keys: false, tags: false });
+      reference = HarnessCompare.mount($("reference"), {
+        ...refSettings, keys: false, tags: true });
     } else {
       reference.set(refSettings);
     }
