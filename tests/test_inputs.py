@@ -310,3 +310,15 @@ def test_a_file_name_that_is_not_utf8_goes_through_run_report_and_viewer(tmp_pat
     shown = np.asarray(Image.open(result.out_dir / page["original"]).convert("RGB"))
     assert np.array_equal(shown, np.asarray(Image.open(os.fsdecode(latin1)).convert("RGB")))
     assert len(page["rows"]) == 2
+
+
+def test_harness_run_max_megapixels_sets_the_limit_for_its_workers(tmp_path):
+    crops = write_crops(tmp_path / "crops")  # 128x96 = 0.012 MP each
+    args = ["run", "--codecs", "jpeg", "--points", "50", "--dataset", str(crops), "--results", "r", "--jobs", "2"]
+    refused = cli(*args, "--max-megapixels", "0.01", cwd=tmp_path)
+    rows = [json.loads(line) for line in (tmp_path / "r" / "crops" / "rows.jsonl").read_text().splitlines()]
+    assert refused.returncode != 0 and len(rows) == 2
+    assert all(r["status"] == "failed" and "larger than the 0.01 MP limit (0.012 MP)" in r["error"] for r in rows)
+    assert "--max-megapixels 0" in " ".join(cli(*args, "--max-megapixels", "0", cwd=tmp_path).stderr.split())
+    again = cli(*args, "--max-megapixels", "0.02", "--retry-failed", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
