@@ -112,7 +112,7 @@ def test_report_run_writes_every_format(run_dir, tmp_path):
     console = Console(record=True, width=140)
     rep = report.report_run(run_dir, "jpeg", ["psnr_rgb"], out_dir=tmp_path / "rep", console=console)
     text = console.export_text()
-    assert "BD-rate vs jpeg" in text and "jpeg-444" in text and "encode [s/MP]" in text
+    assert "BD-rate vs jpeg" in text and "jpeg-444" in text and "encode [MP/s]" in text
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "| jpeg-444 |" in md and f"{rep.value('jpeg-444', 'psnr_rgb'):+.2f} %" in md
     page = (tmp_path / "rep" / "report.html").read_text()

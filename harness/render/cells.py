@@ -91,7 +91,10 @@ def summary_cells(report: Report) -> tuple[list[str], list[tuple[str, list[tuple
     def number(v: float, text: str) -> tuple[str, str]:
         return (text, "") if np.isfinite(v) else ("n/a", "na")
 
-    headings = ["images", "points", "per image", f"mean {rc} range", "encode [s/MP]", "decode [s/MP]", "failed",
+    def speed(seconds_per_mp: float) -> tuple[str, str]:  # megapixels per second
+        return (f"{1 / seconds_per_mp:.3g}", "") if np.isfinite(seconds_per_mp) and seconds_per_mp > 0 else ("n/a", "na")
+
+    headings = ["images", "points", "per image", f"mean {rc} range", "encode [MP/s]", "decode [MP/s]", "failed",
                 "not published", "version"]
     rows = []
     for _, r in s.iterrows():
@@ -99,8 +102,7 @@ def summary_cells(report: Report) -> tuple[list[str], list[tuple[str, list[tuple
         rows.append((str(r["codec"]), [
             (str(r["images"]), ""), (str(r["points"]), ""), (f"{float(r['points_per_image']):g}", ""),
             number(lo, f"{lo:.3f} – {hi:.3f}"),
-            number(float(r["encode_s_per_mp"]), f"{float(r['encode_s_per_mp']):.3g}"),
-            number(float(r["decode_s_per_mp"]), f"{float(r['decode_s_per_mp']):.3g}"),
+            speed(float(r["encode_s_per_mp"])), speed(float(r["decode_s_per_mp"])),
             (f"{r['failed']}/{r['rows']}", ""), (str(r["absent"]) if r["absent"] else "", ""),
             (str(r["version"]), "")]))
     return headings, rows
@@ -132,3 +134,19 @@ def diagnostics(report: Report) -> pd.DataFrame:
     cols = ["codec", "metric", "kind", "value", "n_valid", "n_images", "overlap_min", "points_min",
             "non_monotonic", "reason"]
     return pd.concat([report.bd_rate[cols], report.bd_quality[cols]], ignore_index=True)
+
+
+def pareto_line(report: Report) -> str | None:
+    """The codecs on the Pareto front of encode speed against BD-rate (PSNR-RGB if the run has it, else the first
+    metric), as one sentence; None when no metric has BD-rates."""
+    from harness.analysis.tables import speed_front
+
+    metrics = [str(m) for m in dict.fromkeys(report.bd_rate["metric"])] if len(report.bd_rate) else []
+    if not metrics:
+        return None
+    metric = "psnr_rgb" if "psnr_rgb" in metrics else metrics[0]
+    front = speed_front(report.summary, report.bd_rate, metric)
+    if not front:
+        return None
+    return (f"Pareto front of encode speed (MP/s) against BD-rate on {metric}, fastest first: {', '.join(front)} "
+            "(no other codec is both faster and smaller; figure time_vs_bdrate).")

@@ -258,6 +258,11 @@ def time_scatter_figure(summary: pd.DataFrame, bd: pd.DataFrame, metric: str) ->
                 st = styles[codec]
                 ax.scatter([x], [v], color=st["color"], marker=st["marker"], s=36, label=codec,
                            edgecolors="black", linewidths=0.4, zorder=3)
+            front = tables.speed_front(summary, bd, metric, what)
+            speeds = {str(r["codec"]): 1.0 / float(r[column]) for _, r in summary.iterrows()}
+            if len(front) > 1:
+                ax.step([speeds[c] for c in front], [values[c] for c in front], where="post", color="0.2",
+                        linewidth=0.8, linestyle=":", label="Pareto front", zorder=2)
             ax.set_xscale("log")
             if xs:
                 # At least a decade wide, so log ticks exist and points do not sit on the frame.

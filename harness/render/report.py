@@ -37,6 +37,7 @@ from harness.render.cells import (
     matched_heading,
     matched_text,
     matched_wide,
+    pareto_line,
     summary_cells,
     summary_display,
 )
@@ -84,7 +85,8 @@ def to_markdown(report: Report) -> str:
     if not matched.empty and matched.notna().any().any():
         parts += [f"## Matched quality: rate ratio to {report.anchor}", "", _md(matched), ""]
     diag = diagnostics(report)
-    parts += ["## Codecs", "", summary_display(report).to_markdown(), "",
+    front = pareto_line(report)
+    parts += ["## Codecs", "", summary_display(report).to_markdown(), "", *([front, ""] if front else []),
               f"<details><summary>Diagnostics ({len(diag)} BD computations)</summary>", "",
               diag.to_markdown(index=False, floatfmt=".4g"), "", "</details>", ""]
     return "\n".join(parts)

@@ -18,6 +18,7 @@ import pandas as pd
 from harness.codecs.lossless import LosslessMode, lossless_modes
 from harness.core.errors import one_line
 from harness.core.images import load_image
+from harness.core.pareto import pareto_front as front_of
 from harness.datasets import Dataset
 
 COLUMNS = ("image", "codec", "effort", "width", "height", "bytes", "bpp", "encode_seconds", "decode_seconds",
@@ -96,13 +97,8 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def pareto_front(table: pd.DataFrame, speed: str = "encode_mp_s", size: str = "bpp_mean") -> pd.DataFrame:
-    """The rows no other row beats on both size (smaller) and speed (faster), fastest first; rows where not
-    every image was exact do not take part."""
-    usable = table[(table["exact"] == table["images"]) & table[size].notna() & table[speed].notna()]
-    usable = usable.sort_values([speed, size], ascending=[False, True])
-    front, best = [], float("inf")
-    for index, row in usable.iterrows():
-        if row[size] < best:
-            front.append(index)
-            best = row[size]
-    return usable.loc[front]
+    """The summary rows on the Pareto front of speed against size (:func:`harness.core.pareto.pareto_front`),
+    fastest first; rows where not every image was exact take no part."""
+    usable = table[(table["exact"] == table["images"])]
+    keys = front_of([(index, float(row[speed]), float(row[size])) for index, row in usable.iterrows()])
+    return usable.loc[keys]
