@@ -203,6 +203,10 @@ def test_browser_sessions_votes_kill_two_raters_and_organizer(study, tmp_path):
             page.keyboard.press("ArrowRight")  # pan: the view moves over the image
             assert page.evaluate("studyState.center.x") == before + 50
             _check_pixels(page, database, trial, "b")
+            page.keyboard.press("z")  # fit: the 400x300 picture is downsampled into the view, and says so
+            assert page.locator("#zoom-label").inner_text().startswith("scaled 0.")
+            page.keyboard.press("z")
+            assert page.locator("#zoom-label").inner_text() == "1:1"
             page.set_viewport_size({"width": 1440, "height": 900})
             _shot(page, "trial-1440x900")
 

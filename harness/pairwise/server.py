@@ -60,7 +60,7 @@ def viewer_static_dir() -> Path:
     return Path(str(resources.files("harness.render.viewer") / "static"))
 
 
-@functools.lru_cache(maxsize=48)
+@functools.lru_cache(maxsize=12)  # a few trials of three images; big pictures are megabytes each
 def uncompressed_png(path: str) -> bytes:
     """The stimulus as a PNG stored without compression: its size depends only on its dimensions."""
     return encode_png(load_image(path).pixels, compress_level=0)

@@ -39,7 +39,9 @@ function render() {
   badge.textContent = side === "original" ? "original" : side.toUpperCase();
   badge.classList.toggle("original", side === "original");
   Object.assign(state, { showing: st.flip, holdingOriginal: st.showOriginal, zoom: st.zoom, center: st.center });
-  $("zoom-label").textContent = st.zoom === "fit" ? "fit" : `${st.zoom}:1`;
+  // display.js downsamples a picture larger than the view (area filter) in fit: say so, as the viewer does
+  const scaled = st.zoom === "fit" && st.scale < 1 ? `scaled ${st.scale.toFixed(2)}x, Z for pixels` : "fit";
+  $("zoom-label").textContent = st.zoom === "fit" ? scaled : `${st.zoom}:1`;
   $("zoom-btn").textContent = st.zoom === "fit" ? "1:1" : "Fit";
   if (reference) {
     const r = reference.state();
