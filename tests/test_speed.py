@@ -28,14 +28,14 @@ def run_dir(tmp_path_factory):
 
 
 def test_report_gives_mp_per_second_and_the_front(run_dir, tmp_path):
-    from harness.analysis import comparison, selection, tables
+    from harness.analysis import comparison, selection, speed
     from harness.render.report import to_markdown
 
     df = selection.load_run(run_dir)
     report = comparison.make_report(df, "jpeg", ["psnr_rgb"], run="speed")
     text = to_markdown(report)
     assert "encode [MP/s]" in text and "decode [MP/s]" in text
-    front = tables.speed_front(report.summary, report.bd_rate, "psnr_rgb")
+    front = speed.speed_front(report.summary, report.bd_rate, "psnr_rgb")
     speeds = {str(r["codec"]): 1 / float(r["encode_s_per_mp"]) for _, r in report.summary.iterrows()}
     bd = {str(c): float(v) for c, v in zip(report.bd_rate["codec"], report.bd_rate["value"])} | {"jpeg": 0.0}
     for codec in speeds:  # on the front exactly when no other codec is both faster and smaller

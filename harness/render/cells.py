@@ -139,7 +139,7 @@ def diagnostics(report: Report) -> pd.DataFrame:
 def pareto_line(report: Report) -> str | None:
     """The codecs on the Pareto front of encode speed against BD-rate (PSNR-RGB if the run has it, else the first
     metric), as one sentence; None when no metric has BD-rates."""
-    from harness.analysis.tables import speed_front
+    from harness.analysis.speed import speed_front
 
     metrics = [str(m) for m in dict.fromkeys(report.bd_rate["metric"])] if len(report.bd_rate) else []
     if not metrics:

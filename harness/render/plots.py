@@ -19,9 +19,9 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from harness.analysis import bdrate, selection, tables
+from harness.render.axes import draw_speed_front, log_ticks
 
 # Okabe & Ito (2008); yellow last because it is faint on white paper.
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442")
@@ -73,23 +73,13 @@ def codec_styles(codecs: Sequence[str]) -> dict[str, dict[str, Any]]:
     return styles
 
 
-def _log_ticks(ax: Any) -> None:
-    """Plain-number ticks on a log x axis: 1-2-5 per decade over up to two decades, decades beyond
-    (1-2-5 over three decades collide at print size)."""
-    lo, hi = ax.get_xlim()
-    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 1.0
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades <= 2.2 else (1.0,)))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-
-
 def _rate_axis(ax: Any, rate_column: str, log: bool = True) -> None:
     """Call after plotting: the tick density depends on the data range."""
     label = "rate [bpp]" if rate_column == "bpp" else "rate, payload only [bpp]"
     ax.set_xlabel(label)
     if log:
         ax.set_xscale("log")
-        _log_ticks(ax)
+        log_ticks(ax)
 
 
 def _quality_label(metric: str, transform: str) -> str:
@@ -258,11 +248,7 @@ def time_scatter_figure(summary: pd.DataFrame, bd: pd.DataFrame, metric: str) ->
                 st = styles[codec]
                 ax.scatter([x], [v], color=st["color"], marker=st["marker"], s=36, label=codec,
                            edgecolors="black", linewidths=0.4, zorder=3)
-            front = tables.speed_front(summary, bd, metric, what)
-            speeds = {str(r["codec"]): 1.0 / float(r[column]) for _, r in summary.iterrows()}
-            if len(front) > 1:
-                ax.step([speeds[c] for c in front], [values[c] for c in front], where="post", color="0.2",
-                        linewidth=0.8, linestyle=":", label="Pareto front", zorder=2)
+            draw_speed_front(ax, summary, bd, metric, what, values)
             ax.set_xscale("log")
             if xs:
                 # At least a decade wide, so log ticks exist and points do not sit on the frame.
@@ -271,7 +257,7 @@ def time_scatter_figure(summary: pd.DataFrame, bd: pd.DataFrame, metric: str) ->
                     mid = math.sqrt(lo * hi)
                     lo, hi = mid / math.sqrt(10), mid * math.sqrt(10)
                 ax.set_xlim(lo, hi)
-            _log_ticks(ax)
+            log_ticks(ax)
             ax.axhline(0, color="0.3", linewidth=0.7, linestyle="--")
             ax.set_xlabel(f"{what} speed [megapixels per second]")
         info = selection.metric_info(metric)
