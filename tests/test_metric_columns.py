@@ -69,3 +69,34 @@ def test_cvvdp_display_columns_go_through_parquet_report_and_viewer(tmp_path):
     assert view.exit_code == 0, view.output
     index = (run / "viewer" / "data" / "index.js").read_text()
     assert "cvvdp_jod_standard_fhd" in index and "ColorVideoVDP (standard_fhd)" in index
+
+
+def test_a_metrics_identity_covers_its_weights_and_version():
+    lpips = get_metric("lpips").identity()
+    assert lpips.version.startswith("pyiqa ") and len(lpips.weights) == 2
+    # The torch cache of ../shared holds LPIPS's weights: their sha256 is part of the column's identity.
+    assert all(len(digest) == 64 for _, digest in lpips.weights), lpips.weights
+    assert get_metric("lpips_vgg").identity().digest != lpips.digest
+
+
+def test_a_changed_metric_version_is_computed_again_on_resume_without_encoding(tmp_path, monkeypatch):
+    from harness.metrics.psnr import Psnr
+    from harness.run import rows
+
+    crops = write_crops(tmp_path / "crops", (("kodim23", 160, 280),))
+    run = tmp_path / "run"
+
+    def sweep():
+        return run_sweep(RunStore(run), resolve_dataset(str(crops)), [get_codec("jpeg")], points=[30, 70])
+
+    first = sweep()
+    before = {r.job_key: r.metric_identities["psnr"] for r in RunStore(run).rows()}
+    assert first.ran == 2 and len(set(before.values())) == 1
+    assert sweep().completed == 0  # nothing changed: nothing computed
+    monkeypatch.setattr(Psnr, "version", lambda self: "psnr 2 (another formula)")
+    rows._metric_columns.cache_clear()  # a new process would see the new version at once
+    again = sweep()
+    assert (again.ran, again.completed) == (0, 2)
+    after = {r.job_key: r.metric_identities["psnr"] for r in RunStore(run).rows()}
+    assert after.keys() == before.keys() and all(after[k] != before[k] for k in after)
+    rows._metric_columns.cache_clear()

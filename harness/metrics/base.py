@@ -11,6 +11,7 @@ A metric that is a function of the pair's error matrix says so with ``uses_error
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from abc import ABC, abstractmethod
@@ -126,7 +127,17 @@ class Metric(ABC):
 
 def _sha256_of(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    return _file_sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.cache
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A weight file's sha256, read once per process while its size and mtime stay the same."""
+    try:
+        with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError:
         return "missing"

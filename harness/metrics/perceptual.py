@@ -35,6 +35,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -126,8 +127,22 @@ class PerceptualMetric(Metric):
     strides: ClassVar[tuple[int, ...]]  # total stride in px of each compared feature map
 
     def __init__(self) -> None:
+        super().__init__()
         self._spooled: OrderedDict[str, Spooled] = OrderedDict()
         self._spool_lock = threading.Lock()
+
+    def version(self) -> str:
+        from importlib import metadata
+
+        try:
+            return f"pyiqa {metadata.version('pyiqa')}"
+        except metadata.PackageNotFoundError:
+            return "pyiqa not installed"
+
+    def weight_files(self) -> tuple[Path, ...]:
+        from harness.core.torchsetup import WEIGHT_FILES, torch_home
+
+        return tuple(torch_home() / "hub" / relative for relative in WEIGHT_FILES.get(self.pyiqa_name, ()))
 
     @property
     def model(self) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from harness.codecs import CodecError, Contender, get_codec
@@ -74,9 +73,9 @@ def adopt_legacy_rows(store: RunStore, jobs: Sequence[EncodeJob], codecs: Sequen
             continue
         for row in legacy.get((job.image_sha256, job.image, job.target_bpp, job.point), []):
             if row.job_key not in adopted and same_configuration(row, job, codec):
-                adopted[row.job_key] = replace(
-                    row, job_key=job.key, codec=job.codec.label, codec_options=job.codec.options_json(),
-                    codec_config=job.codec.digest, values=dict(row.values), metric_errors=dict(row.metric_errors))
+                adopted[row.job_key] = row.copy(
+                    job_key=job.key, codec=job.codec.label, codec_options=job.codec.options_json(),
+                    codec_config=job.codec.digest)
                 break
     if adopted:
         store.rewrite(adopted.get(row.job_key, row) for row in store.rows())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from harness.codecs.identity import CodecIdentity
 from harness.metrics import DEFAULT_METRICS
@@ -113,7 +113,7 @@ WORKER_DIED = ("the worker process died while running this job (killed by the sy
 def failed_result(job: Job, error: str) -> JobResult:
     """The result of a job that produced none of its own (its process died, the cluster failed it)."""
     if isinstance(job, MetricsJob):  # the codec's row stands, its metrics say why
-        row = replace(job.previous, values=dict(job.previous.values), metric_errors=dict(job.previous.metric_errors))
+        row = job.previous.copy()
         for name in job.metrics:
             row.set_metric_outcome(name, {}, error)
         return JobResult(row, metrics_only=True, metric_failed=job.metrics)

@@ -96,6 +96,10 @@ class Row:
     reconstruction_sha256: str | None = None  # sha256 of the decoded pixels (HxWx3 uint8, C order)
     values: dict[str, float | None] = field(default_factory=dict)
     metric_errors: dict[str, str] = field(default_factory=dict)
+    # Per metric label, the digest of what computed its values (options, version, weights' sha256:
+    # harness.metrics.base.MetricIdentity); a resume computes again a metric whose digest changed. Journal
+    # only; rows of schema 2 and older have none (their values are kept).
+    metric_identities: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -128,26 +132,33 @@ class Row:
         needs: never computed, or failed when ``retry_failed``."""
         missing = []
         for name in names:
-            label, columns = _metric_columns(name)
+            label, columns, digest = _metric_columns(name)
             if label in self.metric_errors:
                 if retry_failed:
                     missing.append(name)
             elif not all(c in self.values for c in columns):
                 missing.append(name)
+            elif self.metric_identities.get(label, digest) != digest:  # another version, options or weights
+                missing.append(name)
         return missing
 
     def set_metric_outcome(self, name: str, values: Mapping[str, float | None], error: str | None) -> None:
         """Record one metric's outcome, replacing an earlier value or error."""
-        from harness.metrics import get_metric
-
-        metric = get_metric(name)
-        for column in metric.output_columns():
-            self.values.pop(column.name, None)
-        self.metric_errors.pop(metric.label, None)
+        label, columns, digest = _metric_columns(name)
+        for column in columns:
+            self.values.pop(column, None)
+        self.metric_errors.pop(label, None)
+        self.metric_identities.pop(label, None)
         if error is not None:
-            self.metric_errors[metric.label] = error
+            self.metric_errors[label] = error
         else:
             self.values.update(values)
+            self.metric_identities[label] = digest
+
+    def copy(self, **changes: Any) -> Row:
+        """A copy whose metric dictionaries are its own (rows from a store are shared: change a copy)."""
+        return dataclasses.replace(self, values=dict(self.values), metric_errors=dict(self.metric_errors),
+                                   metric_identities=dict(self.metric_identities), **changes)
 
     # --- serialisation ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -173,8 +184,9 @@ class Row:
             fixed["search_trials"] = _trials(fixed["search_trials"])
         values = {str(k): _from_json(v) for k, v in (data.get("values") or {}).items()}
         errors = {str(k): str(v) for k, v in (data.get("metric_errors") or {}).items()}
+        identities = {str(k): str(v) for k, v in (data.get("metric_identities") or {}).items()}
         try:
-            return cls(**fixed, values=values, metric_errors=errors)
+            return cls(**fixed, values=values, metric_errors=errors, metric_identities=identities)
         except TypeError as exc:
             raise RowError(f"not a row ({exc})") from None
 
@@ -206,15 +218,16 @@ class Row:
 
 
 @functools.lru_cache(maxsize=256)
-def _metric_columns(spec: str) -> tuple[str, tuple[str, ...]]:
-    """A metric spec's label and value columns (asked once per spec: a resume asks for every row)."""
+def _metric_columns(spec: str) -> tuple[str, tuple[str, ...], str]:
+    """A metric spec's label, value columns and identity digest (asked once per spec and process: a resume
+    asks for every row)."""
     from harness.metrics import get_metric
 
     metric = get_metric(spec)
-    return metric.label, tuple(c.name for c in metric.output_columns())
+    return metric.label, tuple(c.name for c in metric.output_columns()), metric.identity().digest
 
 
-FIELDS = tuple(f for f in dataclasses.fields(Row) if f.name not in ("values", "metric_errors"))
+FIELDS = tuple(f for f in dataclasses.fields(Row) if f.name not in ("values", "metric_errors", "metric_identities"))
 _FIXED_NAMES = frozenset(f.name for f in FIELDS)
 
 _ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64()}
@@ -333,7 +346,7 @@ def _migrate_v1(data: Mapping[str, Any]) -> Row:
     row has a rate; its metric failures move to ``metric_errors`` and the row becomes ok."""
     names = {f.name for f in FIELDS}
     fixed = {k: v for k, v in data.items() if k in names}
-    values = {k: _from_json(v) for k, v in data.items() if k not in names and k != "schema"}
+    values = {k: _from_json(v) for k, v in data.items() if k not in names and k not in ("schema", "metric_identities")}
     _migrate_key(fixed)
     fixed = {k: v for k, v in _migrate_v2({**fixed, "job_key": fixed["job_key"]}).items() if k in names}
     if fixed.get("search_trials") is not None:

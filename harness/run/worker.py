@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from harness.codecs import CodecError, Contender, NoOutput, codec_of
@@ -117,7 +116,7 @@ def complete_metrics(job: MetricsJob) -> JobResult:
     ``job.previous``, decoded again from what the run kept. Never encodes; never raises."""
     from harness.run.reconstruct import reconstruction
 
-    row = replace(job.previous, values=dict(job.previous.values), metric_errors=dict(job.previous.metric_errors))
+    row = job.previous.copy()
     try:
         image = _source_image(job)
         if image.sha256 != row.image_sha256:
