@@ -30,9 +30,9 @@ WORK=${WORK:-$(mktemp -d /tmp/container-check.XXXXXX)}
 REQUIRED_AVAILABLE=(avif avif-avifenc avif-rav1e avif-svt h264 hevc jpeg jpeg-444 jpeg2000 jpegli jxl jxl-cjxl
                     jxl-imagecodecs pico-torch vvc vvenc-yuv webp)
 REQUIRED_EQUAL=jpeg,webp,avif,jxl,hevc,vvc
-# The quick profile's codecs plus four others, each at three points (fast to run, and enough to see a
-# difference); metrics: four computed by programs and libraries, and one torch network (LPIPS).
-CODECS=${CODECS:-jpeg,webp,avif:speed=6,jxl:effort=7,hevc,vvc:preset=fast,jpeg2000,jpegli,avif-svt,h264}
+# The quick profile's codecs plus every other in-process one, each at three points (fast to run, and enough
+# to see a difference); metrics: four computed by programs and libraries, and one torch network (LPIPS).
+CODECS=${CODECS:-jpeg,webp,avif:speed=6,jxl:effort=7,hevc,vvc:preset=fast,jpeg2000,jpegli,avif-svt,h264,jpeg-444,avif-avifenc,avif-rav1e,jxl-cjxl,jxl-imagecodecs,vvenc-yuv,pico-torch}
 METRICS=${METRICS:-psnr,ms_ssim,butteraugli,vmaf,lpips}
 POINTS=${POINTS:-20,30,40}  # every knob here takes these (quality, q, QP, distance clamped to 25, PSNR target)
 mkdir -p "$WORK"
