@@ -10,7 +10,8 @@ from typing import Any
 from harness.codecs import CodecError, Contender, get_codec
 from harness.codecs.identity import CodecIdentity
 from harness.run.jobs import EncodeJob
-from harness.run.rows import Row, _v2_key
+from harness.run.migrate import v2_key
+from harness.run.rows import Row
 from harness.run.store import RunStore
 
 # Params a row records that are not the encoder's configuration.
@@ -37,7 +38,7 @@ def same_configuration(row: Row, job: EncodeJob, codec: Contender) -> bool:
     options asked for, the same colour chain and the same encoder parameters."""
     if row.codec_name != job.codec.name or row.codec_version != job.codec.version or row.point is None:
         return False
-    if row.job_key != _v2_key(job.image_sha256, job.image, row.codec, row.codec_version or "", job.point,
+    if row.job_key != v2_key(job.image_sha256, job.image, row.codec, row.codec_version or "", job.point,
                               job.target_bpp, job.tolerance):
         return False
     if _options_then(row.codec) != job.codec.options:

@@ -36,6 +36,8 @@ import pyarrow as pa
 
 from harness.codecs.identity import CodecIdentity
 from harness.core.hashing import sha256_bytes
+from harness.run.migrate import from_json_value as _from_json
+from harness.run.migrate import migrate_v1, migrate_v2
 
 SCHEMA_VERSION = 3
 METRIC_ERROR_PREFIX = "error_"
@@ -175,7 +177,7 @@ class Row:
         if version is None:
             return _migrate_v1(data)
         if version == 2:
-            data = _migrate_v2(data)
+            data = migrate_v2(data)
         elif version != SCHEMA_VERSION:
             raise RowError(f"row schema {version!r} is not {SCHEMA_VERSION}: written by another harness version; "
                            f"use that version or start a new run")
@@ -263,14 +265,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _from_json(value: Any) -> float | None:
-    if value == "inf":
-        return math.inf
-    if value == "-inf":
-        return -math.inf
-    return None if value is None else float(value)
-
-
 def _is_missing(value: Any) -> bool:
     try:
         return bool(pd.isna(value))
@@ -295,72 +289,11 @@ def job_key(image_sha256: str, image_name: str, codec: CodecIdentity, point: flo
     return sha256_bytes(json.dumps(identity, sort_keys=True).encode())[:32]
 
 
-def _v2_key(image_sha256: str, image_name: str, codec_label: str, codec_version: str, point: float | None,
-            target_bpp: float | None, tolerance: float) -> str:
-    """The key of schema 1-2 (the codec string as given and the build): what migrated rows carry."""
-    identity = {"image": image_sha256, "name": image_name, "codec": codec_label, "version": codec_version,
-                "point": point, "target_bpp": target_bpp, "tolerance": tolerance if target_bpp is not None else None}
-    return sha256_bytes(json.dumps(identity, sort_keys=True).encode())[:32]
-
-
-def _v1_key(fixed: Mapping[str, Any], tolerance: float) -> str:
-    target = fixed.get("target_bpp")
-    identity = {"image": fixed.get("image_sha256"), "codec": fixed.get("codec"), "version": fixed.get("codec_version"),
-                "point": None if target is not None else fixed.get("point"), "target_bpp": target,
-                "tolerance": tolerance if target is not None else None}
-    return sha256_bytes(json.dumps(identity, sort_keys=True).encode())[:32]
-
-
-def _migrate_key(fixed: dict[str, Any]) -> None:
-    # First-format keys left the image name out; a row whose key is provably such a key (default
-    # tolerance) gets the current key, so resuming an old run redoes nothing.
-    if _v1_key(fixed, 0.02) == fixed["job_key"]:
-        target = fixed.get("target_bpp")
-        fixed["job_key"] = _v2_key(fixed.get("image_sha256") or "", fixed.get("image") or "", fixed.get("codec") or "",
-                                   fixed.get("codec_version") or "", None if target is not None else fixed.get("point"),
-                                   target, 0.02)
-
-
-def _migrate_v2(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A schema-2 row in schema-3 form: its padding and rate-search trials move from ``params`` to their
-    fields; it has no codec identity (``codec_config`` None) until a resume adopts it."""
-    out = {k: v for k, v in data.items() if k not in ("codec_options", "codec_config")}
-    try:
-        params = json.loads(data["params"]) if isinstance(data.get("params"), str) else None
-    except ValueError:
-        params = None
-    if isinstance(params, dict):
-        padded = params.pop("padded_to", None)
-        if isinstance(padded, list) and len(padded) == 2:
-            out["padded_height"], out["padded_width"] = int(padded[0]), int(padded[1])
-        trials = params.pop("rate_search", None)
-        if trials:
-            out["search_trials"] = trials
-        out["params"] = json.dumps(params, sort_keys=True, default=str)
-    return out
-
-
 def _migrate_v1(data: Mapping[str, Any]) -> Row:
-    """A row of the first journal format: metric columns at the top level, and a metric failure recorded
-    as the whole row failing (``error`` = ``"metric NAME: message; ..."``). The codec succeeded when the
-    row has a rate; its metric failures move to ``metric_errors`` and the row becomes ok."""
-    names = {f.name for f in FIELDS}
-    fixed = {k: v for k, v in data.items() if k in names}
-    values = {k: _from_json(v) for k, v in data.items() if k not in names and k not in ("schema", "metric_identities")}
-    _migrate_key(fixed)
-    fixed = {k: v for k, v in _migrate_v2({**fixed, "job_key": fixed["job_key"]}).items() if k in names}
+    """A row of the first journal format (see :func:`harness.run.migrate.migrate_v1`)."""
+    fixed, values, errors = migrate_v1(data, _FIXED_NAMES)
     if fixed.get("search_trials") is not None:
         fixed["search_trials"] = _trials(fixed["search_trials"])
-    errors: dict[str, str] = {}
-    error = fixed.get("error")
-    if fixed.get("status") != "ok" and fixed.get("bpp") is not None and isinstance(error, str):
-        parts = [p.strip() for p in error.split("; metric ")]
-        parts = [parts[0], *(f"metric {p}" for p in parts[1:])]
-        if all(p.startswith("metric ") and ": " in p for p in parts):
-            for part in parts:
-                name, message = part[len("metric "):].split(": ", 1)
-                errors[name] = message
-            fixed.update(status="ok", error=None)
     try:
         return Row(**fixed, values=values, metric_errors=errors)
     except TypeError as exc:
