@@ -47,7 +47,7 @@ __all__ = [
 # Published reconstructions (harness.published) register here too: `--codecs pico` names them like codecs.
 # Other packages add codecs through the `harness.codecs` entry-point group.
 _CODECS: Registry[Contender] = Registry("codec", (__name__, "harness.published"), CodecError,
-                                        skip={"base", "families", "identity", "values"}, group="harness.codecs")
+                                        skip={"base", "families", "ffmpeg_family", "identity", "pillow_family", "values"}, group="harness.codecs")
 register = _CODECS.register
 
 

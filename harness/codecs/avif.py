@@ -43,7 +43,8 @@ from PIL import AvifImagePlugin, Image
 
 from harness.codecs import register
 from harness.codecs.base import Availability, Codec, CodecError, ColourChain, Knob
-from harness.codecs.families import Command, PillowCodec, ProgramCodec
+from harness.codecs.families import Command, ProgramCodec
+from harness.codecs.pillow_family import PillowCodec
 from harness.core.isobmff import mdat_payload_bytes
 from harness.core.process import program_output, require_program
 

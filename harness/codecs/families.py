@@ -5,12 +5,10 @@
     command a row records names no temporary path): the adapter writes its input, states the encode and
     decode commands, and reads the decoded file. ``avif`` (avifenc) and ``jxl`` (cjxl) sit on it directly,
     the TOML-defined codecs of :mod:`harness.codecs.commandline` through their templates.
-:class:`FfmpegCodec`
-    One intra frame through the static ffmpeg of ``imageio-ffmpeg``: the adapter states its ffmpeg encoder
-    and its arguments for a point, the raw-stream format and the zscale chains to and from Y'CbCr.
-:class:`PillowCodec`
-    In process through Pillow: the adapter states the Pillow format, the library it needs and the save
-    settings for a point; decoding and error wrapping are written once, here.
+:class:`harness.codecs.ffmpeg_family.FfmpegCodec`
+    One intra frame through the static ffmpeg of ``imageio-ffmpeg`` (a ProgramCodec).
+:class:`harness.codecs.pillow_family.PillowCodec`
+    In process through Pillow.
 
 Not an adapter module: the registry does not import it for registrations.
 """
@@ -19,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import io
-import re
 import tempfile
 import time
 from abc import abstractmethod
@@ -28,21 +25,16 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from PIL import Image, features
+from PIL import Image
 
 from harness.codecs.base import (
-    Availability,
     Bitstream,
     Codec,
     CodecError,
-    CodecUnavailable,
 )
 from harness.core.errors import one_line
 from harness.core.process import (
     ProgramNotFound,
-    ffmpeg_exe,
-    ffmpeg_has,
-    ffmpeg_version,
     program_output,
     run_program,
     scaled_timeout,
@@ -77,16 +69,6 @@ class Command:
 # Where :meth:`ProgramCodec.arguments` shows the commands: a fixed picture size and working folder.
 _PROBE_SIZE = (64, 64)
 _PROBE_DIR = Path("/work")
-_BENCH = re.compile(rb"bench: utime=([\d.]+)s stime=([\d.]+)s rtime=[\d.]+s")
-_QUIET = ("-loglevel", "error")
-_TIMED = ("-loglevel", "info", "-nostats", "-benchmark")  # "bench: ... rtime=" is logged at level info
-_RAW_SIZE = re.compile(rb"Video: rawvideo\b.*?, (\d+)x(\d+)")
-
-
-def _timed(argv: list[str]) -> list[str]:
-    """An ffmpeg command line that logs its own timing (see :data:`_TIMED`)."""
-    at = argv.index(_QUIET[0])
-    return [*argv[:at], *_TIMED, *argv[at + 2:]]
 
 
 class ProgramCodec(Codec):
@@ -235,178 +217,3 @@ class ProgramCodec(Codec):
     def _size(self, stderr: bytes) -> tuple[int, int] | None:
         """The decoded picture's (height, width) from the decoder's log, for raw output (None: unknown)."""
         return None
-
-
-@functools.lru_cache(maxsize=8)
-def _ffmpeg_encoder_version(encoder: str, pixel_format: str, extra: tuple[str, ...], pattern: str) -> str:
-    """Encoders print their version when they open: encode a black 32x32 frame at log level info."""
-    args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", "lavfi", "-i",
-            "color=black:size=32x32:duration=0.04", "-frames:v", "1", "-pix_fmt", pixel_format,
-            "-c:v", encoder, *extra, "-f", "null", "-"]
-    match = re.search(pattern, program_output(args, timeout=60))
-    return match.group(1) if match else "unknown"
-
-
-class FfmpegCodec(ProgramCodec):
-    """One intra frame through the static ffmpeg: raw RGB in, a raw elementary stream out, decoded by ffmpeg's
-    native decoder with ``-xerror`` (several decoders conceal corrupt data and exit 0 otherwise).
-
-    Subclasses state the encoder (``ffmpeg_encoder``, :meth:`codec_args`), the raw stream format
-    (``stream_format``, both muxer and demuxer and decoder name), the chains :meth:`to_yuv` and
-    ``to_rgb`` (zscale filter graphs), and how the encoder's version is read (``version_probe``).
-    """
-
-    ffmpeg_encoder: ClassVar[str]  # "libvvenc"
-    encoder_label: ClassVar[str]  # "vvenc": how versions name the encoder
-    stream_format: ClassVar[str]  # "vvc": the raw muxer, demuxer and native decoder
-    to_rgb: ClassVar[str]  # zscale graph from the decoded Y'CbCr back to RGB
-    # (pixel format, extra encoder arguments, regex with the version as group 1) for the version probe
-    version_probe: ClassVar[tuple[str, tuple[str, ...], str]]
-    # Named in the version (so in every job key) when the adapter's encoder configuration changes in a way
-    # that changes bitstreams: rows of the earlier configuration are then not taken for this one.
-    configuration: ClassVar[str] = ""
-    input_file = "in.rgb"
-    decoded_file = "out.rgb"  # raw rgb24: no PNG compression inside the timed decode
-    # ffmpeg's -benchmark "utime" + "stime": the CPU seconds of the transcoding (reading the stream, the codec,
-    # the zscale colour chain, writing raw pixels), without the process's start-up and option parsing. Its
-    # "rtime" (wall clock) is not used: ffmpeg hands each frame between four threads, and on a loaded
-    # machine every hand-off waits for a core (kodim01's HEVC decode: 19 ms of CPU, 55-100 ms rtime, 2 busy cores).
-    timing = "ffmpeg-benchmark"
-
-    @abstractmethod
-    def to_yuv(self) -> str:
-        """zscale graph from RGB to the coded Y'CbCr (it may depend on options such as chroma)."""
-
-    @abstractmethod
-    def codec_args(self, point: float) -> list[str]:
-        """ffmpeg output options of the encoder for ``point`` (``-c:v`` and what follows)."""
-
-    def program(self, word: str) -> str:
-        return ffmpeg_exe() if word == "ffmpeg" else word
-
-    def check_availability(self) -> Availability:
-        ffmpeg_exe()
-        for kind, name in (("encoders", self.ffmpeg_encoder), ("decoders", self.stream_format),
-                           ("filters", "zscale")):
-            if not ffmpeg_has(kind, name):
-                return Availability(False, f"ffmpeg of imageio-ffmpeg has no {name} {kind[:-1]}")
-        return Availability(True)
-
-    def probe_version(self) -> str:
-        pixel_format, extra, pattern = self.version_probe
-        encoder = _ffmpeg_encoder_version(self.ffmpeg_encoder, pixel_format, extra, pattern)
-        configured = f" ({self.configuration})" if self.configuration else ""
-        return f"{self.encoder_label} {encoder}{configured} / ffmpeg {self.stream_format} decoder {ffmpeg_version()}"
-
-    def input_bytes(self, rgb: np.ndarray) -> bytes:
-        return np.ascontiguousarray(rgb, dtype=np.uint8).tobytes()
-
-    def own_seconds(self, stderr: bytes) -> float | None:
-        match = _BENCH.search(stderr)
-        return float(match.group(1)) + float(match.group(2)) if match else None
-
-    def _size(self, stderr: bytes) -> tuple[int, int] | None:
-        match = _RAW_SIZE.search(stderr)
-        return (int(match.group(2)), int(match.group(1))) if match else None
-
-    def read_decoded(self, data: bytes | None, size: tuple[int, int] | None) -> np.ndarray:
-        what = self.step("decoder")
-        if data is None or size is None:
-            raise CodecError(f"{what} wrote no image" if data is None else f"{what}: picture size unknown")
-        if len(data) != size[0] * size[1] * 3:
-            raise CodecError(f"{what} wrote {len(data)} bytes, expected {size[1]}x{size[0]} rgb24")
-        return np.frombuffer(data, np.uint8).reshape(size[0], size[1], 3).copy()
-
-    def encode_command(self, point: float, size: tuple[int, int], workdir: Path) -> Command:
-        height, width = size
-        argv = [
-            "ffmpeg", "-hide_banner", "-nostdin", *_QUIET, "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", self.input_file,
-            "-filter_threads", "1", "-vf", self.to_yuv(), "-frames:v", "1",
-            *self.codec_args(point), "-f", self.stream_format, self.stream_file,
-        ]
-        # Run with ffmpeg's own timing; recorded as the command that makes these bits (the log options
-        # change no bit, and rows recorded before this timing keep matching).
-        return Command(_timed(argv), shown=argv)
-
-    def decode_command(self, size: tuple[int, int] | None, workdir: Path) -> Command:
-        return Command([
-            "ffmpeg", "-hide_banner", "-nostdin", *_TIMED, "-y", "-xerror", "-threads", "1", "-f", self.stream_format, "-i", self.stream_file, "-filter_threads", "1",
-            "-vf", self.to_rgb, "-pix_fmt", "rgb24", "-frames:v", "1", "-f", "rawvideo", self.decoded_file,
-        ])
-
-
-class PillowCodec(Codec):
-    """A codec in process through Pillow.
-
-    Subclasses state ``pillow_format`` (``"WEBP"``), ``pillow_feature`` (what :func:`PIL.features.check`
-    must find, e.g. ``"webp"`` or the codec ``"jpg"``), ``library`` (how the version reads) and
-    :meth:`save_settings` for a point; :meth:`encode_params` and :meth:`payload_bytes` when the row
-    records more than the settings or the file has a container.
-    """
-
-    display_name: ClassVar[str]
-    pillow_format: ClassVar[str]
-    pillow_feature: ClassVar[str]
-    library: ClassVar[str]
-
-    @abstractmethod
-    def save_settings(self, point: float) -> dict[str, Any]:
-        """Keyword arguments of ``Image.save`` for ``point``."""
-
-    def encode_params(self, settings: dict[str, Any]) -> dict[str, Any]:
-        return settings
-
-    def recorded_params(self, point: float, size: tuple[int, int]) -> dict[str, Any] | None:
-        return self.encode_params(self.save_settings(point))
-
-    def arguments(self) -> dict[str, Any]:
-        return {"save": self.save_settings(self.probe_point()), "format": self.pillow_format}
-
-    def payload_bytes(self, data: bytes) -> int | None:
-        return None
-
-    def save(self, image: Image.Image, buffer: io.BytesIO, settings: dict[str, Any]) -> None:
-        """Write ``image`` with ``settings``: Pillow's registered handler of ``pillow_format`` by default."""
-        image.save(buffer, format=self.pillow_format, **settings)
-
-    def check_availability(self) -> Availability:
-        if not features.check(self.pillow_feature):
-            return Availability(False, f"Pillow was built without {self.pillow_format} support")
-        return Availability(True)
-
-    def probe_version(self) -> str:
-        return f"{self.library} {features.version(self.pillow_feature)} (Pillow {Image.__version__})"
-
-    def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
-        settings = self.save_settings(point)
-        buffer = io.BytesIO()
-        try:
-            self.save(Image.fromarray(rgb), buffer, settings)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise CodecError(f"{self.display_name} encode failed: {one_line(exc)}") from None
-        data = buffer.getvalue()
-        return Bitstream(data, payload_bytes=self.payload_bytes(data), params=self.encode_params(settings))
-
-    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
-        """8-bit RGB; grey, palette or alpha output (which these encoders do not write from RGB) is
-        converted, any other mode refused."""
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-                if image.mode not in ("RGB", "RGBA", "L", "P"):
-                    raise CodecError(f"{self.display_name} decode: got a {image.mode} image, expected RGB")
-                return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-        except (OSError, SyntaxError, ValueError, RuntimeError) as exc:  # Pillow 13's AVIF: RuntimeError
-            raise CodecError(f"{self.display_name} decode failed: {one_line(exc)}") from None
-
-
-__all__ = [
-    "CodecUnavailable",
-    "Command",
-    "FfmpegCodec",
-    "PillowCodec",
-    "ProgramCodec",
-    "ProgramNotFound",
-    "read_png_rgb",
-]

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from harness.codecs import register
 from harness.codecs.base import Availability, ColourChain, Knob
-from harness.codecs.families import FfmpegCodec
+from harness.codecs.ffmpeg_family import FfmpegCodec
 from harness.core.process import ffmpeg_exe, ffmpeg_version, program_output
 
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from harness.codecs import register
 from harness.codecs.base import ColourChain, Knob
-from harness.codecs.families import FfmpegCodec
+from harness.codecs.ffmpeg_family import FfmpegCodec
 
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
            "placebo")

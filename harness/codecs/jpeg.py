@@ -9,7 +9,7 @@ from PIL import Image, features
 
 from harness.codecs import register
 from harness.codecs.base import ColourChain, Knob
-from harness.codecs.families import PillowCodec
+from harness.codecs.pillow_family import PillowCodec
 
 
 class _PillowJpeg(PillowCodec):

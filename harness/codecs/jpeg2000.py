@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.codecs import register
 from harness.codecs.base import ColourChain, Knob
-from harness.codecs.families import PillowCodec
+from harness.codecs.pillow_family import PillowCodec
 
 
 @register

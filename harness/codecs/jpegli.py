@@ -20,7 +20,7 @@ from PIL import Image, features
 
 from harness.codecs import register
 from harness.codecs.base import Availability, CodecError, ColourChain, Knob
-from harness.codecs.families import PillowCodec
+from harness.codecs.pillow_family import PillowCodec
 from harness.core.errors import one_line
 
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from harness.codecs import register
 from harness.codecs.base import ColourChain, Knob
-from harness.codecs.families import FfmpegCodec
+from harness.codecs.ffmpeg_family import FfmpegCodec
 from harness.core.process import scaled_timeout
 
 PRESETS = ("faster", "fast", "medium", "slow", "slower")

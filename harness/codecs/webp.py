@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from harness.codecs import register
 from harness.codecs.base import ColourChain, Knob
-from harness.codecs.families import PillowCodec
+from harness.codecs.pillow_family import PillowCodec
 
 _METHODS = tuple(str(m) for m in range(7))
 
