@@ -118,6 +118,12 @@ class JxlImagecodecs(_Jxl):
 
         return f"{imagecodecs.jpegxl_version()} via imagecodecs {imagecodecs.__version__}"
 
+    def recorded_params(self, point: float, size: tuple[int, int]) -> dict[str, Any]:
+        return {"distance": self.knob.clamp(point), "effort": int(self.option("effort")), "threads": 1}
+
+    def arguments(self) -> dict[str, Any]:
+        return {"jpegxl_encode": self.recorded_params(self.probe_point(), (64, 64)), "jpegxl_decode": {"numthreads": 1}}
+
     def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
         import imagecodecs
 
@@ -128,8 +134,7 @@ class JxlImagecodecs(_Jxl):
                                                    numthreads=1))
         except (imagecodecs.JpegxlError, ValueError) as exc:
             raise CodecError(f"{self.display_name} encode failed: {one_line(exc)}") from None
-        return Bitstream(data, payload_bytes=self.payload_bytes(data),
-                         params={"distance": distance, "effort": effort, "threads": 1})
+        return Bitstream(data, payload_bytes=self.payload_bytes(data), params=self.recorded_params(point, (0, 0)))
 
     def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         import imagecodecs
@@ -180,27 +185,33 @@ class JxlPillow(_Jxl):
     def probe_version(self) -> str:
         return f"libjxl {_pillow_jxl_libjxl()} via pillow-jxl-plugin {metadata.version('pillow-jxl-plugin')}"
 
+    def _settings(self, point: float) -> dict[str, Any]:
+        # The wheel's .pyi stub predates these keywords; its own Pillow plugin passes them all.
+        return {"mode": "RGB", "lossless": False, "quality": quality_for_distance(self.knob.clamp(point)),
+                "decoding_speed": 0, "effort": int(self.option("effort")), "use_container": False,
+                "use_original_profile": False, "num_threads": 1}
+
+    def recorded_params(self, point: float, size: tuple[int, int]) -> dict[str, Any]:
+        settings = self._settings(point)
+        return {"distance": self.knob.clamp(point), "quality": round(settings["quality"], 6),
+                "effort": settings["effort"], "threads": 1}
+
+    def arguments(self) -> dict[str, Any]:
+        return {"encoder": self._settings(self.probe_point()), "decoder": {"num_threads": 1}}
+
     def encode(self, rgb: np.ndarray, point: float) -> Bitstream:
         from pillow_jxl import Encoder
 
         distance = self.knob.clamp(point)
         if distance <= 0:
             raise CodecError(f"{self.display_name}: distance 0 (lossless) is not a lossy point")
-        quality = quality_for_distance(distance)
-        effort = int(self.option("effort"))
         height, width = rgb.shape[:2]
-        # The wheel's .pyi stub predates these keywords; its own Pillow plugin passes them all.
-        settings: dict[str, Any] = {"mode": "RGB", "lossless": False, "quality": quality, "decoding_speed": 0,
-                                    "effort": effort, "use_container": False, "use_original_profile": False,
-                                    "num_threads": 1}
-        encoder = Encoder(**settings)
+        encoder = Encoder(**self._settings(point))
         try:
             data = bytes(encoder(np.ascontiguousarray(rgb).tobytes(), width, height, jpeg_encode=False))
         except (ValueError, RuntimeError) as exc:  # its JxlException is a RuntimeError
             raise CodecError(f"{self.display_name} encode failed: {one_line(exc)}") from None
-        return Bitstream(data, payload_bytes=self.payload_bytes(data),
-                         params={"distance": distance, "quality": round(quality, 6), "effort": effort,
-                                 "threads": 1})
+        return Bitstream(data, payload_bytes=self.payload_bytes(data), params=self.recorded_params(point, (0, 0)))
 
     def decode(self, data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
         from pillow_jxl import Decoder
