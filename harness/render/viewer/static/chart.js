@@ -102,13 +102,19 @@
         });
       });
     });
-    var legend = node("g", {"class": "rd-legend"}, svg);
+    // The legend below the plot (HTML, wraps), so that it never hides a point.
+    var legend = document.createElement("div");
+    legend.className = "rd-legend";
     opts.series.forEach(function (s, i) {
-      var y = m.t + 10 + i * 13;
-      if (y > H - m.b - 10) return;
-      node("rect", {x: W - m.r - 8, y: y - 7, width: 8, height: 8, fill: COLOURS[i % COLOURS.length]}, legend);
-      node("text", {x: W - m.r - 12, y: y, "text-anchor": "end"}, legend, s.name);
+      var item = document.createElement("span");
+      item.setAttribute("data-series", s.name);
+      var swatch = document.createElement("i");
+      swatch.style.background = COLOURS[i % COLOURS.length];
+      item.appendChild(swatch);
+      item.appendChild(document.createTextNode(s.name + (s.points.length === 1 ? " (one point)" : "")));
+      legend.appendChild(item);
     });
+    element.appendChild(legend);
   }
 
   global.HarnessChart = {draw: draw, COLOURS: COLOURS};
