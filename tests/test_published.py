@@ -26,7 +26,7 @@ from harness.published.names import image_key_matches, parse_rate_name
 from harness.run.store import RunStore, read_results
 from harness.run.sweep import run_sweep
 from harness.run.worker import _codec
-from tests.conftest import KODAK, SHARED
+from tests.conftest import KODAK, REPO, SHARED
 
 SCENES = SHARED / "datasets" / "ml-pico-scenes"
 CLIC = SHARED / "datasets" / "clic-sample"
@@ -462,3 +462,21 @@ def test_published_listing_counts_checks_sizes_and_takes_rate_corrections(monkey
     fixed = harness("published", "--details", extra={published.ENV_CONFIG: str(config)})
     assert "implausible" not in fixed
     assert f"dcvc-rt\tkodak_kodim04\t0.287089 bpp\tfilename\tcorrected rate\t{scene / 'DCVC_RT_287089bpp.png'}" in fixed
+
+
+def test_listing_codecs_reads_no_published_folder(tmp_path):
+    """The codec registry lists the built-in and declared published codecs without reading their folders;
+    a codec named only inside the data is found when it is asked for by name."""
+    root = tmp_path / "manifested"
+    root.mkdir()
+    os.symlink(SCENES / "kodak_kodim04" / "dcvc.png", root / "dcvc.png")
+    (root / "manifest.csv").write_text("image,codec,bpp,path\nkodim04,ELIC,0.41,dcvc.png\n")
+    code = ("from harness.codecs import codec_class, codec_names\n"
+            "from harness.published.index import build_index\n"
+            "names = codec_names()\n"
+            "print('pico' in names, 'elic-published' in names, build_index.cache_info().misses)\n"
+            "print(codec_class('elic-published')().points_for('kodim04'), build_index.cache_info().misses)\n")
+    env = {**os.environ, published.ENV_DIRS: str(root), "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["True False 0", "[0.41] 1"]
