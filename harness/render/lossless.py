@@ -16,17 +16,22 @@ def _num(value: object, digits: int) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.{digits}f}"  # type: ignore[arg-type]
 
 
+def _sig(value: object) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.3g}"  # type: ignore[arg-type]
+
+
 def to_markdown(rows: pd.DataFrame, table: pd.DataFrame, front: pd.DataFrame) -> str:
     lines = ["# Lossless sweep", "",
              f"{rows['image'].nunique()} originals; bpp from the file's bytes on the original's pixels; speeds in "
-             "megapixels per second of wall time (all pixels over all seconds, one process). Every reconstruction "
+             "megapixels per CPU second (user + system of the harness and the encoder programs it runs: all pixels over "
+             "all CPU seconds; threads add up). Every reconstruction "
              "is compared with the loaded 8-bit RGB bit for bit; a row that differs is a failure, not a size.", "",
              "| codec | effort | exact | mean bpp | encode MP/s | decode MP/s |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     for row in table.itertuples(index=False):
         lines.append(f"| {row.codec} | {row.effort} | {row.exact}/{row.images} | {_num(row.bpp_mean, 3)} | "
-                     f"{_num(row.encode_mp_s, 2)} | {_num(row.decode_mp_s, 2)} |")
+                     f"{_sig(row.encode_mp_s)} | {_sig(row.decode_mp_s)} |")
     lines += ["", "Pareto front (encode speed against mean bpp; nothing else is both faster and smaller), fastest first: "
-              + ", ".join(f"{r.codec} {r.effort} ({_num(r.bpp_mean, 3)} bpp, {_num(r.encode_mp_s, 2)} MP/s)"
+              + ", ".join(f"{r.codec} {r.effort} ({_num(r.bpp_mean, 3)} bpp, {_sig(r.encode_mp_s)} MP/s)"
                           for r in front.itertuples(index=False)) + "."]
     changed = rows.loc[rows["source_changed"].astype(str) != "", ["image", "source_changed"]].drop_duplicates()
     if len(changed):
@@ -51,7 +56,7 @@ def plot(table: pd.DataFrame, front: pd.DataFrame, path: Path) -> None:
         axes.step(front["encode_mp_s"], front["bpp_mean"], where="post", color="black", lw=1, ls="--",
                   label="Pareto front")
     axes.set_xscale("log")
-    axes.set_xlabel("encode speed [MP/s]")
+    axes.set_xlabel("encode speed [MP per CPU second]")
     axes.set_ylabel("mean bpp (lossless)")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=7)

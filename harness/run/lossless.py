@@ -4,11 +4,14 @@ checked bit for bit, with the size and the encode and decode speed.
 Lossless means lossless for the 8-bit RGB the harness loads: an original that loading changes (16-bit reduced,
 alpha dropped, palette transparency, grey replicated) is flagged in its rows (``source_changed``), not refused,
 since the codecs are still judged on the same 8-bit RGB. A reconstruction that is not the loaded pixels is a
-failed row (``exact`` False, ``error`` says how many pixels differ), never a size.
+failed row (``exact`` False, ``error`` says how many pixels differ), never a size. Speeds are per CPU second
+(this process and the encoder programs it runs, user + system), so a loaded machine does not change them much;
+the wall-clock seconds are kept beside them.
 """
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Sequence
 
@@ -22,7 +25,14 @@ from harness.core.pareto import pareto_front as front_of
 from harness.datasets import Dataset
 
 COLUMNS = ("image", "codec", "effort", "width", "height", "bytes", "bpp", "encode_seconds", "decode_seconds",
-           "exact", "error", "source_changed")
+           "encode_wall_seconds", "decode_wall_seconds", "exact", "error", "source_changed")
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished children (the command-line encoders): the
+    codec's work, whatever else the machine is doing; threads add up."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def select_modes(codecs: Sequence[str] | None = None) -> list[LosslessMode]:
@@ -45,19 +55,20 @@ def run_mode(mode: LosslessMode, name: str, rgb: np.ndarray, notes: Sequence[str
     height, width = rgb.shape[:2]
     row: dict[str, object] = {"image": name, "codec": mode.codec, "effort": mode.effort, "width": width,
                               "height": height, "bytes": None, "bpp": None, "encode_seconds": None,
-                              "decode_seconds": None, "exact": False, "error": "",
+                              "decode_seconds": None, "encode_wall_seconds": None, "decode_wall_seconds": None,
+                              "exact": False, "error": "",
                               "source_changed": "; ".join(notes)}
     try:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), cpu_seconds()
         data = mode.encode(rgb)
-        middle = time.perf_counter()
+        middle, cpu_middle = time.perf_counter(), cpu_seconds()
         decoded = mode.decode(data, height, width)
-        end = time.perf_counter()
+        end, cpu_end = time.perf_counter(), cpu_seconds()
     except Exception as exc:  # noqa: BLE001  (one mode failing is its row's error; the sweep goes on)
         row["error"] = f"{mode.codec} {mode.effort}: {one_line(exc)}"
         return row
-    row.update(bytes=len(data), bpp=8 * len(data) / (height * width), encode_seconds=middle - start,
-               decode_seconds=end - middle)
+    row.update(bytes=len(data), bpp=8 * len(data) / (height * width), encode_seconds=cpu_middle - cpu_start,
+               decode_seconds=cpu_end - cpu_middle, encode_wall_seconds=middle - start, decode_wall_seconds=end - middle)
     if decoded.shape != rgb.shape:
         row["error"] = f"decoded {decoded.shape} for a {rgb.shape} original"
     elif not np.array_equal(decoded, rgb):
@@ -83,7 +94,7 @@ def lossless_sweep(dataset: Dataset, modes: Sequence[LosslessMode],
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Per codec and effort: images, how many exact, mean bpp over the exact rows, and encode/decode speed in
-    megapixels per second (all pixels over all seconds)."""
+    megapixels per CPU second (all pixels over all CPU seconds, :func:`cpu_seconds`)."""
     out = []
     for (codec, effort), g in rows.groupby(["codec", "effort"], sort=False):
         ok = g[g["exact"].astype(bool)]
