@@ -51,13 +51,14 @@ def compare(run_a: Path, run_b: Path) -> dict[str, tuple[str, str]]:
         if any(va != vb for va, vb in versions):
             out[codec] = ("version", "; ".join(f"{va} vs {vb}" for va, vb in sorted(versions, key=str)))
             continue
-        bits = metrics = 0
+        bits = metrics = compared = 0
         first: str | None = None
         for key in sorted(keys_a, key=str):
             a, b = rows_a[key], rows_b[key]
             same_bits = _sha256(run_a, a.bitstream) == _sha256(run_b, b.bitstream) and a.file_bytes == b.file_bytes
             names = sorted(set(a.values) | set(b.values))
             differing = [n for n in names if not _same(a.values.get(n), b.values.get(n))]
+            compared += sum(a.values.get(n) is not None for n in names)
             bits += same_bits
             metrics += not differing
             if first is None and (not same_bits or differing):
@@ -66,7 +67,7 @@ def compare(run_a: Path, run_b: Path) -> dict[str, tuple[str, str]]:
                             if differing else ""))
         n = len(keys_a)
         verdict = "equal" if bits == n and metrics == n else "differs"
-        out[codec] = (verdict, f"{n} rows, bitstreams equal {bits}/{n}, metric values equal {metrics}/{n}"
+        out[codec] = (verdict, f"{n} rows, bitstreams equal {bits}/{n}, metric values equal {metrics}/{n} ({compared} values)"
                       + (f"; first difference: {first}" if first else ""))
     return out
 

@@ -33,7 +33,7 @@ REQUIRED_EQUAL=jpeg,webp,avif,jxl,hevc,vvc
 # The quick profile's codecs plus every other in-process one, each at three points (fast to run, and enough
 # to see a difference); metrics: four computed by programs and libraries, and one torch network (LPIPS).
 CODECS=${CODECS:-jpeg,webp,avif:speed=6,jxl:effort=7,hevc,vvc:preset=fast,jpeg2000,jpegli,avif-svt,h264,jpeg-444,avif-avifenc,avif-rav1e,jxl-cjxl,jxl-imagecodecs,vvenc-yuv,pico-torch}
-METRICS=${METRICS:-psnr,ms_ssim,butteraugli,vmaf,lpips}
+METRICS=${METRICS:-psnr,butteraugli,vmaf,ssimulacra2,lpips}  # ms_ssim has no value below 161 px
 POINTS=${POINTS:-20,30,40}  # every knob here takes these (quality, q, QP, distance clamped to 25, PSNR target)
 mkdir -p "$WORK"
 say() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
