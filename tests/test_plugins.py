@@ -1,5 +1,6 @@
-"""A codec from another package, installed beside harness with pip, plugs in through the ``harness.codecs``
-entry-point group: `harness codecs` lists it and `harness run` produces rows with it."""
+"""A codec and a metric from another package, installed beside harness with pip, plug in through the
+``harness.codecs`` and ``harness.metrics`` entry-point groups: `harness codecs` and `harness metrics --list`
+list them and `harness run` produces rows and columns with them."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ version = "1.0"
 
 [project.entry-points."harness.codecs"]
 posterize = "harness_posterize:Posterize"
+
+[project.entry-points."harness.metrics"]
+maxdiff = "harness_posterize:metrics"
 """
 
 MODULE = '''\
@@ -38,6 +42,7 @@ import PIL
 from PIL import Image
 
 from harness.codecs.base import Availability, Bitstream, Codec, ColourChain, Knob
+from harness.metrics.base import Column, Metric
 
 
 class Posterize(Codec):
@@ -68,6 +73,19 @@ class Posterize(Codec):
             coded = np.asarray(im.convert("RGB")).astype(np.uint16)
         half = (1 << shift) >> 1 if self.option("rounding") == "midpoint" else 0
         return ((coded << shift) + half).astype(np.uint8)
+
+
+class MaxDiff(Metric):
+    name = "maxdiff"
+    description = "largest difference of any sample (a plug-in metric)"
+    columns = (Column("max_diff", "largest sample difference", "levels", False),)
+
+    def compute(self, reference, reconstruction, prepared):
+        return {"max_diff": float(np.abs(reference.astype(int) - reconstruction.astype(int)).max())}
+
+
+def metrics():
+    return [MaxDiff]
 '''
 
 
@@ -102,7 +120,7 @@ def test_plugin_codec_is_listed_and_runs(installed, tmp_path):
 
     crops = write_crops(tmp_path / "crops")
     ran = harness(["run", "--codecs", "posterize,posterize:rounding=floor", "--points", "3,6", "--dataset",
-                   str(crops), "--metrics", "psnr", "--results", str(tmp_path / "results"), "--run", "plug"],
+                   str(crops), "--metrics", "psnr,maxdiff", "--results", str(tmp_path / "results"), "--run", "plug"],
                   installed, tmp_path)
     assert ran.returncode == 0, ran.stderr[-2000:]
     rows = read_results(tmp_path / "results" / "plug")
@@ -114,3 +132,8 @@ def test_plugin_codec_is_listed_and_runs(installed, tmp_path):
     # More bits, more quality and more bytes; the midpoint reconstruction beats flooring by about 6 dB at 3 bits.
     assert mid[6.0] > mid[3.0] + 10 and (mid - floor).min() > 2
     assert np.all(rows.groupby("point")["bpp"].mean().diff().dropna() > 0)
+    # The plug-in metric's column: keeping 3 of 8 bits, flooring loses up to 31 levels, the midpoint 16.
+    worst = rows[rows["point"] == 3.0].groupby("codec")["max_diff"].max()
+    assert worst["posterize:rounding=floor"] == 31 and worst["posterize"] == 16
+    listed = harness(["metrics", "--list"], installed, tmp_path)
+    assert listed.returncode == 0 and "maxdiff" in listed.stdout and "max_diff" in listed.stdout
