@@ -13,7 +13,7 @@ from PIL import Image
 from rich.console import Console
 
 from harness.analysis import bdrate, comparison, selection, tables
-from harness.render import cells, plots, report
+from harness.render import cells, figures, plots, report
 from tests.runs import make_run
 
 
@@ -124,7 +124,7 @@ def test_report_run_writes_every_format(run_dir, tmp_path):
 
 
 def test_plots_exist_with_stable_styles(run_dir, tmp_path):
-    files = plots.plot_run(run_dir, ["psnr_rgb"], per_image=True, formats=("png", "pdf", "svg"),
+    files = figures.plot_run(run_dir, ["psnr_rgb"], per_image=True, formats=("png", "pdf", "svg"),
                            out_dir=tmp_path / "fig")
     names = {p.name for p in files}
     for stem in ("rd_psnr_rgb", "rd_psnr_rgb_per_image", "bdrate", "time_vs_bdrate_psnr_rgb"):

@@ -46,7 +46,7 @@ def test_report_gives_mp_per_second_and_the_front(run_dir, tmp_path):
 
 
 def test_time_figure_draws_the_front(run_dir, tmp_path):
-    from harness.render.plots import plot_run
+    from harness.render.figures import plot_run
 
     files = plot_run(run_dir, ["psnr_rgb"], anchor="jpeg", formats=["png"], out_dir=tmp_path)
     assert any(path.name.startswith("time_vs_bdrate") and path.stat().st_size > 5000 for path in files)

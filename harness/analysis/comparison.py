@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from harness.analysis import bdrate
+from harness.analysis.equal_quality import EqualQuality, equal_quality
 from harness.analysis.equal_rate import EqualRate, equal_rate
 from harness.analysis.selection import (
     ReportError,
@@ -23,6 +24,7 @@ from harness.analysis.selection import (
     superseded_note,
 )
 from harness.analysis.tables import bd_per_image, bd_table, codec_summary, matched_quality
+from harness.analysis.transparency import TargetCell, transparency
 
 # --- the report -----------------------------------------------------------------------------------------
 
@@ -45,6 +47,11 @@ class Report:
     # Anchors with one point per image (published reconstructions): every codec at the anchor's own rates,
     # the comparison that exists when BD-rate does not (analysis.equal_rate.EqualRate).
     equal_rate: EqualRate | None = None
+    # The same anchors against every rival with a curve, in the claim's units: the anchor's bits over the
+    # rival's at the anchor's quality, per metric (analysis.equal_quality).
+    equal_quality: EqualQuality | None = None
+    # Runs with --target-quality: the bpp each codec needs to reach each target (analysis.transparency).
+    targets_reached: list[TargetCell] = field(default_factory=list)
 
     def value(self, codec: str, metric: str, kind: str = "rate") -> float | None:
         table = self.bd_rate if kind == "rate" else self.bd_quality
@@ -57,8 +64,9 @@ class Report:
 def make_report(df: pd.DataFrame, anchor: str, metrics: Sequence[str] | None = None, *, run: str = "run",
                 method: str = "pchip", pooling: str = "per-image", rate_column: str = "bpp",
                 min_overlap: float = bdrate.DEFAULT_MIN_OVERLAP, transforms: dict[str, str] | None = None,
-                targets: dict[str, Sequence[float]] | None = None) -> Report:
-    """Every table of a report, as DataFrames."""
+                targets: dict[str, Sequence[float]] | None = None, quality_targets: Sequence[str] = ()) -> Report:
+    """Every table of a report, as DataFrames. ``quality_targets``: the run's ``--target-quality`` targets
+    (``"ssimulacra2=90"``), for the table of the bpp each codec needs to reach them."""
     if df.empty:
         raise ReportError(f"{run}: the results table is empty")
     check_rate_column(df, rate_column)
@@ -84,11 +92,27 @@ def make_report(df: pd.DataFrame, anchor: str, metrics: Sequence[str] | None = N
     notes = [note for metric in metrics if (note := missing_note(df, metric, rate_column))]
     if (superseded := superseded_note(df)) is not None:
         notes.append(superseded)
+    if (padded := padded_note(df)) is not None:
+        notes.append(padded)
     report = Report(run, anchor, method, pooling, rate_column, list(metrics), rate, quality, per_image, matched,
                     matched_per, codec_summary(df, rate_column), notes)
     if one_point_per_image(df, anchor, rate_column):
         report.equal_rate = equal_rate(df, anchor, metrics, run=run)
+        quality = equal_quality(df, anchor, report.equal_rate.metrics)
+        report.equal_quality = quality if quality.cells else None
+    if quality_targets:
+        report.targets_reached = transparency(df, quality_targets)
     return report
+
+
+def padded_note(df: pd.DataFrame) -> str | None:
+    """Published reconstructions that were larger than their original (codec padding), cropped to it."""
+    if "padded_from" not in df or not df["padded_from"].notna().any():
+        return None
+    rows = df[df["padded_from"].notna()]
+    which = ", ".join(f"{r.codec} {r.image} ({r.padded_from} for {r.width}x{r.height})" for r in rows.itertuples())
+    return (f"{len(rows)} published reconstruction(s) larger than the original by codec padding, cropped from "
+            f"the top-left to the original's size: {which}")
 
 
 # --- typed grids for the renderers ----------------------------------------------------------------------

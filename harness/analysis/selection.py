@@ -107,6 +107,26 @@ def superseded_note(df: pd.DataFrame) -> str | None:
             "codec's latest build): " + "; ".join(parts) + ".")
 
 
+def _run_info(run_dir: str | Path) -> dict:
+    path = (Path(run_dir).parent if Path(run_dir).is_file() else Path(run_dir)) / "run.json"
+    try:
+        info = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def run_quality_targets(run_dir: str | Path) -> list[str]:
+    """The ``--target-quality`` targets a run searched for (``"ssimulacra2=90"``), from its run.json."""
+    return [str(t) for t in _run_info(run_dir).get("target_quality", [])]
+
+
+def run_match(run_dir: str | Path) -> str | None:
+    """The ``--match`` reference of a rate-matched run (its reports' default anchor), from its run.json."""
+    match = _run_info(run_dir).get("match")
+    return str(match) if match else None
+
+
 def run_name(run: str | Path) -> str:
     path = Path(run)
     return path.parent.name if path.is_file() else path.name

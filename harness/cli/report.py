@@ -13,7 +13,8 @@ from harness.cli.plugin import ReportDone, installed
 
 @click.command("report")
 @click.argument("run_dir", type=click.Path(exists=True))
-@click.option("--anchor", default=None, help="Codec label (or name) every codec is compared with (default: vvc if present, else the first codec).")
+@click.option("--anchor", default=None, help="Codec label (or name) every codec is compared with (default: the run's --match reference, else vvc "
+                   "if present, else the first codec).")
 @click.option("--metrics", default=None, help="Comma-separated metric columns (default: every metric column of the run).")
 @click.option("--method", type=click.Choice(["pchip", "akima", "cubic"]), default="pchip", show_default=True,
               help="BD interpolation: pchip (JVET/JCT-VC CTC sheet), akima, cubic (VCEG-M33).")
@@ -30,11 +31,11 @@ def report_command(run_dir: str, anchor: str | None, metrics: str | None, method
                    **plugin_values: Any) -> None:
     """BD-rate and BD-quality of every codec against an anchor, matched-quality ratios and a codec summary."""
     from harness.analysis.bdrate import DEFAULT_MIN_OVERLAP
-    from harness.analysis.selection import ReportError, default_anchor, load_run
+    from harness.analysis.selection import ReportError, default_anchor, load_run, run_match
     from harness.render.report import report_run
 
     try:
-        chosen = anchor or default_anchor(load_run(run_dir))
+        chosen = anchor or run_match(run_dir) or default_anchor(load_run(run_dir))
         if jpeg_ai:
             from harness.render.jpegai import jpegai_report
 
@@ -70,7 +71,7 @@ def plot_command(run_dir: str, anchor: str | None, metrics: str | None, per_imag
                  out_dir: str | None, method: str, pooling: str, rate_column: str) -> None:
     """RD curves per metric, BD-rate bars and encode/decode time vs BD-rate, for print (PNG + PDF/SVG)."""
     from harness.analysis.selection import ReportError
-    from harness.render.plots import plot_run
+    from harness.render.figures import plot_run
 
     try:
         files = plot_run(run_dir, split(metrics) or None, anchor=anchor, per_image=per_image,

@@ -39,7 +39,14 @@ QUICK_PROFILE = "jpeg,webp,avif:speed=6,jxl:effort=7,hevc,vvc:preset=fast"
               help="Folder holding runs.")
 @click.option("--points", default=None, help="Knob values to use instead of each codec's defaults, e.g. 22,27,32,37.")
 @click.option("--target-bpp", default=None, help="Per image, find the knob value whose bpp is closest to each of these.")
-@click.option("--match", default=None, help="Run the other codecs at the bpp this reference codec has on each image.")
+@click.option("--match", default=None, help="Run the other codecs at the bpp this reference codec has on each image, "
+              "then search each until its curve brackets the reference's value of every metric (equal quality).")
+@click.option("--target-quality", default=None,
+              help="METRIC=VALUE[,...]: per image, search each codec's knob until its curve brackets each value of "
+                   "that metric column (e.g. ssimulacra2=90, butteraugli_max=1); the report reads the bpp at exactly "
+                   "the target.")
+@click.option("--allow-unavailable", is_flag=True,
+              help="Go on when a requested codec is unavailable (its rows are failed rows) instead of stopping.")
 @click.option("--tolerance", default=DEFAULT_RATE_TOLERANCE, show_default=True, type=float,
               help="Relative bpp error accepted by --target-bpp/--match searches.")
 @click.option("--metrics", default=None, help="Comma-separated metrics (default: psnr). See `harness metrics --list`.")
@@ -69,7 +76,8 @@ QUICK_PROFILE = "jpeg,webp,avif:speed=6,jxl:effort=7,hevc,vvc:preset=fast"
                    "RESULTS/<run>/lossless/.")
 @DEVICE_OPTION
 def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str, points: str | None,
-        target_bpp: str | None, match: str | None, tolerance: float, metrics: str | None, jobs: int,
+        target_bpp: str | None, match: str | None, target_quality: str | None, allow_unavailable: bool,
+        tolerance: float, metrics: str | None, jobs: int,
         keep_reconstructions: bool, no_keep_bitstreams: bool, retry_failed: bool, backend: str,
         scheduler: str | None, ship_images: bool, time_repeats: int, max_megapixels: float | None, lossless: bool,
         device: str | None, **plugin_values: Any) -> None:
@@ -78,9 +86,17 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         _lossless(codec_specs, dataset, run_name, results_root)
         return
     set_device(device)
+    # A folder in the layout of the PICO authors' release: its reconstructions are the published contenders
+    # (before the codecs are made, so they find them).
+    from harness.datasets.scenes import recognise
+
+    if (tree := recognise(Path(dataset).expanduser())) is not None:
+        from harness.published.config import add_folder
+
+        add_folder(tree.manifest_root)
     # Every usage error before any work: nothing read, no run folder made.
     asked = RunRequest.check(codec_specs, points, target_bpp, match, tolerance, metrics, jobs, backend, scheduler,
-                             plugin_values)
+                             plugin_values, target_quality)
     if time_repeats < 1:
         fail(f"--time-repeats {time_repeats}: give at least 1")
     if max_megapixels is not None:
@@ -99,10 +115,15 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
         data = resolve_dataset(dataset)
     except DatasetError as exc:
         fail(str(exc))
-    for codec in asked.codecs:
-        ok = codec.availability()
-        if not ok:
-            say(f"{codec.label} is unavailable ({ok.reason}); its rows will be failed rows", "warning:")
+    unavailable = [(codec.label, codec.availability().reason) for codec in asked.codecs if not codec.availability()]
+    for label, reason in unavailable:
+        if allow_unavailable:
+            say(f"{label} is unavailable ({reason}); its rows will be failed rows", "warning:")
+        else:
+            say(f"{label} is unavailable: {reason}", "error:", "red")
+    if unavailable and not allow_unavailable:
+        fail(f"{len(unavailable)} requested codec(s) unavailable: make them available as said above, leave them "
+             "out of --codecs, or pass --allow-unavailable to record their rows as failed")
     store = RunStore(Path(results_root) / (run_name or data.name))
     try:
         store.lock()
@@ -132,7 +153,7 @@ def run(codec_specs: str, dataset: str, run_name: str | None, results_root: str,
                 keep_reconstructions=keep_reconstructions, keep_bitstreams=not no_keep_bitstreams,
                 tolerance=tolerance, n_jobs=jobs, executor=executor, ship_images=ship_images,
                 retry_failed=retry_failed, argv=sys.argv, on_plan=on_plan, on_result=on_result,
-                time_repeats=time_repeats)
+                time_repeats=time_repeats, target_quality=asked.quality_targets)
             summary = run_sweep(store, data, asked.codecs, config)
     except (ValueError, ClusterError, StoreError) as exc:
         store.unlock()

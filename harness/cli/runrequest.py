@@ -17,11 +17,12 @@ class RunRequest:
     points: list[float] | None
     target_bpps: list[float] | None
     metrics: tuple[str, ...]
+    quality_targets: tuple[Any, ...] = ()  # harness.run.quality_search.QualityTarget
 
     @classmethod
     def check(cls, codec_specs: str, points: str | None, target_bpp: str | None, match: str | None,
               tolerance: float, metrics: str | None, jobs: int, backend: str, scheduler: str | None,
-              plugin_values: Mapping[str, Any]) -> RunRequest:
+              plugin_values: Mapping[str, Any], target_quality: str | None = None) -> RunRequest:
         """The request, or one line on stderr and exit status 2."""
         if jobs < 1:
             fail(f"--jobs {jobs}: give at least 1 worker process")
@@ -29,6 +30,14 @@ class RunRequest:
             fail("--points cannot be combined with --target-bpp or --match")
         if target_bpp and match:
             fail("--target-bpp cannot be combined with --match")
+        if target_quality and (points or target_bpp or match):
+            fail("--target-quality cannot be combined with --points, --target-bpp or --match")
+        from harness.run.quality_plan import parse_targets
+
+        try:
+            quality = tuple(parse_targets(target_quality)) if target_quality is not None else ()
+        except ValueError as exc:
+            fail(str(exc))
         if backend == "dask" and not scheduler:
             fail("--backend dask needs --scheduler tcp://HOST:PORT (the address `dask scheduler` prints)")
         if scheduler and backend != "dask":
@@ -44,11 +53,14 @@ class RunRequest:
         for hook, value in installed().hooks("run", plugin_values):
             specs = hook(specs, value)
         from harness.codecs import CodecError, get_codec
-        from harness.metrics import DEFAULT_METRICS, MetricError, get_metric
+        from harness.metrics import DEFAULT_METRICS, MetricError, get_metric, metric_of_column
 
         try:
             codecs = [get_codec(s) for s in specs]
             metric_names = tuple(dict.fromkeys(split(metrics))) or DEFAULT_METRICS
+            # A quality target's metric is computed whether or not --metrics names it.
+            metric_names += tuple(dict.fromkeys(m for t in quality if (m := metric_of_column(t.metric))
+                                                and m not in metric_names))
             for name in metric_names:
                 get_metric(name)
         except (CodecError, MetricError) as exc:
@@ -58,7 +70,7 @@ class RunRequest:
         if numbers:
             for codec in codecs:
                 say_adjusted_points(codec, numbers)
-        return cls(codecs, numbers, targets, metric_names)
+        return cls(codecs, numbers, targets, metric_names, quality)
 
 
 def say_adjusted_points(codec: Any, points: list[float]) -> None:

@@ -103,3 +103,6 @@ class Outcome:
     # the plausibility check; the PSNR metric reads it instead of passing over the pixels again.
     error_gram: np.ndarray | None = None
     timing: str | None = None  # what encode_seconds and decode_seconds measure (Codec.timing)
+    # A published reconstruction larger than its original by codec padding, cropped from the top-left:
+    # its size before ("720x440").
+    padded_from: str | None = None

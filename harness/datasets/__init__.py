@@ -28,6 +28,7 @@ from harness.core.errors import one_line
 from harness.core.hashing import sha256_file
 from harness.core.images import SUPPORTED_SUFFIXES
 from harness.core.toml import TomlReader
+from harness.datasets import scenes
 from harness.datasets.files import (
     MANIFEST,
     Archive,
@@ -79,6 +80,8 @@ class Dataset:
     definition: DatasetDefinition | None = field(default=None, compare=False)
     # What a folder held that is not an image of the dataset: kind of entry -> how many.
     skipped: dict[str, int] = field(default_factory=dict, compare=False)
+    # A folder in the layout of the PICO authors' release: where its published reconstructions are.
+    published_root: Path | None = field(default=None, compare=False)
 
     @property
     def skipped_line(self) -> str:
@@ -230,6 +233,13 @@ def resolve_dataset(spec: str, verify: bool = True) -> Dataset:
         images, skipped = _images_of(definition, root)
         return Dataset(definition.name, images, root, definition, skipped)
     path = Path(spec).expanduser()
+    if path.is_dir() and (tree := scenes.recognise(path)) is not None:
+        # The authors' release: each scene's reference is the original, its reconstructions the published
+        # contenders (read from the manifest's folder); a scene without a reference has no original.
+        refs = tuple(ImageRef(s.image, s.reference) for s in tree.scenes if s.reference is not None)
+        missing = tree.without_original
+        return Dataset(path.resolve().name, refs, path, skipped={f"scene with no original ({', '.join(missing)})": len(missing)}
+                       if missing else {}, published_root=tree.manifest_root)
     if path.is_dir():
         images, skipped = folder_images(path)
         if not images:

@@ -78,6 +78,15 @@ def _split_dirs(value: str) -> list[str]:
     return [part for part in value.split(os.pathsep) if part.strip()]
 
 
+def add_folder(folder: Path) -> None:
+    """Read published reconstructions from ``folder`` too (a dataset in the authors' layout), in this process
+    and in the worker processes it starts, which inherit the environment."""
+    current = _split_dirs(os.environ.get(ENV_DIRS, ""))
+    path = str(Path(folder).resolve())
+    if path not in current:
+        os.environ[ENV_DIRS] = os.pathsep.join([*current, path])
+
+
 def load_config(environ: dict[str, str] | None = None) -> Config:
     """Sources and codec specs from the environment and the TOML file. Never raises: a bad setting is
     a problem line that availability and ``harness published`` report."""

@@ -29,6 +29,8 @@ from harness.published.readers import Entry, is_image
 if TYPE_CHECKING:
     from harness.core.images import SourceImage
 
+# A reconstruction at most this much larger than its original (either side) is codec padding, cropped.
+MAX_PADDING = 16
 # Files in a scene folder that are the original, not a reconstruction (checked against the dataset's).
 REFERENCE_STEMS = ("reference", "target", "original")
 
@@ -107,10 +109,14 @@ class PublishedSource(Contender):
             recon = load_image(entry.path)
         except ImageError as exc:
             raise CodecError(str(exc)) from None
-        if recon.pixels.shape != image.pixels.shape:
-            rh, rw = recon.pixels.shape[:2]
-            raise CodecError(f"published reconstruction {entry.path} is {rw}x{rh} but the original "
-                             f"{image.name} is {image.width}x{image.height}")
+        pixels, padded_from = recon.pixels, None
+        if pixels.shape != image.pixels.shape:
+            rh, rw = pixels.shape[:2]
+            if not (0 <= rh - image.height <= MAX_PADDING and 0 <= rw - image.width <= MAX_PADDING):
+                raise CodecError(f"published reconstruction {entry.path} is {rw}x{rh} but the original "
+                                 f"{image.name} is {image.width}x{image.height}")
+            # Codec padding (the authors' VVC of a 720x439 original is 720x440): cropped from the top-left.
+            pixels, padded_from = pixels[:image.height, :image.width], f"{rw}x{rh}"
         mismatch = _check_reference(entry, image)
         if mismatch:
             raise CodecError(mismatch)
@@ -131,7 +137,7 @@ class PublishedSource(Contender):
         if conflicts:
             params["index_notes"] = conflicts
         return Outcome(
-            reconstruction=recon.pixels, file_bytes=None, payload_bytes=None, bpp=entry.bpp,
+            reconstruction=pixels, padded_from=padded_from, file_bytes=None, payload_bytes=None, bpp=entry.bpp,
             bpp_payload=None, encode_seconds=None, decode_seconds=None, params=params,
             rate_source="published", bitstream=None,
         )

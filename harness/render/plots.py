@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from harness.analysis import bdrate, selection, tables
+from harness.analysis import bdrate, selection
 from harness.render.axes import draw_speed_front, log_ticks
+from harness.render.contenders import draw_contender, empty_bd_panels, single_point_codecs
 
 # Okabe & Ito (2008); yellow last because it is faint on white paper.
 OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442")
@@ -105,15 +106,22 @@ def _legend_outside(fig: Figure, ax: Any, title: str | None = None) -> None:
 
 def rd_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bpp", transform: str | None = None,
               spread: bool = True, log_rate: bool = True) -> Figure:
-    """Dataset-mean RD curve per codec, with the interquartile range over images as error bars."""
+    """Dataset-mean RD curve per codec, with the interquartile range over images as error bars; contenders
+    with one point per image are stars at their mean rate and quality."""
     transform = transform or bdrate.default_transform(metric)
     frame = selection.usable(df, metric, rate_column, transform)
     styles = codec_styles(selection.codec_order(df))
+    singles = single_point_codecs(frame)
     with style():
         fig = Figure(figsize=(5.6, 3.6), layout="constrained")
         ax = fig.subplots()
         counts = []
-        for codec in selection.codec_order(df):
+        for codec in singles:
+            mine = frame[frame["codec"] == codec]
+            n = mine["image"].nunique()
+            draw_contender(ax, codec, pd.DataFrame({"r": [mine["r"].mean()], "q": [mine["q"].mean()]}),
+                            styles[codec], f"{codec} ({n} image{'s' if n > 1 else ''})")
+        for codec in [c for c in selection.codec_order(df) if c not in singles]:
             curve = selection.mean_curves(frame[frame["codec"] == codec]).sort_values("r")
             if curve.empty:
                 continue
@@ -149,6 +157,7 @@ def rd_per_image_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bp
     frame = selection.usable(df, metric, rate_column, transform)
     styles = codec_styles(selection.codec_order(df))
     images = sorted(frame["image"].unique())
+    singles = single_point_codecs(frame)
     rows = max(1, math.ceil(len(images) / columns))
     cols = min(columns, max(1, len(images)))
     with style():
@@ -160,6 +169,9 @@ def rd_per_image_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bp
                 if g.empty:
                     continue
                 st = styles[codec]
+                if codec in singles:
+                    draw_contender(ax, codec, g, st, codec)
+                    continue
                 ax.plot(g["r"], g["q"], color=st["color"], marker=st["marker"], linestyle=st["linestyle"],
                         markersize=3, linewidth=1.0, label=codec)
             ax.set_title(image, fontsize=8, loc="left")
@@ -170,7 +182,11 @@ def rd_per_image_figure(df: pd.DataFrame, metric: str, *, rate_column: str = "bp
             ax.set_visible(False)
         fig.supxlabel("rate [bpp]" if rate_column == "bpp" else "rate, payload only [bpp]", fontsize=9)
         fig.supylabel(_quality_label(metric, transform), fontsize=9)
-        handles, labels = axes.flat[0].get_legend_handles_labels()
+        seen: dict[str, Any] = {}
+        for ax in axes.flat:  # every codec once, also those missing from the first panel
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                seen.setdefault(label, handle)
+        handles, labels = list(seen.values()), list(seen)
         fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 6), frameon=False)
     return fig
 
@@ -179,6 +195,8 @@ def bd_bar_figure(bd: pd.DataFrame, metrics: Sequence[str] | None = None) -> Fig
     """Horizontal bars of BD-rate against the anchor, one panel per metric, codecs in sorted order."""
     table = bd[bd["kind"] == "rate"] if "kind" in bd else bd
     metrics = list(metrics) if metrics else list(dict.fromkeys(table["metric"]))
+    empty = empty_bd_panels(table, metrics)
+    metrics = [m for m in metrics if m not in empty]
     anchor = str(table["anchor"].iloc[0]) if len(table) else "anchor"
     codecs = sorted(table["codec"].unique())
     styles = codec_styles(codecs + [anchor])
@@ -220,6 +238,8 @@ def bd_bar_figure(bd: pd.DataFrame, metrics: Sequence[str] | None = None) -> Fig
         method = table["method"].iloc[0] if len(table) and "method" in table else ""
         fig.suptitle(f"BD-rate against {anchor} ({method}, {pooling}); negative = fewer bits", fontsize=9, x=0.01,
                      ha="left")
+        if empty:
+            fig.supxlabel("left out, no BD-rate for any codec: " + ", ".join(empty), fontsize=6, x=0.01, ha="left")
     return fig
 
 
@@ -276,38 +296,3 @@ def save(fig: Figure, path_stem: Path, formats: Sequence[str]) -> list[Path]:
             fig.savefig(path, format=fmt)
         paths.append(path)
     return paths
-
-
-def plot_run(run_dir: str | Path, metrics: Sequence[str] | None = None, *, anchor: str | None = None,
-             per_image: bool = False, formats: Sequence[str] = ("png", "pdf"), out_dir: str | Path | None = None,
-             method: str = "pchip", pooling: str = "per-image", rate_column: str = "bpp",
-             min_overlap: float = bdrate.DEFAULT_MIN_OVERLAP) -> list[Path]:
-    """Every figure of a run into ``RUN/figures/`` (or ``out_dir``); returns the files written.
-
-    RD curves per metric (and per image with ``per_image``); BD-rate bars and time-vs-BD-rate against
-    ``anchor`` (default: :func:`harness.analysis.selection.default_anchor`) when the run has more than one codec.
-    """
-    df = selection.load_run(run_dir)
-    if df.empty:
-        raise selection.ReportError(f"{run_dir}: the results table is empty")
-    base = Path(run_dir).parent if Path(run_dir).is_file() else Path(run_dir)
-    out = Path(out_dir) if out_dir else base / "figures"
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = list(metrics) if metrics else selection.metric_columns(df)
-    if not metrics:
-        raise selection.ReportError(f"{run_dir}: no metric column with finite values")
-    files: list[Path] = []
-    for metric in metrics:
-        files += save(rd_figure(df, metric, rate_column=rate_column), out / f"rd_{metric}", formats)
-        if per_image:
-            files += save(rd_per_image_figure(df, metric, rate_column=rate_column), out / f"rd_{metric}_per_image",
-                          formats)
-    if len(selection.codec_order(df)) > 1:
-        anchor = selection.resolve_anchor(df, anchor) if anchor else selection.default_anchor(df)
-        bd = tables.bd_table(df, anchor, metrics, method=method, pooling=pooling, rate_column=rate_column,
-                             min_overlap=min_overlap)
-        files += save(bd_bar_figure(bd, metrics), out / "bdrate", formats)
-        primary = "psnr_rgb" if "psnr_rgb" in metrics else metrics[0]
-        summary = tables.codec_summary(df, rate_column)
-        files += save(time_scatter_figure(summary, bd, primary), out / f"time_vs_bdrate_{primary}", formats)
-    return files

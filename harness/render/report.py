@@ -25,8 +25,7 @@ from harness.analysis.comparison import (
     make_report,
     matched_grid,
 )
-from harness.analysis.equal_rate import EqualRate
-from harness.analysis.selection import ReportError, load_run, run_name
+from harness.analysis.selection import ReportError, load_run, run_name, run_quality_targets
 from harness.render.cells import (
     bd_class,
     bd_heading,
@@ -41,7 +40,7 @@ from harness.render.cells import (
     summary_cells,
     summary_display,
 )
-from harness.render.verdicts import verdict_table
+from harness.render.headlines import equal_rate_markdown, headlines, markdown_html
 
 # --- Markdown -------------------------------------------------------------------------------------------
 
@@ -62,19 +61,11 @@ def _no_bd_line(report: Report) -> str:
     return "No BD value could be computed (see the diagnostics)."
 
 
-def _equal_rate_intro(anchor: str, er: EqualRate) -> str:
-    return (f"{anchor} has one point per image: each codec is compared at {anchor}'s rate on the "
-            f"{len(er.common)} image(s) all codecs share - on its own RD curve (interpolated) where it has one, "
-            f"else where it is, with its rate gap. Cells: verdict, mean of (codec − {anchor}) with its 95% "
-            f"bootstrap interval over images, and on how many images {anchor} is better. "
-            "`harness report --summary` gives the per-image details.")
-
-
 def to_markdown(report: Report) -> str:
-    parts = [f"# Codec comparison: {report.run}", "", *[f"- {line}" for line in legend_lines(report)], ""]
+    parts = [f"# Codec comparison: {report.run}", "", *headlines(report),
+             *[f"- {line}" for line in legend_lines(report)], ""]
     if report.equal_rate is not None:
-        parts += [f"## At {report.anchor}'s rates", "", _equal_rate_intro(report.anchor, report.equal_rate), "",
-                  verdict_table(report.equal_rate), ""]
+        parts += [f"## At {report.anchor}'s rates", "", equal_rate_markdown(report.anchor, report.equal_rate), ""]
     grids = [(kind, bd_grid(report, kind)) for kind in ("rate", "quality")]
     if not any(has_values(grid) for _, grid in grids):
         parts += [_no_bd_line(report), ""]
@@ -144,7 +135,8 @@ def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = N
 
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              f"<title>Codec comparison: {html.escape(report.run)}</title><style>{_CSS}</style></head><body>",
-             f"<h1>Codec comparison: {html.escape(report.run)}</h1><ul>",
+             f"<h1>Codec comparison: {html.escape(report.run)}</h1>",
+             markdown_html("\n".join(headlines(report))), "<ul>",
              *[f"<li>{html.escape(line)}</li>" for line in legend_lines(report)],
              (f'<li class="viewer-note"><a href="{html.escape(viewer)}/index.html">Look at the reconstructions</a>: '
               "every codec name below opens its comparison with the anchor at equal rate</li>" + _viewer_check(viewer)
@@ -153,11 +145,8 @@ def to_html(report: Report, figures: Sequence[Path] = (), viewer: str | None = N
               "</li>"), "</ul>",
              ]
     if report.equal_rate is not None:
-        import markdown_it
-
         parts += [f"<h2>At {html.escape(report.anchor)}'s rates</h2>",
-                  markdown_it.MarkdownIt().enable("table").render(
-                      _equal_rate_intro(report.anchor, report.equal_rate) + "\n\n" + verdict_table(report.equal_rate))]
+                  markdown_html(equal_rate_markdown(report.anchor, report.equal_rate))]
     grids = [(kind, bd_grid(report, kind)) for kind in ("rate", "quality")]
     if not any(has_values(grid) for _, grid in grids):
         parts.append(f"<p>{html.escape(_no_bd_line(report))}</p>")
@@ -213,12 +202,12 @@ def to_rich(report: Report) -> Any:
                      [(codec, [(bd_text(cell, grid.kind), bd_class(cell)) for cell in row])
                       for codec, row in zip(grid.codecs, grid.cells)])
 
-    items: list[Any] = []
-    if report.equal_rate is not None:
-        from rich.markdown import Markdown
+    from rich.markdown import Markdown
 
-        items.append(Markdown(f"**At {report.anchor}'s rates.** " + _equal_rate_intro(report.anchor, report.equal_rate) + "\n\n"
-                              + verdict_table(report.equal_rate)))
+    items: list[Any] = [Markdown("\n".join(headlines(report)))] if headlines(report) else []
+    if report.equal_rate is not None:
+        items.append(Markdown(f"**At {report.anchor}'s rates.** "
+                              + equal_rate_markdown(report.anchor, report.equal_rate)))
     grids = {kind: bd_grid(report, kind) for kind in ("rate", "quality")}
     if not any(has_values(g) for g in grids.values()):
         items.append(Text(_no_bd_line(report)))
@@ -290,12 +279,13 @@ def report_run(run_dir: str | Path, anchor: str, metrics: Sequence[str] | None =
                targets: dict[str, Sequence[float]] | None = None, figures: Sequence[Path] | None = None) -> Report:
     """Make the report of a run, write it (default: ``RUN/report/``) and print it to ``console`` if given.
 
-    Figures already in ``RUN/figures/`` (from :func:`harness.render.plots.plot_run`) are embedded in the HTML.
+    Figures already in ``RUN/figures/`` (from :func:`harness.render.figures.plot_run`) are embedded in the HTML.
     """
     df = load_run(run_dir)
-    report = make_report(df, anchor, metrics, run=run_name(run_dir), method=method, pooling=pooling,
-                         rate_column=rate_column, min_overlap=min_overlap, targets=targets)
     base = Path(run_dir).parent if Path(run_dir).is_file() else Path(run_dir)
+    report = make_report(df, anchor, metrics, run=run_name(run_dir), method=method, pooling=pooling,
+                         rate_column=rate_column, min_overlap=min_overlap, targets=targets,
+                         quality_targets=run_quality_targets(base))
     if figures is None:
         figures = sorted((base / "figures").glob("*.png")) if (base / "figures").is_dir() else []
     write_report(report, Path(out_dir) if out_dir else base / "report", formats, figures, viewer=base / "viewer")

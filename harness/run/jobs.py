@@ -41,7 +41,7 @@ class EncodeJob(_JobBase):
     keep_reconstruction: bool = False
     keep_bitstream: bool = True
     requested_point: float | None = None  # the point asked for, when the codec's range changed it
-    role: str | None = None  # "search": an encode bracketing a target rate (see Row.role)
+    role: str | None = None  # "search" / "quality-search": an encode bracketing a target (see Row.role)
     unreadable: str | None = None  # why the original could not be read when the job was planned
     time_repeats: int = 1  # encodes and decodes whose median times the row records (same bits each time)
 

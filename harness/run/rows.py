@@ -73,13 +73,15 @@ class Row:
     search_trials: tuple[tuple[float, float], ...] | None = None  # the rate search's (point, bpp) encodes
     # "search": an encode the rate search made beside a target, kept as a point of the codec's own RD
     # curve so that metrics can be read at exactly the target rate (interpolated), not only at the
-    # nearest encode. None for the points asked for.
+    # nearest encode. "quality-search": an encode of a search for a quality (--target-quality, or a --match
+    # reference's metric values), kept likewise. None for the points asked for.
     role: str | None = None
     file_bytes: int | None = None
     payload_bytes: int | None = None
     bpp: float | None = None
     bpp_payload: float | None = None
     rate_source: str | None = None  # "measured", or "published" (the authors' stated rate)
+    padded_from: str | None = None  # a published reconstruction's size before cropping codec padding ("720x440")
     colour_matrix: str | None = None
     colour_range: str | None = None
     bit_depth: int | None = None

@@ -15,12 +15,15 @@ from typing import Any
 
 from harness.codecs import Contender, label_of
 from harness.datasets import Dataset
-from harness.metrics import DEFAULT_METRICS
+from harness.metrics import DEFAULT_METRICS, get_metric
 from harness.run.adopt import adopt_legacy_rows
 from harness.run.environment import start_run_info
 from harness.run.executors import Executor, execute_local
 from harness.run.jobs import EncodeJob, Job, JobResult, where
 from harness.run.plan import pending_work, plan_jobs, reference_targets, search_jobs
+from harness.run.quality_plan import TargetsFor, run_search
+from harness.run.quality_plan import reference_targets as reference_qualities
+from harness.run.quality_search import QualityTarget
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 from harness.run.store import RunStore
 
@@ -32,6 +35,8 @@ class SweepConfig:
     points: Sequence[float] | None = None  # overrides every codec's default points
     target_bpps: Sequence[float] | None = None  # per image, the point whose bpp is nearest each target
     match: str | None = None  # the reference codec of a rate-matched run (its label or name)
+    # Per image, each codec's knob is searched until its curve brackets each target (--target-quality).
+    target_quality: tuple[QualityTarget, ...] = ()
     metrics: tuple[str, ...] = DEFAULT_METRICS
     keep_reconstructions: bool = False
     keep_bitstreams: bool = True
@@ -146,11 +151,17 @@ def run_sweep(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], co
         if not reference:
             raise ValueError(f"--match {cfg.match}: the reference codec must be one of --codecs")
         others = [c for c in codecs if c is not reference[0]]
+        info = store.read_info()
+        info["match"] = reference[0].label  # the anchor its reports default to
+        store.write_info(info)
         phases = [
             lambda: plan_jobs(dataset, reference, points=cfg.points, **common),
             lambda: plan_jobs(dataset, others, per_image_targets=reference_targets(
                 store, reference[0].label, dataset), **common),
         ]
+    elif cfg.target_quality:  # only contenders with fixed points run at points; the others are searched
+        fixed = [c for c in codecs if c.fixed_points]
+        phases = [lambda: plan_jobs(dataset, fixed, points=cfg.points, **common)]
     else:
         phases = [lambda: plan_jobs(dataset, codecs, points=cfg.points, target_bpps=cfg.target_bpps, **common)]
     summaries = []
@@ -163,5 +174,31 @@ def run_sweep(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], co
         bracketing = search_jobs(store, [j for j in jobs if j.target_bpp is not None]) if cfg.match else []
         if bracketing:
             summaries.append(_run_batch(store, bracketing, codecs, cfg))
+    targets_for = _quality_targets(store, codecs, cfg)
+    if targets_for is not None:
+        searched = [c for c in codecs if not c.fixed_points]
+
+        def plan(data: Dataset, chosen: Sequence[Contender], points: list[float]) -> list[EncodeJob]:
+            return [replace(j, role="quality-search") for j in plan_jobs(data, chosen, points=points, **common)]
+
+        run_search(store, dataset, searched, targets_for, plan,
+                   lambda jobs: summaries.append(_run_batch(store, jobs, searched, cfg)))
     store.write_parquet()
     return _merged(summaries, store.run_dir)
+
+
+def _quality_targets(store: RunStore, codecs: Sequence[Contender], cfg: SweepConfig) -> TargetsFor | None:
+    """What the quality search aims at per image: the --target-quality values, or with --match the
+    reference's own value of every metric column (so each rival's curve brackets it: bits at equal quality)."""
+    if cfg.target_quality:
+        info = store.read_info()
+        info["target_quality"] = [t.text() for t in cfg.target_quality]
+        store.write_info(info)
+        return lambda ref: list(cfg.target_quality)
+    if not cfg.match:
+        return None
+    wanted = {cfg.match, label_of(cfg.match)}
+    reference = next(c for c in codecs if c.label in wanted or c.name == cfg.match)
+    columns = [col.name for name in cfg.metrics for col in get_metric(name).columns]
+    targets = reference_qualities(store.rows(), reference.label, columns)
+    return lambda ref: targets.get(ref.name, [])

@@ -85,6 +85,7 @@ def encode_job(job: EncodeJob) -> JobResult:
             row.padded_height, row.padded_width = outcome.padded_to
         row.file_bytes, row.payload_bytes = outcome.file_bytes, outcome.payload_bytes
         row.bpp, row.bpp_payload, row.rate_source = outcome.bpp, outcome.bpp_payload, outcome.rate_source
+        row.padded_from = outcome.padded_from
         row.encode_seconds, row.decode_seconds = outcome.encode_seconds, outcome.decode_seconds
         row.timing = outcome.timing
         row.params = json.dumps(params, sort_keys=True, default=str)

@@ -15,7 +15,6 @@ is rewritten from its table.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -28,30 +27,19 @@ METRICS = ("psnr", "ms_ssim", "lpips", "dists")
 START, END = "<!-- answer:start -->", "<!-- answer:end -->"
 
 
-def originals(scenes: Path, folder: Path) -> Path:
-    """A dataset folder of the scenes' originals (``<scene>/reference.png``), named as the dataset images
-    the published names match (``kodak_kodim04`` -> ``kodim04``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for reference in sorted(scenes.glob("*/reference.png")):
-        scene = reference.parent.name
-        name = scene.split("_", 1)[1] if scene.startswith("kodak_") else scene
-        link = folder / f"{name}.png"
-        if not link.exists():
-            os.symlink(reference.resolve(), link)
-    return folder
-
-
 def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS),
         metrics: Sequence[str] = METRICS, jobs: int = 1) -> Path:
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
-    from harness.published import config as published
+    from harness.published.config import add_folder
     from harness.run.executors import execute_local
     from harness.run.store import RunStore
     from harness.run.sweep import run_sweep
 
-    os.environ[published.ENV_PICO] = str(scenes.resolve())
-    dataset = resolve_dataset(str(originals(scenes, results / "originals")))
+    dataset = resolve_dataset(str(scenes))  # the authors' tree: references are the originals
+    if dataset.published_root is None:
+        raise SystemExit(f"{scenes}: not a folder in the layout of the PICO authors' release (bpp_data.json)")
+    add_folder(dataset.published_root)
     store = RunStore(results / "pico-scenes")
     run_sweep(store, dataset, [get_codec(c) for c in codecs], match="pico", metrics=tuple(metrics), n_jobs=jobs,
               executor=execute_local, argv=sys.argv, retry_failed=True)
@@ -60,6 +48,7 @@ def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS)
 
 def answer_markdown(run_dir: Path) -> str:
     """The docs section: the verdict table and the rates, from the run's table."""
+    from harness.analysis.equal_quality import equal_quality, headline_markdown
     from harness.analysis.selection import load_run, superseded_note
     from harness.claims.pico.report import equal_rate, verdict_table
 
@@ -68,7 +57,9 @@ def answer_markdown(run_dir: Path) -> str:
     versions = (df[df["status"] == "ok"].drop_duplicates("codec").set_index("codec")["codec_version"].astype(str))
     measured = (f"Measured {time.strftime('%Y-%m-%d')} on the {len(result.common)} shared scenes "
                 f"({', '.join(result.common)}); metrics read at exactly PICO's bpp for our encoders.")
-    lines = [measured, "",
+    quality = equal_quality(df, "pico", result.metrics)
+    lines = [measured, "", headline_markdown(quality), "",
+             "At PICO's own rate (each metric read at exactly PICO's bpp):", "",
              verdict_table(result), ""]
     counts = result.pairs.groupby("codec")["image"].nunique()
     if (counts != len(result.common)).any():

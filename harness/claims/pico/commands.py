@@ -30,7 +30,7 @@ def print_summary(done: ReportDone, _flag: bool) -> dict[str, Path]:
     from harness.claims.pico.report import write_summary
 
     _, path = write_summary(done.run_dir, done.anchor, done.metrics, out_dir=done.out_dir)
-    done.console.print(Markdown(path.read_text()))
+    done.console.print(Markdown((path.parent / "summary-terminal.md").read_text()))
     return {"summary": path}
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness.analysis.equal_quality import EqualQuality, equal_quality, headline_markdown
 from harness.analysis.equal_rate import (
     DEFAULT_MAX_GAP,
     PSNR_COLUMNS,
@@ -38,7 +39,7 @@ from harness.analysis.equal_rate import (
     metric_label as _label,
 )
 from harness.analysis.selection import load_run, run_name
-from harness.render.verdicts import fmt, md_table, signed, verdict_table
+from harness.render.verdicts import fmt, md_table, signed, verdict_blocks, verdict_table
 from harness.run.ratecontrol import DEFAULT_RATE_TOLERANCE
 
 # Which direction an anchor "loses on PSNR but wins perceptually" is judged on.
@@ -65,10 +66,12 @@ def caveat_cases(result: EqualRate) -> pd.DataFrame:
     return p[loses_psnr.to_numpy() & wins]
 
 
-def summary_markdown(result: EqualRate) -> str:
+def summary_markdown(result: EqualRate, quality: EqualQuality | None = None) -> str:
     a = result.anchor
     p = result.pairs
     out = [f"# Is {a} better at equal rate? {result.run}", ""]
+    if quality is not None and quality.cells:
+        out += ["## Bits at equal quality", "", headline_markdown(quality), ""]
     images = sorted(p["image"].unique()) if not p.empty else []
     out.append(f"Anchor **{a}**; metrics: " + ", ".join(_label(m) for m in result.metrics) + ". "
                f"Each cell: the verdict, then the mean over images of (codec − {a}) in the metric's units with "
@@ -199,14 +202,32 @@ def summary_markdown(result: EqualRate) -> str:
 def write_summary(run_dir: str | Path, anchor: str = "pico", metrics: Sequence[str] | None = None, *,
                   out_dir: str | Path | None = None, max_gap: float = DEFAULT_MAX_GAP,
                   tolerance: float = DEFAULT_RATE_TOLERANCE) -> tuple[EqualRate, Path]:
-    """Compute the equal-rate comparison of a run and write ``summary.md`` (and the pairs as CSV)."""
+    """Compute the equal-rate comparison of a run and write ``summary.md`` (and the pairs as CSV), with the
+    equal-quality ratios first and ``summary.txt``, the same answer in blocks that fit 80 columns."""
     df = load_run(run_dir)
     result = equal_rate(df, anchor, metrics, max_gap=max_gap, tolerance=tolerance, run=run_name(run_dir))
+    quality = equal_quality(df, anchor, result.metrics)
     base = Path(run_dir).parent if Path(run_dir).is_file() else Path(run_dir)
     out = Path(out_dir) if out_dir else base / "report"
     out.mkdir(parents=True, exist_ok=True)
     path = out / "summary.md"
-    path.write_text(summary_markdown(result))
+    path.write_text(summary_markdown(result, quality))
+    (out / "summary-terminal.md").write_text(terminal_markdown(result, quality))
     result.pairs.to_csv(out / "equal_rate_pairs.csv", index=False)
     result.summary.to_csv(out / "equal_rate_summary.csv", index=False)
+    quality.per_image.to_csv(out / "equal_quality_per_image.csv", index=False)
     return result, path
+
+
+def terminal_markdown(result: EqualRate, quality: EqualQuality) -> str:
+    """The answer in blocks (no wide tables): readable in an 80-column terminal."""
+    a = result.anchor
+    out = [f"# {a}: {result.run}", ""]
+    if quality.cells:
+        out += [f"## {a}'s size / rival's at equal metric quality", ""]
+        for rival in quality.rivals:
+            cells = [(c.metric, c.text()) for c in quality.cells if c.rival == rival]
+            out += [f"**{rival}**", ""] + [f"- {_label(m)}: {text}" for m, text in cells] + [""]
+        out += ["Claimed: 30-43% at equal *perceived* quality; these are equal *metric* quality.", ""]
+    out += [f"## At {a}'s rate", "", verdict_blocks(result)]
+    return "\n".join(out) + "\n"
