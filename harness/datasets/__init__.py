@@ -238,7 +238,7 @@ def resolve_dataset(spec: str, verify: bool = True) -> Dataset:
         # contenders (read from the manifest's folder); a scene without a reference has no original.
         refs = tuple(ImageRef(s.image, s.reference) for s in tree.scenes if s.reference is not None)
         missing = tree.without_original
-        return Dataset(path.resolve().name, refs, path, skipped={f"scene with no original ({', '.join(missing)})": len(missing)}
+        return Dataset(tree.name, refs, path, skipped={f"scene with no original ({', '.join(missing)})": len(missing)}
                        if missing else {}, published_root=tree.manifest_root)
     if path.is_dir():
         images, skipped = folder_images(path)

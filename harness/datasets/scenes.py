@@ -34,6 +34,12 @@ class ScenesTree:
     scenes: tuple[Scene, ...]
 
     @property
+    def name(self) -> str:
+        """The release's name: its clone's folder (``ml-pico``), not ``assets`` or ``scenes``."""
+        root = self.manifest_root.resolve()
+        return root.parent.name if root.name in ("assets", "scenes") and root.parent.name else root.name
+
+    @property
     def without_original(self) -> list[str]:
         return [s.name for s in self.scenes if s.reference is None]
 
