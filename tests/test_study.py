@@ -336,7 +336,9 @@ def test_pico_scenes_study_created_served_and_reported(tmp_path, monkeypatch):
     assert scipy.stats.spearmanr(elo["elo"], elo["condition"].map(truth_elo)).statistic >= 0.9
     bd = pd.read_csv(db.folder / "bd.csv").set_index("codec")
     assert set(bd.index) == set(info["codec"]) - {"vvc"}
-    assert bd.loc["pico", "reason"].startswith("test has 1 usable point")  # one rate: no curve
+    # one rate: no curve; or no BD-rate at all when the anchor's Elo is out of order between its two
+    # bracketing encodes at nearly the same rate (0.300 and 0.306 bpp), as the report then says
+    assert bd.loc["pico", "reason"].startswith(("test has 1 usable point", "anchor: Elo not increasing in bpp"))
     equal = pd.read_csv(db.folder / "equal_elo.csv").set_index("condition")
     assert "pico@0.297" in equal.index
     kendall = pd.read_csv(db.folder / "kendall.csv").set_index("metric")
