@@ -18,11 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.analysis.selection import load_run, run_match, run_quality_targets  # noqa: E402
-from harness.codecs import get_codec  # noqa: E402
-from harness.metrics import metric_of_column  # noqa: E402
-from harness.run.quality_plan import reference_targets  # noqa: E402
-from harness.run.store import RunStore  # noqa: E402
+from harness.analysis.selection import load_run, run_match, run_quality_targets
+from harness.codecs import get_codec
+from harness.metrics import metric_of_column
+from harness.run.quality_plan import reference_targets
+from harness.run.store import RunStore
 
 
 def main() -> None:
