@@ -85,9 +85,13 @@ def _open(context, site, fragment: str):
 
 
 def _settle(page) -> None:
+    """Every shown image loaded, decoded (decoding is asynchronous) and painted."""
     page.wait_for_function(
         "() => [...document.querySelectorAll('#compare .hc-img')].filter(i => i.style.display !== 'none')"
         ".every(i => i.complete && i.naturalWidth > 0)")
+    page.evaluate("() => Promise.all([...document.querySelectorAll('#compare .hc-img')]"
+                  ".filter(i => i.style.display !== 'none').map(i => i.decode().catch(() => null)))"
+                  ".then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))")
 
 
 def _rect(page, selector: str) -> list[float]:

@@ -142,6 +142,7 @@
       if (!url) { layer.removeAttribute("src"); layer.removeAttribute("data-url"); return; }
       if (layer.getAttribute("data-url") === url) return;
       layer.setAttribute("data-url", url);
+      layer.classList.remove("hc-filtered");  // until its area-filtered copy is there
       layer.setAttribute("src", url);
     }
 
