@@ -2,11 +2,12 @@
 ``docs/pico.md`` (between its ``answer`` markers) by one command::
 
     TORCH_HOME=$PWD/../shared/weights/torch_home python3 -m harness.claims.pico.answer \
-        --scenes ../shared/datasets/ml-pico-scenes
+        --scenes ../shared/datasets/ml-pico-scenes [--image kodim04]
 
-The originals are the scenes' own ``reference.png`` files (named after their scene), PICO and its published
-rivals are read from the scenes, and our encoders are searched to PICO's bpp per image (``--match pico``),
-keeping the search's bracketing encodes so every metric is read at exactly PICO's rate. The run is
+The scenes folder is read as the authors' release (:mod:`harness.datasets.scenes`): the references are the
+originals, PICO and its published rivals the contenders; our encoders run at PICO's bpp per image and are then
+searched until their curves bracket PICO's value of every metric (``--match pico``), so the section gives bits
+at equal quality first and every metric at exactly PICO's rate after it. The run is
 resumable (``--results``): a second call encodes nothing and recomputes only metrics that failed (e.g.
 LPIPS without its weights: offline, point ``TORCH_HOME`` at a torch cache that has them); the docs section
 is rewritten from its table.
@@ -19,6 +20,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 PUBLISHED = ("pico", "hific", "dcvc-rt", "vvc-published", "bpg-published")
@@ -28,7 +30,7 @@ START, END = "<!-- answer:start -->", "<!-- answer:end -->"
 
 
 def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS),
-        metrics: Sequence[str] = METRICS, jobs: int = 1) -> Path:
+        metrics: Sequence[str] = METRICS, jobs: int = 1, images: Sequence[str] = ()) -> Path:
     from harness.codecs import get_codec
     from harness.datasets import resolve_dataset
     from harness.published.config import add_folder
@@ -40,6 +42,11 @@ def run(scenes: Path, results: Path, codecs: Sequence[str] = (*PUBLISHED, *OURS)
     if dataset.published_root is None:
         raise SystemExit(f"{scenes}: not a folder in the layout of the PICO authors' release (bpp_data.json)")
     add_folder(dataset.published_root)
+    if images:  # a subset of the scenes, by their originals' names
+        unknown = sorted(set(images) - {ref.name for ref in dataset.images})
+        if unknown:
+            raise SystemExit(f"{scenes}: no scene with an original named {', '.join(unknown)}")
+        dataset = replace(dataset, images=tuple(ref for ref in dataset.images if ref.name in images))
     store = RunStore(results / "pico-scenes")
     run_sweep(store, dataset, [get_codec(c) for c in codecs], match="pico", metrics=tuple(metrics), n_jobs=jobs,
               executor=execute_local, argv=sys.argv, retry_failed=True)
@@ -92,8 +99,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--results", type=Path, default=Path("results/pico-answer"))
     parser.add_argument("--docs", type=Path, default=Path("docs/pico.md"))
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--image", action="append", default=[],
+                        help="Only this scene's original (e.g. kodim04); repeat for more. Default: every scene.")
     args = parser.parse_args(argv)
-    run_dir = run(args.scenes, args.results, jobs=args.jobs)
+    run_dir = run(args.scenes, args.results, jobs=args.jobs, images=args.image)
     section = answer_markdown(run_dir)
     rewrite_docs(args.docs, section)
     print(section)
