@@ -82,6 +82,8 @@ def golden_positions(secret: str, rater: str, first: int, every: int, total: int
     the study's secret, so raters cannot predict them and a reload does not move them."""
     seed = int.from_bytes(hashlib.sha256(f"{secret}:{rater}".encode()).digest()[:8], "big")
     rng = np.random.default_rng(seed)
+    if first <= 0:
+        return set()  # a study without golden questions (every rater then counts only with --keep-unscreened)
     positions = {int(rng.integers(0, first))}
     if every > 0:
         start = first

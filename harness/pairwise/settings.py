@@ -14,7 +14,7 @@ class Settings:
     trials_per_rater: int = 60  # golden questions included; then the end page and its completion code
     pause_every: int = 20  # a break is offered after every N votes (0: none)
     min_seconds: float = 0.8  # votes faster than this are flagged and left out of scoring
-    golden_first: int = 4  # every rater's first golden question comes at a random one of the first N trials
+    golden_first: int = 4  # every rater's first golden question comes at a random one of the first N (0: none)
     golden_every: int = 8  # then one at a random position in every further block of N trials (0: none)
     ties: bool = False  # offer "no visible difference" (scored with Davidson's Bradley-Terry with ties)
     mode: str = "pair"  # pair (flip A/B by hand), flicker (A/B alternate automatically), triplet
@@ -28,8 +28,8 @@ class Settings:
             raise StudyError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.enrolment not in ("invite", "open"):
             raise StudyError(f"enrolment must be invite or open, got {self.enrolment!r}")
-        if self.trials_per_rater < 1 or self.pause_every < 0 or self.min_seconds < 0 or self.golden_first < 1:
-            raise StudyError("trials per rater and golden-first must be >= 1, pause-every and min-seconds >= 0")
+        if self.trials_per_rater < 1 or min(self.pause_every, self.min_seconds, self.golden_first, self.golden_every) < 0:
+            raise StudyError("trials_per_rater must be >= 1; pause_every, min_seconds, golden_first, golden_every >= 0")
         if not 100 <= self.flicker_ms <= 5000:
             raise StudyError(f"flicker period must be 100-5000 ms, got {self.flicker_ms}")
         return self
