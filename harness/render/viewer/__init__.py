@@ -1,10 +1,15 @@
 """``harness view``: a self-contained static site to look at a run's reconstructions.
 
-- :mod:`harness.render.viewer.site`: what the site shows (from the results table) and its files;
+- :mod:`harness.render.viewer.site`: what the site shows (from the results table), its pages and data;
+- :mod:`harness.render.viewer.rundata`: reading a run (row values, kept pixels, --match reference, tolerance);
+- :mod:`harness.render.viewer.assets`: its image files (reconstructions, difference and detail maps);
+- :mod:`harness.render.viewer.curves`: the run's mean RD curves for the chart;
 - :mod:`harness.render.viewer.server`: serving it on localhost, making image files on first request;
-- ``static/compare.js`` + ``compare.css``: the reusable comparison component (slider, flip, side by side,
-  synchronised zoom and pan, difference heat map), documented at the top of ``compare.js``;
-- ``static/viewer.js`` + ``viewer.css`` and ``pages/*.html``: the index and the comparison page.
+- ``static/display.js``: the display rule (integer zoom in device pixels, area-filtered fit), shared with
+  the pairwise study; ``static/compare.js`` + ``compare.css``: the reusable comparison component (slider,
+  flip, side by side, synchronised zoom and pan, difference and detail maps, touch), documented at its top;
+- ``static/chart.js``: the RD chart (plain SVG); ``static/viewer.js``, ``pairs.js``, ``viewer.css`` and
+  ``pages/*.html``: the index, comparison and matched-pairs pages.
 """
 
 from harness.render.viewer.site import BuildResult, SitePlan, ViewerError, plan_site, write_site
