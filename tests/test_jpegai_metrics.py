@@ -124,3 +124,16 @@ def test_small_images_have_no_iw_ssim():
 
     ref = _rgb(KODAK / "kodim23.png")[:128, :128].copy()
     assert get_metric("iw_ssim").compute(ref, ref, None) == {"iw_ssim_y": None}
+
+
+def test_ms_ssim_y709_equals_ms_ssim_rgb_on_a_grey_image():
+    from harness.metrics import get_metric
+
+    grey = np.asarray(Image.open(KODAK / "kodim23.png").convert("L"))[100:292, 200:456]
+    ref = np.repeat(grey[..., None], 3, axis=2)
+    dist = _jpeg(ref, 30)
+    dist = np.repeat(dist.mean(axis=2).round().astype(np.uint8)[..., None], 3, axis=2)  # grey again
+    y709 = get_metric("ms_ssim_y709").compute(ref, dist, None)["ms_ssim_y709"]
+    rgb = get_metric("ms_ssim").compute(ref, dist, None)["ms_ssim_rgb"]
+    assert 0.8 < y709 < 1 and y709 == pytest.approx(rgb, abs=1e-6)
+    assert get_metric("ms_ssim_y709").compute(ref[:128, :128], ref[:128, :128], None) == {"ms_ssim_y709": None}

@@ -18,7 +18,7 @@ from tests.runs import write_crops
 # Seven metrics on 16 reconstructions: about 70 s of CPU, so with the slow tests (python3 -m pytest -m slow).
 pytestmark = pytest.mark.slow
 
-COLUMNS = ("ms_ssim_y", "vif_y", "fsimc", "nlpd_y", "iw_ssim_y", "vmaf", "psnr_hvs_m_y")
+COLUMNS = ("ms_ssim_y709", "vif_y", "fsimc", "nlpd_y", "iw_ssim_y", "vmaf", "psnr_hvs_m_y")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def run_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("jpegai")
     crops = write_crops(root / "crops", height=168, width=168)  # MS-SSIM and IW-SSIM need 161 px
     store = RunStore(root / "run")
-    metrics = ("ms_ssim", "vif", "fsim", "nlpd", "iw_ssim", "vmaf", "psnr_hvs_m")
+    metrics = ("ms_ssim_y709", "vif", "fsim", "nlpd", "iw_ssim", "vmaf", "psnr_hvs_m")
     run_sweep(store, resolve_dataset(str(crops)), [get_codec("jpeg")], points=(20, 40, 60, 80), metrics=metrics)
     run_sweep(store, resolve_dataset(str(crops)), [get_codec("webp")], points=(20, 40, 60, 80), metrics=metrics)
     return store.run_dir
@@ -46,7 +46,7 @@ def _by_hand(rows: pd.DataFrame, column: str) -> float:
         for codec in ("jpeg", "webp"):
             c = g[g["codec"] == codec].sort_values("bpp")
             quality = c[column].to_numpy(dtype=float)
-            if column == "ms_ssim_y":
+            if column == "ms_ssim_y709":
                 quality = -10 * np.log10(1 - quality)
             if column == "nlpd_y":
                 quality = -quality

@@ -3,11 +3,10 @@ conditions, and their mean.
 
 Which of JPEG AI's conditions it follows:
 
-- Metrics, on the planes JPEG AI's quality framework uses: MS-SSIM, VIF, NLPD, IW-SSIM and PSNR-HVS-M on
-  luma, FSIM (FSIMc) on RGB, VMAF. Colour conversion: full-range BT.709 Y' rounded to 8 bits for VIF, NLPD,
-  IW-SSIM and PSNR-HVS-M, as the framework (8-bit: the harness loads 8-bit RGB). Two differ from the framework:
-  MS-SSIM is ``ms_ssim_y`` (pyiqa's MATLAB-style MS-SSIM on BT.601 luma; the framework runs pytorch_msssim on
-  BT.709 Y') and VMAF is the harness's (v0.6.1 on limited BT.709 4:4:4; the framework writes 4:2:0 for vmaf).
+- Metrics, on the planes JPEG AI's quality framework uses: MS-SSIM (pytorch_msssim), VIF, NLPD, IW-SSIM and
+  PSNR-HVS-M on luma, FSIM (FSIMc) on RGB, VMAF. Colour conversion: full-range BT.709 Y' rounded to 8 bits for
+  the luma metrics, as the framework (8-bit: the harness loads 8-bit RGB). One differs from the framework: VMAF
+  is the harness's (v0.6.1 on limited BT.709 4:4:4; the framework writes 4:2:0 for vmaf).
 - BD-rate per image with piecewise cubic (pchip) interpolation of log-rate, as the JVET/JPEG AI sheets, on the
   metric values as they are except MS-SSIM, which is in dB (-10 log10(1 - MS-SSIM)); lower-is-better NLPD is
   integrated as it is (``higher_is_better=False``). Bit depth: 8 bits throughout.
@@ -24,9 +23,9 @@ from harness.analysis.selection import ReportError
 from harness.analysis.tables import bd_table
 
 # Column -> the metric (``--metrics`` name) that writes it, in JPEG AI's order.
-COLUMNS: dict[str, str] = {"ms_ssim_y": "ms_ssim", "vif_y": "vif", "fsimc": "fsim", "nlpd_y": "nlpd",
+COLUMNS: dict[str, str] = {"ms_ssim_y709": "ms_ssim_y709", "vif_y": "vif", "fsimc": "fsim", "nlpd_y": "nlpd",
                            "iw_ssim_y": "iw_ssim", "vmaf": "vmaf", "psnr_hvs_m_y": "psnr_hvs_m"}
-TRANSFORMS = {column: ("db" if column == "ms_ssim_y" else "identity") for column in COLUMNS}
+TRANSFORMS = {column: ("db" if column == "ms_ssim_y709" else "identity") for column in COLUMNS}
 METRICS = tuple(dict.fromkeys(COLUMNS.values()))
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 from harness.analysis.jpegai import COLUMNS
 from harness.analysis.selection import load_run, resolve_anchor
 
-HEADER = {"ms_ssim_y": "MS-SSIM", "vif_y": "VIF", "fsimc": "FSIM", "nlpd_y": "NLPD", "iw_ssim_y": "IW-SSIM",
+HEADER = {"ms_ssim_y709": "MS-SSIM", "vif_y": "VIF", "fsimc": "FSIM", "nlpd_y": "NLPD", "iw_ssim_y": "IW-SSIM",
           "vmaf": "VMAF", "psnr_hvs_m_y": "PSNR-HVS-M", "mean": "mean"}
 
 
