@@ -125,6 +125,35 @@ class Metric(ABC):
         (e.g. text error on an image without text), distinct from 0."""
 
 
+class PairMetric(Metric):
+    """A metric whose columns are, in order, the values of one function of the pair (:meth:`values`), taken on
+    :meth:`reference_side` of the original (made once per image by :meth:`prepare`) and :meth:`reconstruction_side`
+    of the reconstruction. Images whose smaller side is under ``min_side`` pixels have no value."""
+
+    min_side: ClassVar[int] = 0
+
+    def reference_side(self, reference: np.ndarray) -> Any:
+        return reference
+
+    def reconstruction_side(self, reconstruction: np.ndarray) -> Any:
+        return reconstruction
+
+    @abstractmethod
+    def values(self, reference: Any, reconstruction: Any) -> float | None | tuple[float | None, ...]:
+        """One value, or one per column in the order of :meth:`output_columns`."""
+
+    def prepare(self, reference: np.ndarray) -> Any:
+        return self.reference_side(reference)
+
+    def compute(self, reference: np.ndarray, reconstruction: np.ndarray, prepared: Any) -> dict[str, float | None]:
+        names = [c.name for c in self.output_columns()]
+        if min(reference.shape[:2]) < self.min_side:
+            return dict.fromkeys(names, None)
+        side = prepared if prepared is not None else self.reference_side(reference)
+        found = self.values(side, self.reconstruction_side(reconstruction))
+        return dict(zip(names, found if isinstance(found, tuple) else (found,), strict=True))
+
+
 def _sha256_of(path: Path) -> str:
     try:
         st = path.stat()

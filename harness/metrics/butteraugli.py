@@ -30,7 +30,7 @@ from harness.core.process import (
     scaled_timeout,
 )
 from harness.metrics import register
-from harness.metrics.base import Column, Metric, MetricError
+from harness.metrics.base import Column, MetricError, PairMetric
 
 PROGRAM = "butteraugli_main"
 INTENSITY_TARGET = 80.0
@@ -88,18 +88,16 @@ def butteraugli_scores(reference: _BarePng, reconstruction: np.ndarray) -> tuple
 
 
 @register
-class Butteraugli(Metric):
+class Butteraugli(PairMetric):
     name = "butteraugli"
     description = "Butteraugli (libjxl 0.7 butteraugli_main, Debian libjxl-devtools), 80 nits, max-norm and 3-norm"
     columns = (
-        Column("butteraugli_max", "Butteraugli (max-norm)", "", False),
-        Column("butteraugli_pnorm3", "Butteraugli (3-norm)", "", False),
+        Column("butteraugli_max", "Butteraugli (max-norm)", higher_is_better=False),
+        Column("butteraugli_pnorm3", "Butteraugli (3-norm)", higher_is_better=False),
     )
 
-    def prepare(self, reference: np.ndarray) -> Any:
+    def reference_side(self, reference: np.ndarray) -> Any:
         return _BarePng(reference)
 
-    def compute(self, reference, reconstruction, prepared):
-        frame = prepared if prepared is not None else _BarePng(reference)
-        maximum, pnorm = butteraugli_scores(frame, reconstruction)
-        return {"butteraugli_max": maximum, "butteraugli_pnorm3": pnorm}
+    def values(self, reference, reconstruction):
+        return butteraugli_scores(reference, reconstruction)

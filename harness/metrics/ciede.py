@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from harness.metrics import register
-from harness.metrics.base import Column, Metric
+from harness.metrics.base import Column, PairMetric
 from harness.metrics.vmaf import _RawFrame, libvmaf_pooled
 
 
@@ -32,20 +32,16 @@ def mean_ciede2000(reference: np.ndarray, reconstruction: np.ndarray) -> float:
 
 
 @register
-class Ciede2000(Metric):
+class Ciede2000(PairMetric):
     name = "ciede2000"
     description = "CIEDE2000: libvmaf's ciede (AV2 CTC, 45 - 20 log10 mean dE) and the plain mean dE00 (sRGB, D65)"
-    columns = (
-        Column("ciede2000", "CIEDE2000 (libvmaf)", "dB", True),
-        Column("ciede2000_mean", "mean dE00", "", False),
-    )
+    columns = (Column("ciede2000", "CIEDE2000 (libvmaf)", "dB"), Column("ciede2000_mean", "mean dE00", "", False))
 
-    def prepare(self, reference: np.ndarray) -> Any:
-        return _RawFrame(reference)
+    def reference_side(self, reference: np.ndarray) -> Any:
+        return _RawFrame(reference), reference
 
-    def compute(self, reference, reconstruction, prepared):
-        if np.array_equal(reference, reconstruction):
-            return {"ciede2000": math.inf, "ciede2000_mean": 0.0}
-        frame = prepared if prepared is not None else _RawFrame(reference)
-        return {"ciede2000": libvmaf_pooled(frame, reconstruction, ("ciede",))["ciede2000"],
-                "ciede2000_mean": mean_ciede2000(reference, reconstruction)}
+    def values(self, reference, reconstruction):
+        frame, pixels = reference
+        if np.array_equal(pixels, reconstruction):
+            return math.inf, 0.0
+        return libvmaf_pooled(frame, reconstruction, ("ciede",))["ciede2000"], mean_ciede2000(pixels, reconstruction)

@@ -10,13 +10,11 @@ against a separate implementation of the original MATLAB algorithm on pyrtools' 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from harness.metrics import register
-from harness.metrics.base import Column, Metric
-from harness.metrics.jpegai_luma import luma8, plane_tensor
+from harness.metrics.base import Column
+from harness.metrics.jpegai_luma import LumaMetric, plane_tensor
 
 MIN_SIDE = 161
 
@@ -36,16 +34,11 @@ def iw_ssim_of_planes(reference: np.ndarray, distorted: np.ndarray) -> float:
 
 
 @register
-class IwSsim(Metric):
+class IwSsim(LumaMetric):
     name = "iw_ssim"
+    min_side = MIN_SIDE
     description = "IW-SSIM (piq, float64) on BT.709 luma rounded to 8 bits, as JPEG AI's framework"
-    columns = (Column("iw_ssim_y", "IW-SSIM (Y')", "", True),)
+    columns = (Column("iw_ssim_y", "IW-SSIM (Y')"),)
 
-    def prepare(self, reference: np.ndarray) -> Any:
-        return luma8(reference)
-
-    def compute(self, reference, reconstruction, prepared):
-        if min(reference.shape[:2]) < MIN_SIDE:
-            return {"iw_ssim_y": None}
-        return {"iw_ssim_y": iw_ssim_of_planes(prepared if prepared is not None else luma8(reference),
-                                               luma8(reconstruction))}
+    def values(self, reference, reconstruction):
+        return iw_ssim_of_planes(reference, reconstruction)

@@ -8,13 +8,11 @@ the same function on the three (then identical) channels (tests/test_jpegai_metr
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from harness.metrics import register
-from harness.metrics.base import Column, Metric
-from harness.metrics.jpegai_luma import luma8, plane_tensor
+from harness.metrics.base import Column
+from harness.metrics.jpegai_luma import LumaMetric, plane_tensor
 from harness.metrics.msssim import MIN_SIDE
 
 
@@ -27,16 +25,11 @@ def ms_ssim_of_planes(reference: np.ndarray, distorted: np.ndarray) -> float:
 
 
 @register
-class MsSsimY709(Metric):
+class MsSsimY709(LumaMetric):
     name = "ms_ssim_y709"
+    min_side = MIN_SIDE
     description = "MS-SSIM (pytorch_msssim) on BT.709 luma rounded to 8 bits, as JPEG AI's framework"
-    columns = (Column("ms_ssim_y709", "MS-SSIM (Y', BT.709)", "", True),)
+    columns = (Column("ms_ssim_y709", "MS-SSIM (Y', BT.709)"),)
 
-    def prepare(self, reference: np.ndarray) -> Any:
-        return luma8(reference)
-
-    def compute(self, reference, reconstruction, prepared):
-        if min(reference.shape[:2]) < MIN_SIDE:
-            return {"ms_ssim_y709": None}
-        return {"ms_ssim_y709": ms_ssim_of_planes(prepared if prepared is not None else luma8(reference),
-                                                  luma8(reconstruction))}
+    def values(self, reference, reconstruction):
+        return ms_ssim_of_planes(reference, reconstruction)

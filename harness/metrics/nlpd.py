@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from harness.metrics import register
-from harness.metrics.base import Column, Metric
-from harness.metrics.jpegai_luma import luma8, plane_tensor
+from harness.metrics.base import Column
+from harness.metrics.jpegai_luma import LumaMetric, plane_tensor
 
 MIN_SIDE = 64  # 6 levels of 2x down-sampling
 
@@ -43,15 +43,11 @@ def nlpd_of_planes(reference: np.ndarray, distorted: np.ndarray) -> float:
 
 
 @register
-class Nlpd(Metric):
+class Nlpd(LumaMetric):
     name = "nlpd"
+    min_side = MIN_SIDE
     description = "NLPD (pyiqa's pyramid) on BT.709 luma rounded to 8 bits, as JPEG AI's framework; lower is better"
-    columns = (Column("nlpd_y", "NLPD (Y')", "", False),)
+    columns = (Column("nlpd_y", "NLPD (Y')", higher_is_better=False),)
 
-    def prepare(self, reference: np.ndarray) -> Any:
-        return luma8(reference)
-
-    def compute(self, reference, reconstruction, prepared):
-        if min(reference.shape[:2]) < MIN_SIDE:
-            return {"nlpd_y": None}
-        return {"nlpd_y": nlpd_of_planes(prepared if prepared is not None else luma8(reference), luma8(reconstruction))}
+    def values(self, reference, reconstruction):
+        return nlpd_of_planes(reference, reconstruction)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from harness.metrics import register
-from harness.metrics.base import Column, Metric
-from harness.metrics.jpegai_luma import luma8
+from harness.metrics.base import Column
+from harness.metrics.jpegai_luma import LumaMetric
 
 
 @functools.cache
@@ -48,17 +48,10 @@ def psnr_hvs_of_planes(reference: np.ndarray, distorted: np.ndarray) -> tuple[fl
 
 
 @register
-class PsnrHvsM(Metric):
+class PsnrHvsM(LumaMetric):
     name = "psnr_hvs_m"
     description = "PSNR-HVS-M and PSNR-HVS (psnr-hvsm package) on BT.709 luma rounded to 8 bits; +inf when identical"
-    columns = (
-        Column("psnr_hvs_m_y", "PSNR-HVS-M (Y')", "dB", True),
-        Column("psnr_hvs_y", "PSNR-HVS (Y')", "dB", True),
-    )
+    columns = (Column("psnr_hvs_m_y", "PSNR-HVS-M (Y')", "dB"), Column("psnr_hvs_y", "PSNR-HVS (Y')", "dB"))
 
-    def prepare(self, reference: np.ndarray) -> Any:
-        return luma8(reference)
-
-    def compute(self, reference, reconstruction, prepared):
-        hvsm, hvs = psnr_hvs_of_planes(prepared if prepared is not None else luma8(reference), luma8(reconstruction))
-        return {"psnr_hvs_m_y": hvsm, "psnr_hvs_y": hvs}
+    def values(self, reference, reconstruction):
+        return psnr_hvs_of_planes(reference, reconstruction)

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from harness.metrics import register
-from harness.metrics.base import Column, Metric
-from harness.metrics.jpegai_luma import luma8, plane_tensor
+from harness.metrics.base import Column
+from harness.metrics.jpegai_luma import LumaMetric, plane_tensor
 
 MIN_SIDE = 32  # the 4-scale steerable pyramid with its 9-tap filters
 
@@ -40,15 +40,11 @@ def vif_of_planes(reference: np.ndarray, distorted: np.ndarray) -> float:
 
 
 @register
-class Vif(Metric):
+class Vif(LumaMetric):
     name = "vif"
+    min_side = MIN_SIDE
     description = "VIF (wavelet-domain, pyiqa) on BT.709 luma rounded to 8 bits, as JPEG AI's framework"
-    columns = (Column("vif_y", "VIF (Y')", "", True),)
+    columns = (Column("vif_y", "VIF (Y')"),)
 
-    def prepare(self, reference: np.ndarray) -> Any:
-        return luma8(reference)
-
-    def compute(self, reference, reconstruction, prepared):
-        if min(reference.shape[:2]) < MIN_SIDE:
-            return {"vif_y": None}
-        return {"vif_y": vif_of_planes(prepared if prepared is not None else luma8(reference), luma8(reconstruction))}
+    def values(self, reference, reconstruction):
+        return vif_of_planes(reference, reconstruction)

@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.core.process import ProgramNotFound, ffmpeg_exe, run_program
 from harness.metrics import register
-from harness.metrics.base import Column, Metric, MetricError
+from harness.metrics.base import Column, MetricError, PairMetric
 
 MODEL = "version=vmaf_v0.6.1"
 _CONVERT = "zscale=matrix=709:range=limited,format=yuv444p"
@@ -80,14 +80,13 @@ def vmaf_score(reference: _RawFrame, reconstruction: np.ndarray) -> float:
 
 
 @register
-class Vmaf(Metric):
+class Vmaf(PairMetric):
     name = "vmaf"
     description = "VMAF v0.6.1 (libvmaf in imageio-ffmpeg's static ffmpeg), one frame, BT.709 limited 4:4:4"
-    columns = (Column("vmaf", "VMAF", "", True),)
+    columns = (Column("vmaf", "VMAF"),)
 
-    def prepare(self, reference: np.ndarray) -> Any:
+    def reference_side(self, reference: np.ndarray) -> Any:
         return _RawFrame(reference)
 
-    def compute(self, reference, reconstruction, prepared):
-        frame = prepared if prepared is not None else _RawFrame(reference)
-        return {"vmaf": vmaf_score(frame, reconstruction)}
+    def values(self, reference, reconstruction):
+        return vmaf_score(reference, reconstruction)
