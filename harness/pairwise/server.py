@@ -29,7 +29,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -37,12 +37,20 @@ from harness.core.images import encode_png, load_image
 from harness.pairwise import sessions
 from harness.pairwise.db import CHOICES, DEGRADED, ORIGINAL, DatabaseBusy, DatabaseGone, StudyDB, StudyError
 from harness.pairwise.select import Selector
+from harness.render.page import Page
 
 MAX_BODY = 16 * 1024
 BUSY_SECONDS = 1.5
 TRIAL_PATTERN = re.compile(r"[0-9a-f]{32}")
 NO_STORE = {"Cache-Control": "no-store"}
 Handler = Callable[[Request], Awaitable[Response]]
+_REFERRER = '<meta name="referrer" content="no-referrer">\n'
+# The app's pages: their bodies are pages/NAME, the rest is the shell of harness.render.page.
+PAGES = {
+    "study.html": Page("Image comparison study", ("/viewer/compare.css", "/static/study.css"),
+                       ("/viewer/display.js", "/viewer/compare.js", "/static/study.js"), head=_REFERRER),
+    "organizer.html": Page("Study progress", ("/static/organizer.css",), ("/static/organizer.js",), head=_REFERRER),
+}
 
 
 class Refused(Exception):
@@ -53,6 +61,12 @@ class Refused(Exception):
 
 def static_dir() -> Path:
     return Path(str(resources.files("harness.pairwise") / "static"))
+
+
+def page_response(name: str) -> Response:
+    """The page ``name``: its body from ``pages/`` in the shell of :mod:`harness.render.page`."""
+    body = resources.files("harness.pairwise").joinpath("pages", name).read_text(encoding="utf-8")
+    return HTMLResponse(PAGES[name].fill(body), headers=NO_STORE)
 
 
 def viewer_static_dir() -> Path:
@@ -134,10 +148,10 @@ def make_app(db: StudyDB) -> Starlette:
         return run
 
     def index(request: Request) -> Response:
-        return FileResponse(static_dir() / "study.html", headers=NO_STORE)
+        return page_response("study.html")
 
     def organizer_page(request: Request) -> Response:
-        return FileResponse(static_dir() / "organizer.html", headers=NO_STORE)
+        return page_response("organizer.html")
 
     async def study_info(request: Request) -> Response:
         return JSONResponse({"name": meta.get("name", db.folder.name), "mode": settings.mode, "ties": settings.ties,

@@ -8,8 +8,9 @@
 - ``static/display.js``: the display rule (integer zoom in device pixels, area-filtered fit), shared with
   the pairwise study; ``static/compare.js`` + ``compare.css``: the reusable comparison component (slider,
   flip, side by side, synchronised zoom and pan, difference and detail maps, touch), documented at its top;
-- ``static/chart.js``: the RD chart (plain SVG); ``static/viewer.js``, ``pairs.js``, ``viewer.css`` and
-  ``pages/*.html``: the index, comparison and matched-pairs pages.
+- ``static/chart.js``: the RD chart (plain SVG); ``static/viewer.js``, ``pairs.js``, ``dom.js``, ``viewer.css``
+  and ``pages/*.html`` (bodies, in the shell of :mod:`harness.render.page`): the index, comparison and
+  matched-pairs pages.
 """
 
 from harness.render.viewer.site import BuildResult, SitePlan, ViewerError, plan_site, write_site

@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from harness.render.page import Page
 from harness.render.viewer.assets import MAP_KINDS, Asset, make_assets, map_colours
 from harness.render.viewer.assets import write_atomic as _write_atomic
 from harness.render.viewer.rundata import (
@@ -39,8 +40,19 @@ from harness.render.viewer.rundata import (
 )
 from harness.run.rows import file_path
 
-STATIC_FILES = ("display.js", "chart.js", "pairs.js", "compare.js", "compare.css", "viewer.js", "viewer.css")
-PAGE_FILES = ("index.html", "view.html", "pairs.html")
+STATIC_FILES = ("dom.js", "display.js", "chart.js", "pairs.js", "compare.js", "compare.css", "viewer.js", "viewer.css")
+_ICON = '<link rel="icon" href="data:,">\n'
+_DATA = ("static/dom.js", "data/index.js", "data/links.js")
+# The site's pages: their bodies are pages/NAME, the rest is the shell of harness.render.page.
+PAGES = {
+    "index.html": Page("Reconstructions", ("static/viewer.css",), (*_DATA, "static/viewer.js"),
+                       'data-page="index" class="index"', _ICON),
+    "view.html": Page("Comparison", ("static/compare.css", "static/viewer.css"),
+                      ("static/display.js", "static/chart.js", "static/compare.js", *_DATA, "static/viewer.js"),
+                      'data-page="view"', _ICON),
+    "pairs.html": Page("Matched pairs", ("static/viewer.css",), (*_DATA, "static/pairs.js"),
+                       'data-page="pairs" class="index"', _ICON),
+}
 # Columns of a row shown beside its side after bpp and its metrics (when the run has them).
 ROW_NUMBERS = ("bpp_payload", "file_bytes", "target_bpp", "encode_seconds", "decode_seconds")
 
@@ -172,9 +184,9 @@ def write_pages(plan: SitePlan, out_dir: Path) -> list[Path]:
         target = out_dir / "static" / name
         _write_atomic(target, package.joinpath("static", name).read_bytes())
         written.append(target)
-    for name in PAGE_FILES:
+    for name, shell in PAGES.items():
         target = out_dir / name
-        _write_atomic(target, package.joinpath("pages", name).read_bytes())
+        _write_atomic(target, shell.fill(package.joinpath("pages", name).read_text(encoding="utf-8")).encode())
         written.append(target)
     write_links(out_dir, plan.index.get("report"))
     target = out_dir / "data" / "index.js"

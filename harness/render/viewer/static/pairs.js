@@ -9,13 +9,7 @@
 
   var INDEX = window.HARNESS_VIEWER_INDEX;
   var pages = {};
-  function $(s) { return document.querySelector(s); }
-  function make(tag, attrs, text) {
-    var n = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { n.setAttribute(k, attrs[k]); });
-    if (text !== undefined) n.textContent = text;
-    return n;
-  }
+  var $ = HarnessDom.$, make = HarnessDom.make;
   function sameRate(x, y) {
     var t = function (r) { return typeof r.target_bpp === "number"; };
     var tol = typeof INDEX.tolerance === "number" ? INDEX.tolerance : 0.02;

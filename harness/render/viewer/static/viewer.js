@@ -13,13 +13,7 @@
   var PAGE_KEYS = {n: "next image", p: "previous image", ",": "A: lower point", ".": "A: higher point",
                    "<": "B: lower point", ">": "B: higher point", c: "RD chart (narrow windows)", "?": "this help"};
 
-  function $(selector, root) { return (root || document).querySelector(selector); }
-  function make(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  var $ = HarnessDom.$, make = HarnessDom.make;
 
   function fmt(column, value) {
     if (value === null || value === undefined) return "\u2013";
