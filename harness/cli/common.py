@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
+from collections.abc import Iterator
 from typing import NoReturn
 
 import click
@@ -55,6 +57,15 @@ def fail(message: str) -> NoReturn:
     """A usage or input error: one line on stderr, exit status 2."""
     say(message, "error:", "red")
     sys.exit(2)
+
+
+@contextlib.contextmanager
+def failing_on(*errors: type[Exception]) -> Iterator[None]:
+    """Any of ``errors`` raised inside becomes :func:`fail` with its message."""
+    try:
+        yield
+    except errors as exc:
+        fail(str(exc))
 
 
 def set_device(device: str | None) -> None:

@@ -8,7 +8,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from harness.cli.common import console, fail, out, plain, say
+from harness.cli.common import console, fail, failing_on, out, plain, say
 
 
 @click.group()
@@ -48,10 +48,8 @@ def datasets_fetch(names: tuple[str, ...]) -> None:
             return lambda n: progress.update(task, advance=n)
 
         for name in names:
-            try:
+            with failing_on(DatasetError):
                 root = fetch(name, factory)
-            except DatasetError as exc:
-                fail(str(exc))
             say(f"{name}: {root}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from harness.cli.common import fail, out, plain, say, split
+from harness.cli.common import failing_on, out, plain, say, split
 
 
 @click.group()
@@ -16,10 +16,8 @@ def study() -> None:
 def _study_db(run_dir: str, name: str):
     from harness.pairwise.db import StudyDB, StudyError, study_dir
 
-    try:
+    with failing_on(StudyError):
         return StudyDB(study_dir(run_dir, name)).check()
-    except StudyError as exc:
-        fail(str(exc))
 
 
 @study.command("create")
@@ -43,12 +41,10 @@ def study_create(run_dir: str, name: str, codecs: str | None, images: str | None
     from harness.pairwise.report import condition_info
     from harness.pairwise.settings import Settings
 
-    try:
+    with failing_on(StudyError):
         db = create_study(run_dir, name, codecs=split(codecs) or None, images=split(images) or None,
                           points=split(points) or None, settings=Settings().with_text(list(settings)), seed=seed,
                           progress=lambda line: say(line))
-    except StudyError as exc:
-        fail(str(exc))
     info = condition_info(db)
     table = Table("condition", "codec", "point", "mean bpp", "images", title=f"study {name}")
     for row in info.itertuples():
@@ -87,10 +83,8 @@ def study_invite(run_dir: str, name: str, count: int, url: str) -> None:
     from harness.pairwise.sessions import invite, links, organizer_token
 
     db = _study_db(run_dir, name)
-    try:
+    with failing_on(StudyError):
         made = invite(db, count)
-    except StudyError as exc:
-        fail(str(exc))
     for (rater, _), link in zip(made, links(url, made)):
         click.echo(f"{rater}\t{link}")
     say(f"organizer: {url.rstrip('/')}/organizer#{organizer_token(db)}")
@@ -114,11 +108,9 @@ def study_score(run_dir: str, name: str, bootstrap: int, golden_threshold: float
     from harness.pairwise.report import score_study, write_elo_csv
 
     db = _study_db(run_dir, name)
-    try:
+    with failing_on(StudyError):
         scores, table = score_study(db, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
                                     resample=resample, require_golden=not keep_unscreened)
-    except StudyError as exc:
-        fail(str(exc))
     path = write_elo_csv(table, db.folder / "elo.csv")
     shown = Table("condition", "bpp", "Elo", "95% low", "95% high", "votes",
                   title=f"study {name}: {scores.votes_used} votes")
@@ -157,37 +149,40 @@ def study_report(run_dir: str, name: str, anchor: str | None, bootstrap: int, go
     from harness.pairwise.report import report_study
 
     db = _study_db(run_dir, name)
-    try:
+    with failing_on(StudyError):
         rep = report_study(db, anchor=anchor, bootstrap=bootstrap, golden_threshold=golden_threshold, seed=seed,
                            resample=resample, formats=split(formats), require_golden=not keep_unscreened)
-    except StudyError as exc:
-        fail(str(exc))
     out.print(Markdown(rep.files["report"].read_text()))
     for path in rep.files.values():
         say(f"wrote {path}")
 
 
-@study.command("import")
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.argument("name")
-@click.argument("votes_csv", type=click.Path(dir_okay=False))
+def _votes_csv_command(command: str):
+    """A ``study`` command taking RUN_DIR NAME VOTES_CSV."""
+
+    def wrap(function):
+        for decorator in (click.argument("votes_csv", type=click.Path(dir_okay=False)), click.argument("name"),
+                          click.argument("run_dir", type=click.Path(exists=True, file_okay=False)),
+                          study.command(command)):
+            function = decorator(function)
+        return function
+
+    return wrap
+
+
+@_votes_csv_command("import")
 def study_import(run_dir: str, name: str, votes_csv: str) -> None:
     """Add votes from a CSV with columns rater,image,a,b,choice,seconds (choice: a, b or tie)."""
     from harness.pairwise.db import StudyError
     from harness.pairwise.exchange import import_votes
 
     db = _study_db(run_dir, name)
-    try:
+    with failing_on(StudyError):
         count = import_votes(votes_csv, db)
-    except StudyError as exc:
-        fail(str(exc))
     say(f"imported {count} votes into {db.path}")
 
 
-@study.command("export")
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.argument("name")
-@click.argument("votes_csv", type=click.Path(dir_okay=False))
+@_votes_csv_command("export")
 def study_export(run_dir: str, name: str, votes_csv: str) -> None:
     """Write every vote to a CSV with columns rater,image,a,b,choice,seconds."""
     from harness.pairwise.exchange import export_votes

@@ -24,15 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from harness.codecs.identity import CodecIdentity, configuration_digest
-from harness.codecs.values import (
-    Availability,
-    Bitstream,
-    CodecError,
-    CodecUnavailable,
-    ColourChain,
-    Knob,
-    Outcome,
-)
+from harness.codecs.values import Availability, Bitstream, CodecError, CodecUnavailable, ColourChain, Knob, Outcome
 from harness.core.pixelerror import error_gram, mse_of, psnr_db
 from harness.core.process import ProgramNotFound
 
