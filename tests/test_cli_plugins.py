@@ -87,7 +87,7 @@ def test_the_pico_claim_plugs_in_its_command_and_options(tmp_path):
     assert "checkpoint to write" in _cli(site, "train", "--help", cwd=tmp_path).stdout.lower()
     # --pico-checkpoint reaches the codec string through its hook (the file does not exist: a failed row).
     done = _cli(site, "run", "--codecs", "pico-torch,jpeg", "--pico-checkpoint", str(tmp_path / "none.pt"), "--points",
-                "50", "--dataset", str(KODIM23), "--results", "r", cwd=tmp_path)
+                "50", "--dataset", str(KODIM23), "--results", "r", "--allow-unavailable", cwd=tmp_path)
     assert f"pico-torch:checkpoint={tmp_path / 'none.pt'} is unavailable" in done.stderr
     rows = pd.read_parquet(tmp_path / "r" / "kodim23" / "results.parquet")
     assert sorted(rows["codec"]) == ["jpeg", f"pico-torch:checkpoint={tmp_path / 'none.pt'}"]

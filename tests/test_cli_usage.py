@@ -73,7 +73,7 @@ def test_the_closing_line_counts_codec_and_metric_failures_as_the_exit_status_do
     env = {"TORCH_HOME": str(empty), "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
            **NO_PUBLISHED}
     done, _, _ = harness("run", "--codecs", "jpeg,pico", "--points", "30", "--metrics", "psnr,lpips", "--dataset",
-                         str(crops), "--results", "r", cwd=tmp_path, env=env)
+                         str(crops), "--results", "r", "--allow-unavailable", cwd=tmp_path, env=env)
     closing = [line for line in done.stderr.splitlines() if " jobs: " in line]
     assert closing and "; 2 rows, 2 failed (1 codec, 1 with a failed metric: lpips 1) -> " in closing[0], done.stderr
     assert done.returncode == 2
@@ -83,7 +83,8 @@ def test_a_failure_line_says_where_the_row_is_and_keeps_its_brackets(tmp_path):
     crops = write_crops(tmp_path / "crops", (("kodim23", 160, 280),))
     missing = tmp_path / "none.pt"
     done, _, _ = harness("run", "--codecs", f"pico,pico-torch:checkpoint={missing}", "--target-bpp", "0.5",
-                         "--dataset", str(crops), "--results", "r", cwd=tmp_path, env=NO_PUBLISHED)
+                         "--dataset", str(crops), "--results", "r", "--allow-unavailable", cwd=tmp_path,
+                         env=NO_PUBLISHED)
     assert done.returncode == 2, done.stderr  # two failed rows
     failed = [line for line in done.stderr.splitlines() if line.startswith("failed ")]
     assert len(failed) == 2 and not any(" None" in line for line in failed), done.stderr
