@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from harness.codecs.base import Knob
 
-MAX_TRIALS = 10  # encodes per (image, codec) beyond which the search gives up
+MAX_TRIALS = 14  # encodes per (image, codec), rate search's included, beyond which the search gives up
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def target_state(knob: Knob, trials: Trials, target: QualityTarget) -> tuple[str
         return "done", None
     u_low, u_high = sorted((sign * knob.low, sign * knob.high))
     if not points:
-        return "next", None  # the caller starts at the middle default point
+        return "next", None  # no value yet (the caller starts at the middle default point)
     below = [t for t in points if t[1] < goal]
     above = [t for t in points if t[1] > goal]
     if below and above:  # bracketed: the curve reads the target by interpolation
@@ -59,16 +59,14 @@ def target_state(knob: Knob, trials: Trials, target: QualityTarget) -> tuple[str
     end = u_high if rising else u_low
     if edge[0] == end:
         return "unreachable", None
-    if len(points) >= 2:
-        a, b = (points[-2], points[-1]) if rising else (points[0], points[1])
-        slope = (b[1] - a[1]) / (b[0] - a[0]) if b[0] != a[0] else 0.0
-        if slope > 0:
-            step = (goal - edge[1]) / slope * 1.3  # overshoot a little so the next trial brackets
-        else:
-            step = (u_high - u_low) / 4 * (1 if rising else -1)
-    else:
-        step = (u_high - u_low) / 8 * (1 if rising else -1)
-    u = edge[0] + step
+    # The secant through the trials' two ends (close trials, such as a rate search's, give a noisy slope),
+    # overshooting a little so the next trial brackets; never less than a sixteenth of the knob's range.
+    other = points[0] if rising else points[-1]
+    slope = (edge[1] - other[1]) / (edge[0] - other[0]) if edge[0] != other[0] else 0.0
+    direction = 1.0 if rising else -1.0
+    least = (u_high - u_low) / 16
+    step = abs((goal - edge[1]) / slope) * 1.3 if slope > 0 else (u_high - u_low) / 8
+    u = edge[0] + direction * max(step, least)
     u = min(max(u, u_low), u_high)
     return "next", _to_point(knob, sign, u, exclude=(edge[0],), toward=end)
 
@@ -86,16 +84,22 @@ def next_points(knob: Knob, trials: Trials, targets: Sequence[QualityTarget], st
     ``start``: the codec's default points, whose middle one is the first trial."""
     if len(trials) >= max_trials:
         return []
-    wanted: list[float] = []
-    for target in targets:
-        state, point = target_state(knob, trials, target)
-        if state != "next":
-            continue
-        if point is None:
-            ladder = sorted(knob.clamp(p) for p in start) or [knob.clamp((knob.low + knob.high) / 2)]
-            point = ladder[len(ladder) // 2]
-        if point not in trials and point not in wanted:
-            wanted.append(point)
+    if not trials:
+        ladder = sorted(knob.clamp(p) for p in start) or [knob.clamp((knob.low + knob.high) / 2)]
+        return [ladder[len(ladder) // 2]]
+    proposed = [point for target in targets
+                if (found := target_state(knob, trials, target))[0] == "next" and (point := found[1]) is not None
+                and point not in trials]
+    if not proposed:
+        return []
+    # Every proposal lies outside the trials' range: on each side the farthest one brackets the others' targets
+    # too (they sit between it and the trials), so a round encodes at most two points.
+    sign = 1.0 if knob.quality_rises else -1.0
+    lowest, highest = min(sign * p for p in trials), max(sign * p for p in trials)
+    below = [p for p in proposed if sign * p < lowest]
+    above = [p for p in proposed if sign * p > highest]
+    wanted = ([min(below, key=lambda p: sign * p)] if below else []) + ([max(above, key=lambda p: sign * p)] if above
+                                                                          else [])
     return wanted[: max(0, max_trials - len(trials))]
 
 
