@@ -93,9 +93,27 @@ def search_round(store: RunStore, dataset: Dataset, codecs: Sequence[Contender],
     return jobs
 
 
+def earlier_rounds(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], plan: Planner) -> list[EncodeJob]:
+    """The jobs of the search encodes the run already has: planned again so that a resume finds them done (and
+    takes over rows of an earlier schema made with the same configuration) before it searches on."""
+    labels = {codec.label: codec for codec in codecs}
+    points: dict[tuple[str, str], set[float]] = {}
+    for row in store.rows():
+        if row.role == "quality-search" and row.codec in labels and row.point is not None:
+            points.setdefault((row.image, row.codec), set()).add(float(row.point))
+    jobs: list[EncodeJob] = []
+    for ref in dataset.images:
+        for label, codec in labels.items():
+            if found := points.get((ref.name, label)):
+                jobs += plan(replace(dataset, images=(ref,)), [codec], sorted(found))
+    return jobs
+
+
 def run_search(store: RunStore, dataset: Dataset, codecs: Sequence[Contender], targets_for: TargetsFor,
                plan: Planner, run: Callable[[list[EncodeJob]], object]) -> None:
-    """Search rounds until nothing is left to encode."""
+    """The earlier rounds' encodes (done), then search rounds until nothing is left to encode."""
+    if earlier := earlier_rounds(store, dataset, codecs, plan):
+        run(earlier)
     for _ in range(MAX_ROUNDS):
         jobs = search_round(store, dataset, codecs, targets_for, plan)
         if not jobs:

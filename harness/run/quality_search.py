@@ -47,6 +47,9 @@ def target_state(knob: Knob, trials: Trials, target: QualityTarget) -> tuple[str
     if any(g == goal for _, g in points):  # met exactly
         return "done", None
     u_low, u_high = sorted((sign * knob.low, sign * knob.high))
+    if not knob.integer:  # a continuous knob's very ends can be special (JPEG XL's distance 0 is lossless)
+        inset = (u_high - u_low) / 100
+        u_low, u_high = u_low + inset, u_high - inset
     if not points:
         return "next", None  # no value yet (the caller starts at the middle default point)
     below = [t for t in points if t[1] < goal]
@@ -57,7 +60,7 @@ def target_state(knob: Knob, trials: Trials, target: QualityTarget) -> tuple[str
     rising = not above  # every trial is below the goal: go up in u
     edge = points[-1] if rising else points[0]
     end = u_high if rising else u_low
-    if edge[0] == end:
+    if (edge[0] >= end) if rising else (edge[0] <= end):
         return "unreachable", None
     # The secant through the trials' two ends (close trials, such as a rate search's, give a noisy slope),
     # overshooting a little so the next trial brackets; never less than a sixteenth of the knob's range.
