@@ -112,9 +112,12 @@ def test_ctrl_c_says_how_to_resume(tmp_path):
     args = [sys.executable, "-m", "harness.cli", "run", "--codecs", "jpeg,sleeper", "--points", "5", "--dataset",
             str(crops), "--results", "r"]
     env = {**os.environ, "HARNESS_CODECS_DIR": str(codecs)}
-    # Its own process group, as a terminal's foreground job: Ctrl-C reaches the run, its workers and codecs.
+    # Its own process group, as a terminal's foreground job: Ctrl-C reaches the run, its workers and codecs. A
+    # terminal's job starts with Ctrl-C's default action, whatever this test process inherited (a process
+    # started with SIGINT ignored keeps ignoring it, as a shell's background job does).
     proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     journal = tmp_path / "r" / "crops" / "rows.jsonl"
     deadline = time.time() + 120
     while not (journal.exists() and journal.read_text().strip()) and time.time() < deadline:
