@@ -247,8 +247,11 @@ def test_slider_at_2x_and_the_view_state_in_the_address(run_dir, site, browser):
     # Pan with the keyboard, then open the address in a new page: the same view.
     page.keyboard.press("ArrowRight")
     page.keyboard.press("x")
+    # The address follows the view once the page has handled both keys.
+    page.wait_for_function("() => location.hash.includes('mode=side') && location.hash.includes('x=210')",
+                           timeout=5000)  # 40 screen pixels at 2x
     url = page.url
-    assert "mode=side" in url and "x=210" in url  # 40 screen pixels at 2x
+    assert "mode=side" in url and "x=210" in url
     rect = _rect(page, "#compare .hc-pane-2 .hc-b")
     again = browser.new_page()
     again.goto(url)

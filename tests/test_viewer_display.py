@@ -235,6 +235,9 @@ def test_touch_drag_pinch_double_tap_and_hold(site):
         for x in np.linspace(cx + 5, left + (right - left) / 4, 8):
             _touch(cdp, "touchMove", [(float(x), cy)])
         _touch(cdp, "touchEnd", [])
+        # The slider follows the last move once the page has drawn it (moves are handled per frame).
+        page.wait_for_function("() => Math.abs(parseFloat(location.hash.split('split=')[1]) - 0.25) < 0.02",
+                               timeout=5000)
         assert abs(float(page.url.split("split=")[1].split("&")[0]) - 0.25) < 0.02
         # Pinch out: fingers from 60 to 160 px apart.
         _touch(cdp, "touchStart", [(cx - 30, cy), (cx + 30, cy)])

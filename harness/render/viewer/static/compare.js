@@ -435,6 +435,8 @@
       if (pinch) { if (!Object.keys(touches).length) pinch = null; drag = null; return; }
       var held = hold && hold.on;
       endHold();
+      // The slider ends where the finger or pointer lifts, also when the browser coalesced its last move away.
+      if (drag && drag.moved && drag.handle && event.type === "pointerup") set({split: local(event).x / paneSize().w});
       if (drag && !drag.moved && !held) {
         if (drag.touch) {
           // Double tap: zoom in one step at the finger (from the largest zoom: back to fit).
