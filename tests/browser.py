@@ -46,3 +46,18 @@ def chromium(width: int = 1280, height: int = 760, dpr: float = 1, touch: bool =
 def screenshot(page: Any) -> np.ndarray:
     """The viewport as an RGB array."""
     return np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
+
+
+def settle(page) -> None:
+    """Every shown image loaded, decoded (decoding is asynchronous) and painted."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#compare .hc-img')].filter(i => i.style.display !== 'none')"
+        ".every(i => i.complete && i.naturalWidth > 0)")
+    page.evaluate("() => Promise.all([...document.querySelectorAll('#compare .hc-img')]"
+                  ".filter(i => i.style.display !== 'none').map(i => i.decode().catch(() => null)))"
+                  ".then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))")
+
+
+def rect(page, selector: str) -> list[float]:
+    return page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect();"
+                                           " return [r.left, r.top, r.right, r.bottom]; }")

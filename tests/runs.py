@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,3 +38,24 @@ def make_run(root: Path, codecs: Sequence[str] = ("jpeg", "jpeg-444"), points: S
     store = RunStore(root / "run")
     run_sweep(store, resolve_dataset(str(crops)), [get_codec(c) for c in codecs], points=points, metrics=metrics)
     return store.run_dir
+
+
+def zip_dataset(tmp_path: Path, members: dict[str, bytes], name: str) -> Path:
+    """A dataset definition of one local zip archive holding ``members``; returns the definitions folder."""
+    archive = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for member, data in members.items():
+            bundle.writestr(member, data)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    definitions = tmp_path / "definitions"
+    definitions.mkdir(exist_ok=True)
+    (definitions / f"{name}.toml").write_text(
+        f'name = "{name}"\n[[archives]]\nurl = "{archive.as_uri()}"\nsha256 = "{digest}"\n')
+    return definitions
+
+
+def crop_png(name: str, top: int) -> bytes:
+    """A 64x48 crop of a Kodak original as PNG bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(Image.open(KODAK / f"{name}.png"))[top:top + 48, 100:164]).save(buffer, "PNG")
+    return buffer.getvalue()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import shutil
@@ -11,14 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from harness.codecs import get_codec
 from harness.datasets import resolve_dataset
@@ -27,7 +23,7 @@ from harness.run.plan import plan_jobs
 from harness.run.store import RunStore, read_results
 from harness.run.sweep import execute_plan, run_sweep
 from tests.conftest import KODAK
-from tests.runs import write_crops
+from tests.runs import crop_png, write_crops, zip_dataset
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -68,28 +64,9 @@ def test_points_outside_the_codecs_range_are_recorded_as_the_codec_used_them(tmp
     assert table[table["point"] == 90.0]["requested_point"].isna().all()
 
 
-def _zip_dataset(tmp_path: Path, members: dict[str, bytes], name: str = "audit-zip") -> Path:
-    archive = tmp_path / f"{name}.zip"
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for member, data in members.items():
-            bundle.writestr(member, data)
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    definitions = tmp_path / "definitions"
-    definitions.mkdir(exist_ok=True)
-    (definitions / f"{name}.toml").write_text(
-        f'name = "{name}"\n[[archives]]\nurl = "{archive.as_uri()}"\nsha256 = "{digest}"\n')
-    return definitions
-
-
-def _png(name: str, top: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(Image.open(KODAK / f"{name}.png"))[top:top + 48, 100:164]).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def test_an_archive_dataset_missing_a_file_fails_verify(tmp_path):
-    definitions = _zip_dataset(tmp_path, {"set/a.png": _png("kodim01", 0), "set/b.png": _png("kodim02", 0),
-                                          "set/c.png": _png("kodim03", 0)})
+    definitions = zip_dataset(tmp_path, {"set/a.png": crop_png("kodim01", 0), "set/b.png": crop_png("kodim02", 0),
+                                          "set/c.png": crop_png("kodim03", 0)}, name="audit-zip")
     env = {"HARNESS_DATASETS_DIR": str(definitions), "HARNESS_CACHE": str(tmp_path / "cache"),
            "HARNESS_DATA": str(tmp_path / "data")}
     fetched = cli("datasets", "fetch", "audit-zip", cwd=tmp_path, env=env)
@@ -108,9 +85,9 @@ def test_an_archive_dataset_missing_a_file_fails_verify(tmp_path):
 
 
 def test_zip_members_with_the_same_name_do_not_overwrite_each_other(tmp_path):
-    first, second = _png("kodim05", 0), _png("kodim06", 100)
-    definitions = _zip_dataset(tmp_path, {"professional/x.png": first, "mobile/x.png": second,
-                                          "mobile/y.png": _png("kodim07", 0)}, name="audit-twins")
+    first, second = crop_png("kodim05", 0), crop_png("kodim06", 100)
+    definitions = zip_dataset(tmp_path, {"professional/x.png": first, "mobile/x.png": second,
+                                          "mobile/y.png": crop_png("kodim07", 0)}, name="audit-twins")
     env = {"HARNESS_DATASETS_DIR": str(definitions), "HARNESS_CACHE": str(tmp_path / "cache")}
     assert cli("datasets", "fetch", "audit-twins", cwd=tmp_path, env=env).returncode == 0
     root = tmp_path / "cache" / "datasets" / "audit-twins"

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-import zipfile
 import zlib
 from pathlib import Path
 
@@ -24,7 +21,7 @@ from harness.datasets import resolve_dataset
 from harness.run.store import RunStore, read_results
 from harness.run.sweep import run_sweep
 from tests.conftest import KODAK
-from tests.runs import write_crops
+from tests.runs import crop_png, write_crops, zip_dataset
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -120,28 +117,13 @@ def test_a_folder_lists_what_it_skipped_and_why_one_line_per_kind(tmp_path):
 
 
 def _archive_definition(tmp_path: Path, members: dict[str, bytes], name: str = "inputs-zip") -> dict[str, str]:
-    archive = tmp_path / f"{name}.zip"
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for member, data in members.items():
-            bundle.writestr(member, data)
-    definitions = tmp_path / "definitions"
-    definitions.mkdir(exist_ok=True)
-    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
-    (definitions / f"{name}.toml").write_text(
-        f'name = "{name}"\n[[archives]]\nurl = "{archive.as_uri()}"\nsha256 = "{digest}"\n')
-    return {"HARNESS_DATASETS_DIR": str(definitions), "HARNESS_CACHE": str(tmp_path / "cache"),
+    return {"HARNESS_DATASETS_DIR": str(zip_dataset(tmp_path, members, name)), "HARNESS_CACHE": str(tmp_path / "cache"),
             "HARNESS_DATA": str(tmp_path / "data")}
 
 
-def _crop_png(name: str, top: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(Image.open(KODAK / f"{name}.png"))[top:top + 48, 100:164]).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def test_a_half_extracted_archive_dataset_is_refused_by_run_and_repaired_by_fetch(tmp_path):
-    env = _archive_definition(tmp_path, {"set/a.png": _crop_png("kodim01", 0), "set/b.png": _crop_png("kodim02", 0),
-                                         "set/c.png": _crop_png("kodim03", 0)})
+    env = _archive_definition(tmp_path, {"set/a.png": crop_png("kodim01", 0), "set/b.png": crop_png("kodim02", 0),
+                                         "set/c.png": crop_png("kodim03", 0)})
     assert cli("datasets", "fetch", "inputs-zip", cwd=tmp_path, env=env).returncode == 0
     root = tmp_path / "cache" / "datasets" / "inputs-zip"
     # What a kill between the images and the record left (before extraction was all-or-nothing).
@@ -174,8 +156,8 @@ def resolve_dataset_with(env: dict[str, str], name: str):
 def test_archive_extraction_is_all_or_nothing(tmp_path, monkeypatch):
     from harness.datasets import DatasetError, fetch
 
-    env = _archive_definition(tmp_path, {"set/a.png": _crop_png("kodim01", 0), "set/b.png": _crop_png("kodim02", 0),
-                                         "../evil.png": _crop_png("kodim03", 0)}, name="inputs-bad")
+    env = _archive_definition(tmp_path, {"set/a.png": crop_png("kodim01", 0), "set/b.png": crop_png("kodim02", 0),
+                                         "../evil.png": crop_png("kodim03", 0)}, name="inputs-bad")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(DatasetError, match="points outside"):
@@ -184,7 +166,7 @@ def test_archive_extraction_is_all_or_nothing(tmp_path, monkeypatch):
 
 
 def test_one_invalid_dataset_definition_is_one_warning_and_the_others_work(tmp_path):
-    env = _archive_definition(tmp_path, {"set/a.png": _crop_png("kodim01", 0)})
+    env = _archive_definition(tmp_path, {"set/a.png": crop_png("kodim01", 0)})
     bad = Path(env["HARNESS_DATASETS_DIR"]) / "broken.toml"
     bad.write_text('name = "broken"\nunknown_key = 1\n')
     listed = cli("datasets", "list", cwd=tmp_path, env=env)

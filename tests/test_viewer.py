@@ -25,6 +25,8 @@ from harness.render.viewer.assets import difference_map
 from harness.run.store import RunStore, read_results
 from harness.run.sweep import run_sweep
 from tests.browser import chromium, screenshot
+from tests.browser import rect as _rect
+from tests.browser import settle as _settle
 from tests.runs import write_crops
 
 CROPS = (("kodim23", 120, 200), ("kodim04", 300, 60))
@@ -82,21 +84,6 @@ def _open(context, site, fragment: str):
     _settle(page)
     page.errors = errors
     return page
-
-
-def _settle(page) -> None:
-    """Every shown image loaded, decoded (decoding is asynchronous) and painted."""
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#compare .hc-img')].filter(i => i.style.display !== 'none')"
-        ".every(i => i.complete && i.naturalWidth > 0)")
-    page.evaluate("() => Promise.all([...document.querySelectorAll('#compare .hc-img')]"
-                  ".filter(i => i.style.display !== 'none').map(i => i.decode().catch(() => null)))"
-                  ".then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))")
-
-
-def _rect(page, selector: str) -> list[float]:
-    return page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect();"
-                                           " return [r.left, r.top, r.right, r.bottom]; }")
 
 
 def _screen_vs_image(page, layer: str, zoom: int, skip: tuple[float, float] | None = None,

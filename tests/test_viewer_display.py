@@ -21,7 +21,7 @@ from harness.datasets import resolve_dataset
 from harness.render.viewer import write_site
 from harness.run.store import RunStore
 from harness.run.sweep import run_sweep
-from tests.browser import chromium, screenshot
+from tests.browser import chromium, rect, screenshot, settle
 from tests.conftest import KODAK
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,21 +54,6 @@ def open_view(context, site, fragment: str):
     settle(page)
     page.problems = problems
     return page
-
-
-def settle(page) -> None:
-    """Every shown image loaded, decoded (decoding is asynchronous) and painted."""
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#compare .hc-img')].filter(i => i.style.display !== 'none')"
-        ".every(i => i.complete && i.naturalWidth > 0)")
-    page.evaluate("() => Promise.all([...document.querySelectorAll('#compare .hc-img')]"
-                  ".filter(i => i.style.display !== 'none').map(i => i.decode().catch(() => null)))"
-                  ".then(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))))")
-
-
-def rect(page, selector: str) -> list[float]:
-    return page.eval_on_selector(selector, "e => { const r = e.getBoundingClientRect();"
-                                           " return [r.left, r.top, r.right, r.bottom]; }")
 
 
 def drawn_vs_file(page, layer: str, zoom: int, pane: str = ".hc-pane-1") -> tuple[np.ndarray, np.ndarray]:

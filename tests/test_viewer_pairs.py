@@ -15,9 +15,9 @@ from harness.datasets import resolve_dataset
 from harness.render.viewer import write_site
 from harness.run.store import RunStore, read_results
 from harness.run.sweep import run_sweep
-from tests.browser import chromium, screenshot
+from tests.browser import chromium, rect, screenshot, settle
 from tests.runs import write_crops
-from tests.test_viewer_display import open_view, rect, settle
+from tests.test_viewer_display import open_view
 
 
 @pytest.fixture(scope="module")
